@@ -23,6 +23,9 @@ pub enum DomainError {
     /// Uploaded bytes are not what the image claims (format mismatch, unsafe image).
     #[error("{0}")]
     InvalidImageData(String),
+    /// A requested byte range lies outside the data.
+    #[error("{0}")]
+    RangeNotSatisfiable(String),
     /// The image went away while the request was running.
     #[error("{0}")]
     Gone(String),
