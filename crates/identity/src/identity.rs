@@ -1,0 +1,159 @@
+//! The `Identity` object: opening it (keys, revocations, background refresh),
+//! minting and validating tokens, revocation and key rotation. Authentication
+//! methods live in `authn`, admin operations in `admin`, bootstrap in `bootstrap`.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+
+use imagery_core::identity::Revocation;
+use imagery_core::ports::{Catalog, CatalogError};
+use imagery_core::time::now;
+use tokio::time::MissedTickBehavior;
+
+use crate::config::IdentityConfig;
+use crate::error::{IdentityError, IdentityResult};
+use crate::keyring::{new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject};
+use crate::password::PasswordHasher;
+use crate::principal::Principal;
+use crate::token;
+use crate::TOKEN_KEY_KIND;
+
+pub struct Identity {
+    pub(crate) catalog: Arc<dyn Catalog>,
+    pub(crate) config: IdentityConfig,
+    pub(crate) hasher: PasswordHasher,
+    keys: RwLock<KeyRing>,
+    revocations: RwLock<Revocations>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Identity {
+    /// Load the signing keys (creating the first one on a fresh catalog) and the
+    /// revocation list, and start reloading both every `refresh_interval` for as
+    /// long as the returned `Arc` lives.
+    pub async fn open(catalog: Arc<dyn Catalog>, config: IdentityConfig) -> IdentityResult<Arc<Identity>> {
+        let hasher = PasswordHasher::new(config.password_hashing, config.max_concurrent_hashes).await?;
+        let identity = Arc::new(Identity { catalog, config, hasher, keys: RwLock::new(KeyRing::default()), revocations: RwLock::new(Revocations::default()) });
+        identity.refresh().await?;
+        if read(&identity.keys).is_empty() {
+            identity.catalog.insert_signing_key(&new_signing_key()).await?;
+            tracing::info!("created the first token signing key");
+            // Reload rather than trust our insert: a process starting at the same
+            // time may have created one too, and all must sign alike.
+            identity.refresh().await?;
+        }
+        spawn_refresher(Arc::downgrade(&identity), identity.config.refresh_interval);
+        Ok(identity)
+    }
+
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+
+    /// Reload signing keys and unexpired revocations from the catalog.
+    pub async fn refresh(&self) -> IdentityResult<()> {
+        let stored_keys = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
+        let stored_revocations = self.catalog.list_revocations(now()).await?;
+        let ring = KeyRing::from_stored(&stored_keys);
+        if ring.is_empty() && !stored_keys.is_empty() {
+            return Err(IdentityError::Backend("no usable token signing key in the catalog".into()));
+        }
+        *write(&self.keys) = ring;
+        *write(&self.revocations) = Revocations::from_stored(&stored_revocations);
+        Ok(())
+    }
+
+    /// Add a new signing key. It verifies at once and signs once it is older than
+    /// `key_activation_delay`; keys no live token can use any more are deleted.
+    /// Returns the new key's id.
+    pub async fn rotate_token_key(&self) -> IdentityResult<String> {
+        let key = new_signing_key();
+        self.catalog.insert_signing_key(&key).await?;
+        let stored = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
+        let cfg = &self.config;
+        for id in retired_keys(&stored, now(), cfg.key_activation_delay, cfg.token_ttl, cfg.refresh_interval) {
+            self.catalog.delete_signing_key(&id).await?;
+            tracing::info!(key_id = %id, "deleted a retired token signing key");
+        }
+        self.refresh().await?;
+        tracing::info!(key_id = %key.id, "rotated the token signing key");
+        Ok(key.id)
+    }
+
+    /// Sign a token for `principal` with the current signing key.
+    pub fn mint_token(&self, principal: &Principal) -> IdentityResult<String> {
+        let keys = read(&self.keys);
+        let key = keys.signing_key(now(), self.config.key_activation_delay).ok_or_else(|| IdentityError::Backend("no token signing key loaded".into()))?;
+        token::sign(principal, key).map_err(|e| IdentityError::Backend(format!("token encoding failed: {e}")))
+    }
+
+    /// Who `token` speaks for: signature (constant-time), expiry and revocation
+    /// are checked in memory; the catalog is not consulted.
+    pub fn validate(&self, token: &str) -> IdentityResult<Principal> {
+        let principal = token::open(token.trim(), read(&self.keys).keys()).map_err(|d| IdentityError::unauthenticated(d.reason()))?;
+        if principal.expires_at <= now() {
+            return Err(IdentityError::unauthenticated("token expired"));
+        }
+        if read(&self.revocations).is_revoked(&principal) {
+            return Err(IdentityError::unauthenticated("token revoked"));
+        }
+        Ok(principal)
+    }
+
+    /// Revoke a valid token (and the tokens re-scoped from it); returns whom it
+    /// spoke for. An invalid token is `Unauthenticated`.
+    pub async fn revoke(&self, token: &str) -> IdentityResult<Principal> {
+        let principal = self.validate(token)?;
+        self.store_revocation(Revocation { audit_id: principal.audit_id.clone(), expires_at: principal.expires_at }).await?;
+        tracing::info!(user_id = %principal.user_id, audit_id = %principal.audit_id, "token revoked");
+        Ok(principal)
+    }
+
+    /// Revoke every token of a subject issued until now.
+    pub(crate) async fn revoke_subject(&self, kind: Subject, id: &str) -> IdentityResult<()> {
+        self.store_revocation(subject_revocation(kind, id, now(), self.config.token_ttl)).await
+    }
+
+    async fn store_revocation(&self, revocation: Revocation) -> IdentityResult<()> {
+        match self.catalog.insert_revocation(&revocation).await {
+            Ok(()) | Err(CatalogError::Duplicate(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut revocations = write(&self.revocations);
+        revocations.prune(now());
+        revocations.add(&revocation);
+        Ok(())
+    }
+}
+
+fn spawn_refresher(identity: Weak<Identity>, every: std::time::Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_millis(100)));
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(identity) = identity.upgrade() else {
+                return;
+            };
+            if let Err(e) = identity.refresh().await {
+                tracing::warn!(error = %e, "could not reload token keys and revocations; keeping the previous ones");
+            }
+        }
+    });
+}
