@@ -1,0 +1,360 @@
+//! The catalog schema as versioned migrations, one list per backend. Each entry is
+//! applied once, in its own transaction, and recorded in `schema_migrations`; a
+//! migration is never edited after release — schema changes append a new version.
+//!
+//! Layout decisions shared by both backends:
+//! - timestamps are integer microseconds since the Unix epoch (UTC), exact round trip;
+//! - ids are text (UUIDs in lower-case hyphenated form, which sorts like the bytes);
+//! - `images.tags` / `images.properties` hold JSON copies of the `image_tags` /
+//!   `image_properties` rows so that reading an image is one indexed lookup, while
+//!   the child tables serve the indexed tag and property filters of `list_images`;
+//! - text compares byte-wise (SQLite's BINARY, PostgreSQL's `COLLATE "C"`) so both
+//!   backends order names identically; NULL sorts as the smallest value.
+
+/// `(version, sql)` pairs in ascending version order.
+pub(crate) type Migration = (i64, &'static str);
+
+pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1)];
+pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1)];
+
+const SQLITE_V1: &str = r#"
+CREATE TABLE images (
+    id               TEXT PRIMARY KEY NOT NULL,
+    name             TEXT,
+    status           TEXT NOT NULL,
+    visibility       TEXT NOT NULL,
+    protected        INTEGER NOT NULL,
+    os_hidden        INTEGER NOT NULL,
+    owner            TEXT,
+    min_disk         INTEGER NOT NULL,
+    min_ram          INTEGER NOT NULL,
+    container_format TEXT,
+    disk_format      TEXT,
+    size             INTEGER,
+    virtual_size     INTEGER,
+    checksum         TEXT,
+    os_hash_algo     TEXT,
+    os_hash_value    TEXT,
+    blob_key         TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    deleted_at       INTEGER,
+    tags             TEXT NOT NULL,
+    properties       TEXT NOT NULL,
+    version          INTEGER NOT NULL
+);
+CREATE INDEX images_created ON images (created_at, id);
+CREATE INDEX images_updated ON images (updated_at, id);
+CREATE INDEX images_name ON images (name, created_at, id);
+CREATE INDEX images_owner ON images (owner, created_at, id);
+CREATE INDEX images_blob ON images (blob_key) WHERE blob_key IS NOT NULL;
+
+CREATE TABLE image_tags (
+    image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    tag      TEXT NOT NULL,
+    PRIMARY KEY (image_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX image_tags_tag ON image_tags (tag, image_id);
+
+CREATE TABLE image_properties (
+    image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    name     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (image_id, name)
+) WITHOUT ROWID;
+CREATE INDEX image_properties_name ON image_properties (name, value);
+
+CREATE TABLE image_members (
+    image_id   TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    member_id  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (image_id, member_id)
+) WITHOUT ROWID;
+CREATE INDEX image_members_member ON image_members (member_id, status);
+
+CREATE TABLE alt_keys (
+    namespace TEXT NOT NULL,
+    alt_key   TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    PRIMARY KEY (namespace, alt_key)
+) WITHOUT ROWID;
+CREATE INDEX alt_keys_target ON alt_keys (namespace, target);
+
+CREATE TABLE operations (
+    dialect         TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    project_id      TEXT NOT NULL,
+    target          TEXT,
+    description     TEXT NOT NULL,
+    created_by      TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    modified_at     INTEGER NOT NULL,
+    done            INTEGER NOT NULL,
+    payload         TEXT NOT NULL,
+    idempotency_key TEXT,
+    PRIMARY KEY (dialect, id)
+);
+CREATE INDEX operations_target ON operations (dialect, target, created_at, id);
+CREATE UNIQUE INDEX operations_idempotency ON operations (dialect, project_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE domains (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    enabled     INTEGER NOT NULL
+);
+
+CREATE TABLE projects (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL,
+    domain_id   TEXT NOT NULL,
+    description TEXT NOT NULL,
+    enabled     INTEGER NOT NULL,
+    UNIQUE (domain_id, name)
+);
+
+CREATE TABLE users (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    name               TEXT NOT NULL,
+    domain_id          TEXT NOT NULL,
+    password_hash      TEXT,
+    enabled            INTEGER NOT NULL,
+    default_project_id TEXT,
+    created_at         INTEGER NOT NULL,
+    UNIQUE (domain_id, name)
+);
+
+CREATE TABLE roles (
+    id   TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE role_assignments (
+    user_id    TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    role_id    TEXT NOT NULL,
+    PRIMARY KEY (user_id, project_id, role_id)
+) WITHOUT ROWID;
+CREATE INDEX role_assignments_project ON role_assignments (project_id);
+CREATE INDEX role_assignments_role ON role_assignments (role_id);
+
+CREATE TABLE access_keys (
+    id          TEXT PRIMARY KEY NOT NULL,
+    secret      TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    project_id  TEXT,
+    description TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    public_key  TEXT
+);
+CREATE INDEX access_keys_user ON access_keys (user_id);
+
+CREATE TABLE app_credentials (
+    id           TEXT PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    project_id   TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    roles        TEXT NOT NULL,
+    expires_at   INTEGER,
+    unrestricted INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (user_id, name)
+);
+
+CREATE TABLE signing_keys (
+    id         TEXT PRIMARY KEY NOT NULL,
+    kind       TEXT NOT NULL,
+    material   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX signing_keys_kind ON signing_keys (kind, created_at);
+
+CREATE TABLE revocations (
+    audit_id   TEXT PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX revocations_expiry ON revocations (expires_at);
+"#;
+
+const POSTGRES_V1: &str = r#"
+CREATE TABLE images (
+    id               TEXT COLLATE "C" PRIMARY KEY,
+    name             TEXT COLLATE "C",
+    status           TEXT COLLATE "C" NOT NULL,
+    visibility       TEXT COLLATE "C" NOT NULL,
+    protected        BOOLEAN NOT NULL,
+    os_hidden        BOOLEAN NOT NULL,
+    owner            TEXT COLLATE "C",
+    min_disk         BIGINT NOT NULL,
+    min_ram          BIGINT NOT NULL,
+    container_format TEXT COLLATE "C",
+    disk_format      TEXT COLLATE "C",
+    size             BIGINT,
+    virtual_size     BIGINT,
+    checksum         TEXT COLLATE "C",
+    os_hash_algo     TEXT COLLATE "C",
+    os_hash_value    TEXT COLLATE "C",
+    blob_key         TEXT COLLATE "C",
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    deleted_at       BIGINT,
+    tags             TEXT NOT NULL,
+    properties       TEXT NOT NULL,
+    version          BIGINT NOT NULL
+);
+CREATE INDEX images_created ON images (created_at, id);
+CREATE INDEX images_updated ON images (updated_at, id);
+CREATE INDEX images_name ON images (name ASC NULLS FIRST, created_at, id);
+CREATE INDEX images_owner ON images (owner, created_at, id);
+CREATE INDEX images_blob ON images (blob_key) WHERE blob_key IS NOT NULL;
+
+CREATE TABLE image_tags (
+    image_id TEXT COLLATE "C" NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    tag      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (image_id, tag)
+);
+CREATE INDEX image_tags_tag ON image_tags (tag, image_id);
+
+CREATE TABLE image_properties (
+    image_id TEXT COLLATE "C" NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    name     TEXT COLLATE "C" NOT NULL,
+    value    TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (image_id, name)
+);
+CREATE INDEX image_properties_name ON image_properties (name, value);
+
+CREATE TABLE image_members (
+    image_id   TEXT COLLATE "C" NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    member_id  TEXT COLLATE "C" NOT NULL,
+    status     TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (image_id, member_id)
+);
+CREATE INDEX image_members_member ON image_members (member_id, status);
+
+CREATE TABLE alt_keys (
+    namespace TEXT COLLATE "C" NOT NULL,
+    alt_key   TEXT COLLATE "C" NOT NULL,
+    target    TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (namespace, alt_key)
+);
+CREATE INDEX alt_keys_target ON alt_keys (namespace, target);
+
+CREATE TABLE operations (
+    dialect         TEXT COLLATE "C" NOT NULL,
+    id              TEXT COLLATE "C" NOT NULL,
+    project_id      TEXT COLLATE "C" NOT NULL,
+    target          TEXT COLLATE "C",
+    description     TEXT NOT NULL,
+    created_by      TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    modified_at     BIGINT NOT NULL,
+    done            BOOLEAN NOT NULL,
+    payload         TEXT NOT NULL,
+    idempotency_key TEXT COLLATE "C",
+    PRIMARY KEY (dialect, id)
+);
+CREATE INDEX operations_target ON operations (dialect, target, created_at, id);
+CREATE UNIQUE INDEX operations_idempotency ON operations (dialect, project_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE domains (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    name        TEXT COLLATE "C" NOT NULL UNIQUE,
+    description TEXT NOT NULL,
+    enabled     BOOLEAN NOT NULL
+);
+
+CREATE TABLE projects (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    name        TEXT COLLATE "C" NOT NULL,
+    domain_id   TEXT COLLATE "C" NOT NULL,
+    description TEXT NOT NULL,
+    enabled     BOOLEAN NOT NULL,
+    UNIQUE (domain_id, name)
+);
+
+CREATE TABLE users (
+    id                 TEXT COLLATE "C" PRIMARY KEY,
+    name               TEXT COLLATE "C" NOT NULL,
+    domain_id          TEXT COLLATE "C" NOT NULL,
+    password_hash      TEXT,
+    enabled            BOOLEAN NOT NULL,
+    default_project_id TEXT COLLATE "C",
+    created_at         BIGINT NOT NULL,
+    UNIQUE (domain_id, name)
+);
+
+CREATE TABLE roles (
+    id   TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT COLLATE "C" NOT NULL UNIQUE
+);
+
+CREATE TABLE role_assignments (
+    user_id    TEXT COLLATE "C" NOT NULL,
+    project_id TEXT COLLATE "C" NOT NULL,
+    role_id    TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_id, project_id, role_id)
+);
+CREATE INDEX role_assignments_project ON role_assignments (project_id);
+CREATE INDEX role_assignments_role ON role_assignments (role_id);
+
+CREATE TABLE access_keys (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    secret      TEXT NOT NULL,
+    user_id     TEXT COLLATE "C" NOT NULL,
+    project_id  TEXT COLLATE "C",
+    description TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    public_key  TEXT
+);
+CREATE INDEX access_keys_user ON access_keys (user_id);
+
+CREATE TABLE app_credentials (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    name         TEXT COLLATE "C" NOT NULL,
+    user_id      TEXT COLLATE "C" NOT NULL,
+    project_id   TEXT COLLATE "C" NOT NULL,
+    description  TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    roles        TEXT NOT NULL,
+    expires_at   BIGINT,
+    unrestricted BOOLEAN NOT NULL,
+    created_at   BIGINT NOT NULL,
+    UNIQUE (user_id, name)
+);
+
+CREATE TABLE signing_keys (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    kind       TEXT COLLATE "C" NOT NULL,
+    material   TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX signing_keys_kind ON signing_keys (kind, created_at);
+
+CREATE TABLE revocations (
+    audit_id   TEXT COLLATE "C" PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX revocations_expiry ON revocations (expires_at);
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_ascend_and_backends_agree() {
+        for list in [SQLITE, POSTGRES] {
+            assert!(list.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        let versions = |l: &[Migration]| l.iter().map(|m| m.0).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+    }
+}

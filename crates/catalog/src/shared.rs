@@ -1,0 +1,108 @@
+//! Request shaping both backends share beyond SQL text: the key range of an
+//! alternate-key listing, and how a duplicate is described in `CatalogError`.
+
+use imagery_core::identity::{ApplicationCredential, Project, User};
+use imagery_core::operation::OperationRecord;
+
+/// The bounds of `list_alt_keys`: keys of `namespace` from `lower` (exclusive when
+/// `exclusive`) up to `upper` (exclusive, none when the prefix is empty).
+pub(crate) struct AltKeyRange {
+    pub namespace: String,
+    pub lower: String,
+    pub exclusive: bool,
+    pub upper: Option<String>,
+    pub limit: usize,
+}
+
+impl AltKeyRange {
+    pub fn new(namespace: &str, prefix: &str, after: Option<&str>, limit: usize) -> Self {
+        let (lower, exclusive) = match after {
+            Some(after) if after >= prefix => (after.to_owned(), true),
+            _ => (prefix.to_owned(), false),
+        };
+        AltKeyRange {
+            namespace: namespace.to_owned(),
+            lower,
+            exclusive,
+            upper: prefix_upper_bound(prefix),
+            limit,
+        }
+    }
+}
+
+/// The smallest string greater than every string starting with `prefix`, if any:
+/// the exclusive upper bound of a prefix range under byte-wise (code point) order.
+pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+pub(crate) fn alt_key_duplicate(namespace: &str, key: &str) -> String {
+    format!("alternate key {key:?} in namespace {namespace:?}")
+}
+
+pub(crate) fn operation_duplicate(op: &OperationRecord) -> String {
+    match &op.idempotency_key {
+        Some(key) => format!(
+            "operation {}/{} or idempotency key {key:?}",
+            op.dialect, op.id
+        ),
+        None => format!("operation {}/{}", op.dialect, op.id),
+    }
+}
+
+pub(crate) fn project_duplicate(p: &Project) -> String {
+    format!(
+        "project {} or name {:?} in domain {}",
+        p.id, p.name, p.domain_id
+    )
+}
+
+pub(crate) fn user_duplicate(u: &User) -> String {
+    format!(
+        "user {} or name {:?} in domain {}",
+        u.id, u.name, u.domain_id
+    )
+}
+
+pub(crate) fn app_credential_duplicate(a: &ApplicationCredential) -> String {
+    format!(
+        "application credential {} or name {:?} of user {}",
+        a.id, a.name, a.user_id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("ab"), Some("ac".into()));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}"), Some("b".into()));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        assert_eq!(prefix_upper_bound("x\u{D7FF}"), Some("x\u{E000}".into()));
+    }
+
+    #[test]
+    fn range_starts_after_the_later_bound() {
+        let r = AltKeyRange::new("ns", "b", Some("a"), 5);
+        assert_eq!((r.lower.as_str(), r.exclusive), ("b", false));
+        let r = AltKeyRange::new("ns", "b", Some("bz"), 5);
+        assert_eq!(
+            (r.lower.as_str(), r.exclusive, r.upper.as_deref()),
+            ("bz", true, Some("c"))
+        );
+    }
+}
