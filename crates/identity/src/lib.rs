@@ -31,8 +31,13 @@ mod principal;
 mod secret;
 mod token;
 
-pub use admin::{AssignmentEntry, AssignmentFilter, AssignmentTarget, NewAppCredential, NewProject, NewUser, ProjectUpdate, RoleRef, UserUpdate};
-pub use authn::{AppCredentialRef, AuthMethod, DomainRef, IssuedToken, ProjectRef, ScopeRequest, UserRef};
+pub use admin::{
+    AssignmentEntry, AssignmentFilter, AssignmentTarget, NewAppCredential, NewProject, NewUser,
+    ProjectUpdate, RoleRef, UserUpdate,
+};
+pub use authn::{
+    AppCredentialRef, AuthMethod, DomainRef, IssuedToken, ProjectRef, ScopeRequest, UserRef,
+};
 pub use bootstrap::{BootstrapReport, OPENRC_FILE};
 pub use config::{IdentityConfig, PasswordHashing};
 pub use error::{IdentityError, IdentityResult};

@@ -27,8 +27,14 @@ impl PasswordHasher {
     pub(crate) async fn new(cost: PasswordHashing, max_concurrent: usize) -> IdentityResult<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| IdentityError::Backend(format!("invalid argon2 parameters: {e}")))?;
-        let mut hasher = PasswordHasher { params, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), decoy: String::new() };
-        hasher.decoy = hasher.hash(&Secret::new(crate::secret::random_b64(24))).await?;
+        let mut hasher = PasswordHasher {
+            params,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            decoy: String::new(),
+        };
+        hasher.decoy = hasher
+            .hash(&Secret::new(crate::secret::random_b64(24)))
+            .await?;
         Ok(hasher)
     }
 
@@ -37,7 +43,8 @@ impl PasswordHasher {
         let params = self.params.clone();
         let secret = secret.clone();
         self.run_blocking(move || {
-            let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| IdentityError::Backend(format!("salt: {e}")))?;
+            let salt = SaltString::encode_b64(&random_bytes::<16>())
+                .map_err(|e| IdentityError::Backend(format!("salt: {e}")))?;
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password(secret.expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
@@ -59,7 +66,9 @@ impl PasswordHasher {
                 tracing::error!("a stored password hash is not a valid PHC string");
                 return Ok(false);
             };
-            Ok(Argon2::default().verify_password(secret.expose().as_bytes(), &parsed).is_ok())
+            Ok(Argon2::default()
+                .verify_password(secret.expose().as_bytes(), &parsed)
+                .is_ok())
         })
         .await
     }
@@ -70,8 +79,16 @@ impl PasswordHasher {
         self.verify(secret, &decoy).await.map(|_| ())
     }
 
-    async fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> IdentityResult<T> + Send + 'static) -> IdentityResult<T> {
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| IdentityError::Backend("password hasher closed".into()))?;
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> IdentityResult<T> + Send + 'static,
+    ) -> IdentityResult<T> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| IdentityError::Backend("password hasher closed".into()))?;
         tokio::task::spawn_blocking(move || {
             let result = f();
             drop(permit);

@@ -29,7 +29,10 @@ pub fn admin_or_user(caller: &Principal, user_id: &str, action: &str) -> Identit
 
 /// An admin, or a token scoped to that project.
 pub fn admin_or_project(caller: &Principal, project_id: &str, action: &str) -> IdentityResult<()> {
-    allow(caller.is_admin() || caller.project_id() == Some(project_id), action)
+    allow(
+        caller.is_admin() || caller.project_id() == Some(project_id),
+        action,
+    )
 }
 
 /// An admin, or a token whose user, project or domain scope lives in that domain.
@@ -46,5 +49,8 @@ pub fn admin_or_domain(caller: &Principal, domain_id: &str, action: &str) -> Ide
 /// Validating, checking or revoking a token: an admin or service, or the
 /// token's own user.
 pub fn token_subject(caller: &Principal, subject: &Principal, action: &str) -> IdentityResult<()> {
-    allow(caller.is_admin() || caller.has_role(SERVICE_ROLE) || caller.user_id == subject.user_id, action)
+    allow(
+        caller.is_admin() || caller.has_role(SERVICE_ROLE) || caller.user_id == subject.user_id,
+        action,
+    )
 }
