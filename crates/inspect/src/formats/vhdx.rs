@@ -187,3 +187,87 @@ fn size_item_offset(table: &[u8]) -> Parse<u64> {
     }
     Parse::Invalid
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A VHDX skeleton: region table → metadata table at `meta` → size item at
+    /// `meta + item`.
+    fn image(len: usize, meta: usize, item: usize, size: u64) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        b[..8].copy_from_slice(SIGNATURE);
+        let t = REGION_TABLES[0];
+        b[t..t + 4].copy_from_slice(REGION_SIGNATURE);
+        b[t + 8..t + 12].copy_from_slice(&2u32.to_le_bytes());
+        // A first, unrelated region entry, then the metadata one.
+        b[t + 48..t + 64].copy_from_slice(&METADATA_REGION_GUID);
+        b[t + 64..t + 72].copy_from_slice(&(meta as u64).to_le_bytes());
+        b[meta..meta + 8].copy_from_slice(METADATA_SIGNATURE);
+        b[meta + 10..meta + 12].copy_from_slice(&3u16.to_le_bytes());
+        let e = meta + 32 + 2 * ENTRY_LEN;
+        b[e..e + 16].copy_from_slice(&VIRTUAL_DISK_SIZE_GUID);
+        b[e + 16..e + 20].copy_from_slice(&(item as u32).to_le_bytes());
+        b[meta + item..meta + item + 8].copy_from_slice(&size.to_le_bytes());
+        b
+    }
+
+    fn locate(bytes: &[u8], chunk: usize) -> Option<u64> {
+        let head_len = crate::inspector::HEAD_LEN;
+        let mut head = Vec::new();
+        let mut locator = SizeLocator::new();
+        let mut at = 0u64;
+        for c in bytes.chunks(chunk) {
+            let room = head_len - head.len();
+            head.extend_from_slice(&c[..room.min(c.len())]);
+            locator.feed(&head, c, at);
+            at += c.len() as u64;
+        }
+        locator.finish(&head)
+    }
+
+    #[test]
+    fn follows_the_chain_wherever_it_lies() {
+        let mib = 1 << 20;
+        for (meta, item) in [
+            (0x5_0000, 0x1_0000),
+            (mib - 0x100, 0x1_0000),
+            (3 * mib, 0x1_0000),
+            (3 * mib, 0x200),
+        ] {
+            let bytes = image(4 * mib, meta, item, 0xabcd_0000);
+            for chunk in [1, 511, 4096, 65537, 4 * mib] {
+                assert_eq!(
+                    locate(&bytes, chunk),
+                    Some(0xabcd_0000),
+                    "meta {meta:#x} item {item:#x} chunk {chunk}"
+                );
+            }
+        }
+        // A short stream that ends inside the head still resolves.
+        assert_eq!(
+            locate(&image(0x7_0000, 0x5_0000, 0x1_0000, 7), 333),
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn items_inside_the_table_and_missing_references() {
+        let mib = 1 << 20;
+        // An item overlapping the metadata header resolves from the captured table:
+        // bytes 8..16 hold the reserved field (0) and the entry count (3).
+        let mut bytes = image(4 * mib, 3 * mib, 0x1_0000, 9);
+        let e = 3 * mib + 32 + 2 * ENTRY_LEN;
+        bytes[e + 16..e + 20].copy_from_slice(&8u32.to_le_bytes());
+        assert_eq!(locate(&bytes, 4096), Some(3 << 16));
+        // The metadata region lies beyond the end.
+        assert_eq!(
+            locate(&image(4 * mib, 3 * mib, 0x1_0000, 9)[..3 * mib + 100], 4096),
+            None
+        );
+        // No metadata region entry.
+        let mut no_region = image(2 * mib, 0x5_0000, 0x1_0000, 9);
+        no_region[0x3_0030..0x3_0040].fill(0);
+        assert_eq!(locate(&no_region, 4096), None);
+    }
+}
