@@ -1,0 +1,397 @@
+"""End-to-end fixtures: one real `imagery serve` process per test session, driven by
+the real client libraries and CLIs installed from PyPI (tests/e2e/requirements.txt).
+
+The server runs on free loopback ports with a throw-away data dir; its stderr goes to
+a log file whose tail is attached to every failing test's report. Only 127.0.0.1 is
+ever contacted.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT = 30.0
+CLI_TIMEOUT = 180
+LOG_TAIL_CHARS = 6000
+
+# Make sure no proxy from the environment ever sees loopback traffic.
+os.environ["no_proxy"] = os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
+
+def _imagery_bin():
+    path = Path(os.environ.get("IMAGERY_BIN", "target/debug/imagery"))
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    return path
+
+
+def _free_ports(count):
+    """Distinct free loopback ports (held open together so they differ)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def parse_openrc(path):
+    """`export KEY=VALUE` lines (shell-quoted values) → dict."""
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):]
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        words = shlex.split(value)
+        env[key.strip()] = words[0] if words else ""
+    return env
+
+
+def tail(path, chars=LOG_TAIL_CHARS):
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return "<cannot read %s: %s>" % (path, e)
+    return data[-chars:].decode("utf-8", "replace")
+
+
+def venv_tool(name):
+    """A console script of the venv the tests run in (openstack, glance)."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    return name
+
+
+def run_cli(argv, env, check=True, timeout=CLI_TIMEOUT, input_bytes=None):
+    """Run a client CLI; on unexpected exit status fail with its full story."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        argv, env=env, capture_output=True, timeout=timeout, input=input_bytes, stdin=None if input_bytes else subprocess.DEVNULL
+    )
+    proc.elapsed = time.monotonic() - started
+    proc.out = proc.stdout.decode("utf-8", "replace")
+    proc.err = proc.stderr.decode("utf-8", "replace")
+    if check and proc.returncode != 0:
+        pytest.fail(
+            "command failed (exit %d): %s\n--- stdout ---\n%s\n--- stderr (tail) ---\n%s"
+            % (proc.returncode, " ".join(shlex.quote(a) for a in argv), proc.out[-4000:], proc.err[-LOG_TAIL_CHARS:]),
+            pytrace=False,
+        )
+    return proc
+
+
+def file_digests(data):
+    return {
+        "size": len(data),
+        "checksum": hashlib.md5(data).hexdigest(),
+        "os_hash_algo": "sha512",
+        "os_hash_value": hashlib.sha512(data).hexdigest(),
+    }
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+@dataclasses.dataclass
+class Imagery:
+    """A running server and what a client needs to reach it."""
+
+    pid: int
+    data_dir: Path
+    log_path: Path
+    identity_port: int
+    image_port: int
+    combined_port: int
+    openrc: dict
+
+    @property
+    def identity_url(self):
+        """Keystone v3 root as advertised (`…/v3`)."""
+        return "http://%s:%d/v3" % (HOST, self.identity_port)
+
+    @property
+    def image_url(self):
+        return "http://%s:%d" % (HOST, self.image_port)
+
+    @property
+    def combined_url(self):
+        return "http://%s:%d" % (HOST, self.combined_port)
+
+    @property
+    def admin(self):
+        o = self.openrc
+        return {
+            "auth_url": o["OS_AUTH_URL"],
+            "username": o["OS_USERNAME"],
+            "password": o["OS_PASSWORD"],
+            "project_name": o["OS_PROJECT_NAME"],
+            "user_domain_name": o.get("OS_USER_DOMAIN_NAME", "Default"),
+            "project_domain_name": o.get("OS_PROJECT_DOMAIN_NAME", "Default"),
+        }
+
+    def credentials(self, username=None, password=None, project_name=None):
+        creds = dict(self.admin)
+        if username is not None:
+            creds.update(username=username, password=password, project_name=project_name)
+        return creds
+
+    def session(self, username=None, password=None, project_name=None):
+        """A keystoneauth session with password auth against imagery's Keystone."""
+        from keystoneauth1 import session as ksa_session
+        from keystoneauth1.identity import v3
+
+        auth = v3.Password(**self.credentials(username, password, project_name))
+        return ksa_session.Session(auth=auth)
+
+    def cli_env(self, username=None, password=None, project_name=None, **extra):
+        """Environment for the `openstack` / `glance` CLIs: only our OS_* variables."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(self.openrc)
+        env["OS_AUTH_URL"] = self.identity_url
+        env["OS_INTERFACE"] = "public"
+        if username is not None:
+            env.update(OS_USERNAME=username, OS_PASSWORD=password, OS_PROJECT_NAME=project_name)
+        # Never let a user's clouds.yaml or OS_CLOUD interfere.
+        env["OS_CLIENT_CONFIG_FILE"] = str(self.data_dir / "no-clouds.yaml")
+        env.update(extra)
+        return env
+
+    def server_log_tail(self):
+        return tail(self.log_path)
+
+
+def _start_server(data_dir, log_path):
+    binary = _imagery_bin()
+    if not binary.exists():
+        pytest.exit("imagery binary not found at %s (build it: cargo build -p imagery-server, or set IMAGERY_BIN)" % binary, returncode=3)
+    ports = _free_ports(3)
+    argv = [
+        str(binary), "serve",
+        "--data-dir", str(data_dir),
+        "--bind", HOST,
+        "--public-host", HOST,
+        "--identity-port", str(ports[0]),
+        "--image-port", str(ports[1]),
+        "--combined-port", str(ports[2]),
+    ]
+    env = dict(os.environ)
+    env.setdefault("RUST_LOG", "info")
+    env.setdefault("RUST_BACKTRACE", "1")
+    log = open(log_path, "ab")
+    log.write(("$ %s\n" % " ".join(argv)).encode())
+    log.flush()
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(data_dir), env=env)
+    log.close()
+    return proc, ports
+
+
+def _wait_ready(proc, ports, data_dir, log_path):
+    openrc_path = data_dir / "admin-openrc.sh"
+    health = "http://%s:%d/healthcheck" % (HOST, ports[1])
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "server exited with status %s during start" % proc.returncode
+        try:
+            with urllib.request.urlopen(health, timeout=2) as resp:
+                if resp.status == 200 and openrc_path.exists():
+                    return None
+                last_error = "healthcheck status %s, openrc exists: %s" % (resp.status, openrc_path.exists())
+        except (urllib.error.URLError, OSError) as e:
+            last_error = repr(e)
+        time.sleep(0.1)
+    return "not ready after %.0f s (last: %s)" % (STARTUP_TIMEOUT, last_error)
+
+
+def _stop(proc):
+    """SIGTERM the server by its pid, then SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return proc.returncode
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=10)
+
+
+_SERVERS = []
+
+
+@pytest.fixture(scope="session")
+def imagery(tmp_path_factory):
+    """Start `imagery serve` (identity, image and combined listeners), yield an Imagery."""
+    base = tmp_path_factory.mktemp("imagery")
+    data_dir = base / "data"
+    log_path = base / "server.log"
+    for attempt in range(3):  # a free port can be taken between probing and binding
+        if data_dir.exists():
+            import shutil
+
+            shutil.rmtree(data_dir)
+        data_dir.mkdir()
+        proc, ports = _start_server(data_dir, log_path)
+        problem = _wait_ready(proc, ports, data_dir, log_path)
+        if problem is None:
+            break
+        _stop(proc)
+        if "cannot listen" in tail(log_path) and attempt < 2:
+            continue
+        pytest.fail("imagery did not start: %s\n--- server log (%s) ---\n%s" % (problem, log_path, tail(log_path)), pytrace=False)
+
+    openrc_path = data_dir / "admin-openrc.sh"
+    server = Imagery(
+        pid=proc.pid,
+        data_dir=data_dir,
+        log_path=log_path,
+        identity_port=ports[0],
+        image_port=ports[1],
+        combined_port=ports[2],
+        openrc=parse_openrc(openrc_path),
+    )
+    server.openrc_mode = openrc_path.stat().st_mode & 0o777
+    _SERVERS.append(server)
+    try:
+        yield server
+    finally:
+        _SERVERS.remove(server)
+        status = _stop(proc)
+        print("\nimagery (pid %d) stopped with status %s; log: %s" % (proc.pid, status, log_path))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the server log's tail to every failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in _SERVERS:
+            report.sections.append(("imagery server log, tail (%s)" % server.log_path, server.server_log_tail()))
+
+
+# ---------------------------------------------------------------------------
+# Identity helpers (through the Keystone v3 API with an admin keystoneauth session)
+
+
+@pytest.fixture(scope="session")
+def admin_session(imagery):
+    return imagery.session()
+
+
+class KeystoneAdmin:
+    def __init__(self, imagery, session):
+        self.imagery = imagery
+        self.session = session
+        self.url = imagery.identity_url
+
+    def _json(self, resp):
+        return resp.json()
+
+    def domain_id(self, name="Default"):
+        domains = self.session.get("%s/domains?name=%s" % (self.url, name)).json()["domains"]
+        assert len(domains) == 1, domains
+        return domains[0]["id"]
+
+    def role_id(self, name):
+        roles = self.session.get("%s/roles?name=%s" % (self.url, name)).json()["roles"]
+        assert len(roles) == 1, roles
+        return roles[0]["id"]
+
+    def create_project_user(self, prefix, roles=("member",)):
+        """A new project and a user in it with `roles`; returns a dict of names/ids/password."""
+        domain_id = self.domain_id()
+        project_name = unique(prefix + "-proj")
+        user_name = unique(prefix + "-user")
+        password = uuid.uuid4().hex
+        project = self.session.post("%s/projects" % self.url, json={"project": {"name": project_name, "domain_id": domain_id}}).json()["project"]
+        user = self.session.post(
+            "%s/users" % self.url,
+            json={"user": {"name": user_name, "domain_id": domain_id, "password": password, "default_project_id": project["id"]}},
+        ).json()["user"]
+        for role in roles:
+            self.session.put("%s/projects/%s/users/%s/roles/%s" % (self.url, project["id"], user["id"], self.role_id(role)))
+        return {
+            "username": user_name,
+            "password": password,
+            "project_name": project_name,
+            "user_id": user["id"],
+            "project_id": project["id"],
+        }
+
+    def delete_project_user(self, who):
+        self.session.delete("%s/users/%s" % (self.url, who["user_id"]))
+        self.session.delete("%s/projects/%s" % (self.url, who["project_id"]))
+
+
+@pytest.fixture(scope="session")
+def keystone_admin(imagery, admin_session):
+    return KeystoneAdmin(imagery, admin_session)
+
+
+# ---------------------------------------------------------------------------
+# Disk images made with the real qemu-img
+
+
+@dataclasses.dataclass
+class DiskFile:
+    path: Path
+    data: bytes
+    virtual_size: int
+
+    @property
+    def digests(self):
+        return file_digests(self.data)
+
+
+def _qemu_img_info(path):
+    out = subprocess.run(["qemu-img", "info", "--output=json", str(path)], check=True, capture_output=True).stdout
+    return json.loads(out)
+
+
+@pytest.fixture(scope="session")
+def disks(tmp_path_factory):
+    """raw: ~3 MiB of random bytes; qcow2: a real qcow2 holding ~3 MiB of other random
+    data (qemu-img convert); qcow2_empty: `qemu-img create -f qcow2` of 16 MiB."""
+    base = tmp_path_factory.mktemp("disks")
+    raw = base / "random.raw"
+    raw.write_bytes(os.urandom(3 * 1024 * 1024 + 12345))
+    source = base / "source.raw"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    qcow2 = base / "data.qcow2"
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", str(source), str(qcow2)], check=True)
+    empty = base / "empty.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(empty), "16M"], check=True)
+    out = {}
+    for key, path in (("raw", raw), ("qcow2", qcow2), ("qcow2_empty", empty)):
+        info = _qemu_img_info(path)
+        expected_format = "raw" if key == "raw" else "qcow2"
+        assert info["format"] == expected_format, info
+        out[key] = DiskFile(path=path, data=path.read_bytes(), virtual_size=info["virtual-size"])
+    return out

@@ -1,0 +1,163 @@
+"""The real `openstack` CLI (python-openstackclient + openstacksdk + keystoneauth1)
+against imagery's Keystone and Glance: tokens, the identity admin subset that
+project/user/role management uses, and the image lifecycle including sharing
+between projects — all as a user would type it, each call a fresh process that
+authenticates again."""
+
+import json
+import uuid
+
+import pytest
+
+from conftest import run_cli, unique, venv_tool
+
+
+def openstack(env, *args, check=True, fmt_json=True):
+    argv = [venv_tool("openstack"), "--debug", *args]
+    if fmt_json:
+        argv += ["-f", "json"]
+    proc = run_cli(argv, env, check=check)
+    if check and fmt_json:
+        try:
+            proc.json = json.loads(proc.out) if proc.out.strip() else None
+        except ValueError:
+            pytest.fail("`openstack %s` did not print JSON:\n%s" % (" ".join(args), proc.out), pytrace=False)
+    return proc
+
+
+def properties_of(shown):
+    props = shown.get("properties") or {}
+    assert isinstance(props, dict), "properties should print as a JSON object: %r" % (props,)
+    return props
+
+
+def field(shown, *names):
+    """A value OSC may print at top level or among `properties` depending on naming."""
+    for name in names:
+        if name in shown:
+            return shown[name]
+        if name in properties_of(shown):
+            return properties_of(shown)[name]
+    raise AssertionError("none of %s in %s" % (names, shown))
+
+
+def test_token_issue(imagery):
+    assert imagery.openrc["OS_AUTH_URL"] == imagery.identity_url, "openrc points at the advertised Keystone URL"
+    assert imagery.openrc_mode == 0o600, "admin-openrc.sh holds a secret: mode 0600"
+    token = openstack(imagery.cli_env(), "token", "issue").json
+    assert token["id"] and token["expires"]
+    assert token["project_id"] and token["user_id"]
+
+
+def test_wrong_password_is_refused(imagery):
+    env = imagery.cli_env(OS_PASSWORD="definitely-" + uuid.uuid4().hex)
+    proc = openstack(env, "token", "issue", check=False)
+    assert proc.returncode != 0
+    text = proc.out + proc.err
+    assert "401" in text, "the CLI reports the Keystone 401:\n" + text[-3000:]
+    assert "authenticat" in text.lower(), "the error mentions authentication:\n" + text[-3000:]
+    # Same for an image command.
+    proc = openstack(env, "image", "list", check=False)
+    assert proc.returncode != 0 and "401" in proc.out + proc.err
+
+
+def test_identity_and_image_workflow(imagery, disks, tmp_path):
+    admin = imagery.cli_env()
+    qcow2 = disks["qcow2"]
+    suffix = uuid.uuid4().hex[:6]
+    p2, u2, p3, u3 = "p2-" + suffix, "u2-" + suffix, "p3-" + suffix, "u3-" + suffix
+    pw2, pw3 = uuid.uuid4().hex, uuid.uuid4().hex
+    image_name = "myimg-" + suffix
+
+    # --- identity administration as admin
+    proj2 = openstack(admin, "project", "create", p2).json
+    assert proj2["name"] == p2 and proj2["id"]
+    user2 = openstack(admin, "user", "create", u2, "--password", pw2, "--project", p2).json
+    assert user2["name"] == u2 and user2["id"]
+    assert user2.get("default_project_id") in (None, proj2["id"])
+    openstack(admin, "role", "add", "--project", p2, "--user", u2, "member", fmt_json=False)
+    assignments = openstack(admin, "role", "assignment", "list", "--user", u2, "--names").json
+    assert len(assignments) == 1, assignments
+    a = assignments[0]
+    assert a["Role"] == "member", a
+    assert a["User"].split("@")[0] == u2, a
+    assert a["Project"].split("@")[0] == p2, a
+
+    proj3 = openstack(admin, "project", "create", p3).json
+    openstack(admin, "user", "create", u3, "--password", pw3, "--project", p3)
+    openstack(admin, "role", "add", "--project", p3, "--user", u3, "member", fmt_json=False)
+
+    as_u2 = imagery.cli_env(OS_USERNAME=u2, OS_PASSWORD=pw2, OS_PROJECT_NAME=p2)
+    as_u3 = imagery.cli_env(OS_USERNAME=u3, OS_PASSWORD=pw3, OS_PROJECT_NAME=p3)
+
+    token2 = openstack(as_u2, "token", "issue").json
+    assert token2["project_id"] == proj2["id"] and token2["user_id"] == user2["id"]
+
+    # --- images as u2
+    created = openstack(
+        as_u2, "image", "create", "--file", str(qcow2.path), "--disk-format", "qcow2", "--container-format", "bare",
+        "--property", "os_distro=cirros", image_name,
+    ).json
+    image_id = created["id"]
+    assert created["name"] == image_name
+    assert created["status"] == "active"
+    assert created["owner"] == proj2["id"]
+    assert created["checksum"] == qcow2.digests["checksum"]
+    assert created["size"] == len(qcow2.data)
+    assert properties_of(created)["os_distro"] == "cirros"
+
+    listed = openstack(as_u2, "image", "list").json
+    assert [i["ID"] for i in listed if i["Name"] == image_name] == [image_id]
+
+    shown = openstack(as_u2, "image", "show", image_name).json  # by name
+    assert shown["id"] == image_id and shown["disk_format"] == "qcow2"
+    assert shown["virtual_size"] == qcow2.virtual_size
+    assert field(shown, "hash_algo", "os_hash_algo") == "sha512"
+    assert field(shown, "hash_value", "os_hash_value") == qcow2.digests["os_hash_value"]
+
+    openstack(as_u2, "image", "set", "--property", "foo=bar", image_name, fmt_json=False)
+    props = properties_of(openstack(as_u2, "image", "show", image_name).json)
+    assert props["foo"] == "bar" and props["os_distro"] == "cirros"
+
+    out = tmp_path / "saved.qcow2"
+    openstack(as_u2, "image", "save", "--file", str(out), image_name, fmt_json=False)
+    assert out.read_bytes() == qcow2.data
+
+    # --- sharing with p3
+    # u3 cannot see it before it is shared.
+    assert image_id not in [i["ID"] for i in openstack(as_u3, "image", "list").json]
+    assert openstack(as_u3, "image", "show", image_id, check=False, fmt_json=False).returncode != 0
+
+    if shown["visibility"] != "shared":
+        openstack(as_u2, "image", "set", "--shared", image_name, fmt_json=False)
+    assert openstack(as_u2, "image", "show", image_name).json["visibility"] == "shared"
+    # A non-admin cannot look projects up by name in Keystone (403), and OSC then passes
+    # the argument through as an id, so give the id, as a real user would.
+    member = openstack(as_u2, "image", "add", "project", image_name, proj3["id"]).json
+    assert member["member_id"] == proj3["id"] and member["status"] == "pending", member
+
+    # Pending: u3 may read it by id but does not list it yet.
+    assert image_id not in [i["ID"] for i in openstack(as_u3, "image", "list").json]
+    openstack(as_u3, "image", "set", "--accept", image_id, fmt_json=False)
+    assert image_id in [i["ID"] for i in openstack(as_u3, "image", "list").json]
+    shown3 = openstack(as_u3, "image", "show", image_id).json
+    assert shown3["id"] == image_id and shown3["owner"] == proj2["id"]
+    members = openstack(as_u2, "image", "member", "list", image_name).json
+    assert [(m["Member ID"], m["Status"]) for m in members] == [(proj3["id"], "accepted")], members
+
+    # A member may read but not change it.
+    assert openstack(as_u3, "image", "set", "--property", "evil=1", image_id, check=False, fmt_json=False).returncode != 0
+    assert openstack(as_u3, "image", "delete", image_id, check=False, fmt_json=False).returncode != 0
+
+    # --- clean up through the CLI, and check it took
+    openstack(as_u2, "image", "delete", image_name, fmt_json=False)
+    assert openstack(as_u2, "image", "show", image_id, check=False, fmt_json=False).returncode != 0
+    for user in (u2, u3):
+        openstack(admin, "user", "delete", user, fmt_json=False)
+    for project in (p2, p3):
+        openstack(admin, "project", "delete", project, fmt_json=False)
+    assert openstack(admin, "user", "show", u2, check=False, fmt_json=False).returncode != 0
+    assert openstack(admin, "project", "show", p2, check=False, fmt_json=False).returncode != 0
+    # The deleted user can no longer authenticate.
+    proc = openstack(as_u2, "token", "issue", check=False)
+    assert proc.returncode != 0 and "401" in proc.out + proc.err
