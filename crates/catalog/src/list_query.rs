@@ -451,9 +451,9 @@ impl Bound {
     }
 }
 
-/// Rows strictly after `marker` in `sort` order. When every key is non-NULL and all
-/// share one direction this is a row-value comparison (which both databases turn
-/// into an index range); otherwise the expanded form
+/// Rows strictly after `marker` in `sort` order. When all keys share one direction
+/// and NULLs cannot sort after the marker this is a row-value comparison (which
+/// both databases turn into an index range); otherwise the expanded form
 /// `k1 ≥ m1 AND (k1 > m1 OR (k1 = m1 AND (k2 > m2 OR …)))`, whose leading range
 /// term still lets an index on the first key bound the scan.
 fn push_keyset(sql: &mut Sql, sort: &[(SortKey, SortDir)], marker: &Image) {
@@ -470,9 +470,12 @@ fn push_keyset(sql: &mut Sql, sort: &[(SortKey, SortDir)], marker: &Image) {
         sql.push("TRUE");
         return;
     };
+    // A row-value comparison treats NULL as unknown, which is right only where a
+    // NULL can never sort after the marker: ascending (NULL is smallest) or on
+    // columns that cannot be NULL.
     let uniform = bounds
         .iter()
-        .all(|b| b.value.is_some() && b.dir == first.dir);
+        .all(|b| b.value.is_some() && b.dir == first.dir && (b.dir == SortDir::Asc || !b.nullable));
     if uniform {
         sql.push("(");
         for (i, b) in bounds.iter().enumerate() {

@@ -244,7 +244,7 @@ fn limit(n: usize) -> i64 {
 async fn get_image_on<C: GenericClient>(c: &C, id: &Uuid) -> CatalogResult<Option<Image>> {
     let mut buf = [0u8; 36];
     let id = rows::uuid_text(id, &mut buf);
-    query_opt(c, st::GET_IMAGE, &[&id], |r| rows::decode_image(r)).await
+    query_opt(c, st::GET_IMAGE, &[&id], rows::decode_image).await
 }
 
 /// Writes the image columns in `INSERT_IMAGE` / `UPDATE_IMAGE` order; `version` is
@@ -407,7 +407,7 @@ impl ImageCatalog for PostgresCatalog {
             .iter()
             .map(|p| p as &(dyn ToSql + Sync))
             .collect();
-        query_all(&client, &sql.text, &params, |r| rows::decode_image(r)).await
+        query_all(&client, &sql.text, &params, rows::decode_image).await
     }
 
     async fn usage(&self, project_id: &str) -> CatalogResult<Usage> {
@@ -552,7 +552,7 @@ impl ImageCatalog for PostgresCatalog {
     ) -> CatalogResult<Vec<(String, String)>> {
         let client = self.client().await?;
         let range = shared::AltKeyRange::new(namespace, prefix, after, limit_);
-        let decode = |r: &Row| rows::decode_alt_key_pair(r);
+        let decode = rows::decode_alt_key_pair;
         let (ns, lower, n) = (&range.namespace, &range.lower, limit(range.limit));
         match (&range.upper, range.exclusive) {
             (None, false) => {
@@ -659,7 +659,7 @@ impl ImageCatalog for PostgresCatalog {
     ) -> CatalogResult<Vec<OperationRecord>> {
         let client = self.client().await?;
         let n = limit(limit_);
-        let decode = |r: &Row| rows::decode_operation(r);
+        let decode = rows::decode_operation;
         match after {
             None => {
                 query_all(
@@ -693,7 +693,7 @@ impl ImageCatalog for PostgresCatalog {
             &client,
             st::FIND_OPERATION_BY_IDEMPOTENCY_KEY,
             &[&dialect, &project_id, &key],
-            |r| rows::decode_operation(r),
+            rows::decode_operation,
         )
         .await
     }
@@ -715,7 +715,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_domain(&self, id: &str) -> CatalogResult<Option<Domain>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_DOMAIN, &[&id], |r| rows::decode_domain(r)).await
+        query_opt(&client, st::GET_DOMAIN, &[&id], rows::decode_domain).await
     }
 
     async fn find_domain_by_name(&self, name: &str) -> CatalogResult<Option<Domain>> {
@@ -728,7 +728,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn list_domains(&self) -> CatalogResult<Vec<Domain>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_DOMAINS, &[], |r| rows::decode_domain(r)).await
+        query_all(&client, st::LIST_DOMAINS, &[], rows::decode_domain).await
     }
 
     async fn insert_project(&self, p: &Project) -> CatalogResult<()> {
@@ -761,14 +761,14 @@ impl IdentityCatalog for PostgresCatalog {
             &client,
             st::FIND_PROJECT_BY_NAME,
             &[&domain_id, &name],
-            |r| rows::decode_project(r),
+            rows::decode_project,
         )
         .await
     }
 
     async fn list_projects(&self) -> CatalogResult<Vec<Project>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_PROJECTS, &[], |r| rows::decode_project(r)).await
+        query_all(&client, st::LIST_PROJECTS, &[], rows::decode_project).await
     }
 
     async fn update_project(&self, p: &Project) -> CatalogResult<()> {
@@ -822,7 +822,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_user(&self, id: &str) -> CatalogResult<Option<User>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_USER, &[&id], |r| rows::decode_user(r)).await
+        query_opt(&client, st::GET_USER, &[&id], rows::decode_user).await
     }
 
     async fn find_user_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<User>> {
@@ -835,7 +835,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn list_users(&self) -> CatalogResult<Vec<User>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_USERS, &[], |r| rows::decode_user(r)).await
+        query_all(&client, st::LIST_USERS, &[], rows::decode_user).await
     }
 
     async fn update_user(&self, u: &User) -> CatalogResult<()> {
@@ -889,7 +889,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_role(&self, id: &str) -> CatalogResult<Option<Role>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_ROLE, &[&id], |r| rows::decode_role(r)).await
+        query_opt(&client, st::GET_ROLE, &[&id], rows::decode_role).await
     }
 
     async fn find_role_by_name(&self, name: &str) -> CatalogResult<Option<Role>> {
@@ -902,7 +902,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn list_roles(&self) -> CatalogResult<Vec<Role>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_ROLES, &[], |r| rows::decode_role(r)).await
+        query_all(&client, st::LIST_ROLES, &[], rows::decode_role).await
     }
 
     async fn grant_role(&self, a: &RoleAssignment) -> CatalogResult<()> {
@@ -942,7 +942,7 @@ impl IdentityCatalog for PostgresCatalog {
             .iter()
             .map(|p| p as &(dyn ToSql + Sync))
             .collect();
-        query_all(&client, &sql.text, &params, |r| rows::decode_assignment(r)).await
+        query_all(&client, &sql.text, &params, rows::decode_assignment).await
     }
 
     async fn insert_access_key(&self, k: &AccessKey) -> CatalogResult<()> {
