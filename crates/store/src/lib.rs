@@ -1,1 +1,24 @@
-//! placeholder
+//! The blob store: image bytes on the local filesystem (default), in memory (tests) or
+//! in an S3-compatible bucket (the `s3` cargo feature), behind
+//! [`imagery_core::ports::BlobStore`], plus the single-pass [`UploadHasher`] that
+//! computes an upload's size, MD5 and SHA-512 (its content address) while it streams.
+//!
+//! Layout inside the store: `staging/<uuid>` for writes in progress, and
+//! `blobs/<first two characters of the key>/<key>` for committed blobs. A write only
+//! becomes visible under `blobs/` on commit, after it is durable; anything left in
+//! `staging/` by a crash is removed by `sweep_temporary`.
+//!
+//! Start with [`open`], which turns a store URL into a `BlobStore`.
+
+mod error;
+mod hashing;
+mod layout;
+mod local;
+mod multipart;
+mod open;
+mod pipe;
+mod store;
+
+pub use hashing::{Digests, UploadHasher};
+pub use open::open;
+pub use store::ObjectBlobStore;
