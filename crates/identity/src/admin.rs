@@ -389,18 +389,19 @@ impl Identity {
         Ok(user)
     }
 
-    /// A user changing its own password: the original must match.
+    /// A user changing its own password: the original must match (an unknown
+    /// user is `Unauthenticated` too, so this cannot probe for users).
     pub async fn change_password(
         &self,
         user_id: &str,
         original: &Secret,
         new: Secret,
     ) -> IdentityResult<()> {
-        let user = self
-            .catalog
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| IdentityError::not_found("user", user_id))?;
+        let Some(user) = self.catalog.get_user(user_id).await? else {
+            self.hasher.verify_decoy(original).await?;
+            tracing::warn!(%user_id, reason = "no such user", "password change refused");
+            return Err(IdentityError::unauthenticated("no such user"));
+        };
         let matches = match &user.password_hash {
             Some(hash) => self.hasher.verify(original, hash).await?,
             None => false,
