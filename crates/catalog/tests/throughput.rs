@@ -27,10 +27,9 @@ fn image(n: usize) -> Image {
     );
     img.name = Some(format!("image-{n}"));
     img.status = ImageStatus::Active;
-    img.visibility = if n % 10 == 0 {
-        Visibility::Public
-    } else {
-        Visibility::Private
+    img.visibility = match n % 10 {
+        0 => Visibility::Public,
+        _ => Visibility::Private,
     };
     img.disk_format = Some("qcow2".into());
     img.container_format = Some("bare".into());
