@@ -7,6 +7,8 @@
 //! smallest value on both backends (SQLite does so natively; PostgreSQL is told with
 //! `NULLS FIRST/LAST`), and the keyset predicate follows the same rule.
 
+use std::fmt::Write;
+
 use imagery_core::image::Visibility;
 use imagery_core::query::{
     Cmp, Filter, IntField, ListQuery, ListScope, SortDir, SortKey, TextField, TimeField,
@@ -65,8 +67,8 @@ impl Sql {
             Flavor::Sqlite => '?',
             Flavor::Postgres => '$',
         };
-        self.text.push(sigil);
-        self.text.push_str(&self.params.len().to_string());
+        // Writing into a String cannot fail.
+        let _ = write!(self.text, "{sigil}{}", self.params.len());
         self
     }
 

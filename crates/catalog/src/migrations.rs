@@ -17,6 +17,20 @@ pub(crate) type Migration = (i64, &'static str);
 pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1)];
 pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1)];
 
+/// A database migrated by a newer imagery may hold a schema this build does not
+/// know; it still runs (migrations only add), but says so.
+pub(crate) fn warn_if_newer(backend: &str, stored_max: i64, known: &[Migration]) {
+    let latest = known.last().map_or(0, |m| m.0);
+    if stored_max > latest {
+        tracing::warn!(
+            backend,
+            stored_max,
+            latest,
+            "catalog schema is newer than this build knows"
+        );
+    }
+}
+
 const SQLITE_V1: &str = r#"
 CREATE TABLE images (
     id               TEXT PRIMARY KEY NOT NULL,

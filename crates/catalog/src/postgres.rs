@@ -27,12 +27,13 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::{Config, NoTls, Row};
 use uuid::Uuid;
 
-use crate::list_query::{list_images_query, role_assignments_query, Flavor, SqlValue};
+use crate::list_query::{list_images_query, role_assignments_query, Flavor, Sql, SqlValue};
 use crate::rows::{self, Columns};
 use crate::statements as st;
 use crate::{migrations, shared};
 
 const POOL_SIZE: usize = 16;
+const STATEMENT_CACHE_LIMIT: usize = 256;
 /// Serializes schema migrations across every node sharing the database.
 const MIGRATION_LOCK: i64 = 0x696d_6167_6572_7931; // "imagery1"
 
@@ -126,6 +127,15 @@ async fn run_migrations(client: &mut tokio_postgres::Client) -> CatalogResult<()
         }
         tx.commit().await.map_err(backend)?;
     }
+    let stored_max: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(backend)?;
+    migrations::warn_if_newer("postgres", stored_max, migrations::POSTGRES);
     client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await
@@ -235,6 +245,26 @@ async fn execute<C: GenericClient>(
 ) -> Result<u64, tokio_postgres::Error> {
     let stmt = c.prepare_cached(sql).await?;
     c.execute(&stmt, params).await
+}
+
+/// Runs a statement whose text depends on the request (list filters and orders).
+/// Such statements are cached like the fixed ones, but a connection's cache is
+/// emptied once it holds `STATEMENT_CACHE_LIMIT` statements, so a stream of unusual
+/// shapes cannot grow it without bound.
+async fn query_dynamic<T>(
+    client: &Object,
+    sql: &Sql,
+    decode: impl Fn(&Row) -> CatalogResult<T> + Send,
+) -> CatalogResult<Vec<T>> {
+    if client.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
+    let params: Vec<&(dyn ToSql + Sync)> = sql
+        .params
+        .iter()
+        .map(|p| p as &(dyn ToSql + Sync))
+        .collect();
+    query_all(client, &sql.text, &params, decode).await
 }
 
 fn limit(n: usize) -> i64 {
@@ -402,12 +432,7 @@ impl ImageCatalog for PostgresCatalog {
             None => None,
         };
         let sql = list_images_query(Flavor::Postgres, query, marker.as_ref());
-        let params: Vec<&(dyn ToSql + Sync)> = sql
-            .params
-            .iter()
-            .map(|p| p as &(dyn ToSql + Sync))
-            .collect();
-        query_all(&client, &sql.text, &params, rows::decode_image).await
+        query_dynamic(&client, &sql, rows::decode_image).await
     }
 
     async fn usage(&self, project_id: &str) -> CatalogResult<Usage> {
@@ -937,12 +962,7 @@ impl IdentityCatalog for PostgresCatalog {
     ) -> CatalogResult<Vec<RoleAssignment>> {
         let client = self.client().await?;
         let sql = role_assignments_query(Flavor::Postgres, user_id, project_id, role_id);
-        let params: Vec<&(dyn ToSql + Sync)> = sql
-            .params
-            .iter()
-            .map(|p| p as &(dyn ToSql + Sync))
-            .collect();
-        query_all(&client, &sql.text, &params, rows::decode_assignment).await
+        query_dynamic(&client, &sql, rows::decode_assignment).await
     }
 
     async fn insert_access_key(&self, k: &AccessKey) -> CatalogResult<()> {

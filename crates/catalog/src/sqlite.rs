@@ -235,6 +235,14 @@ fn migrate(conn: &mut Connection) -> CatalogResult<()> {
         }
         tx.commit().map_err(backend)?;
     }
+    let stored_max: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    migrations::warn_if_newer("sqlite", stored_max, migrations::SQLITE);
     Ok(())
 }
 
