@@ -17,6 +17,7 @@ use imagery_core::time::to_micros;
 use imagery_core::Image;
 use uuid::Uuid;
 
+use crate::shared::sql_limit;
 use crate::statements::image_columns;
 
 /// Which placeholder spelling and SQL dialect details to emit.
@@ -140,9 +141,8 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
             });
         }
     }
-    sql.push(" LIMIT ").bind(SqlValue::Int(
-        i64::try_from(query.limit).unwrap_or(i64::MAX),
-    ));
+    sql.push(" LIMIT ")
+        .bind(SqlValue::Int(sql_limit(query.limit)));
     sql
 }
 

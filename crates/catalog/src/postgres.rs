@@ -267,10 +267,6 @@ async fn query_dynamic<T>(
     query_all(client, &sql.text, &params, decode).await
 }
 
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 async fn get_image_on<C: GenericClient>(c: &C, id: &Uuid) -> CatalogResult<Option<Image>> {
     let mut buf = [0u8; 36];
     let id = rows::uuid_text(id, &mut buf);
@@ -573,12 +569,16 @@ impl ImageCatalog for PostgresCatalog {
         namespace: &str,
         prefix: &str,
         after: Option<&str>,
-        limit_: usize,
+        limit: usize,
     ) -> CatalogResult<Vec<(String, String)>> {
         let client = self.client().await?;
-        let range = shared::AltKeyRange::new(namespace, prefix, after, limit_);
+        let range = shared::AltKeyRange::new(namespace, prefix, after, limit);
         let decode = rows::decode_alt_key_pair;
-        let (ns, lower, n) = (&range.namespace, &range.lower, limit(range.limit));
+        let (ns, lower, n) = (
+            &range.namespace,
+            &range.lower,
+            shared::sql_limit(range.limit),
+        );
         match (&range.upper, range.exclusive) {
             (None, false) => {
                 query_all(&client, st::LIST_ALT_KEYS_FROM, &[ns, lower, &n], decode).await
@@ -680,10 +680,10 @@ impl ImageCatalog for PostgresCatalog {
         dialect: &str,
         target: &str,
         after: Option<&str>,
-        limit_: usize,
+        limit: usize,
     ) -> CatalogResult<Vec<OperationRecord>> {
         let client = self.client().await?;
-        let n = limit(limit_);
+        let n = shared::sql_limit(limit);
         let decode = rows::decode_operation;
         match after {
             None => {

@@ -1,5 +1,6 @@
 //! Request shaping both backends share beyond SQL text: the key range of an
-//! alternate-key listing, and how a duplicate is described in `CatalogError`.
+//! alternate-key listing, `LIMIT` values, and how a duplicate is described in
+//! `CatalogError`.
 
 use imagery_core::identity::{ApplicationCredential, Project, User};
 use imagery_core::operation::OperationRecord;
@@ -45,6 +46,11 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A row count for a `LIMIT` parameter.
+pub(crate) fn sql_limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 pub(crate) fn alt_key_duplicate(namespace: &str, key: &str) -> String {

@@ -484,10 +484,6 @@ fn owned(s: &str) -> String {
     s.to_owned()
 }
 
-fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl ImageCatalog for SqliteCatalog {
     async fn insert_image(&self, image: &Image) -> CatalogResult<()> {
@@ -689,12 +685,16 @@ impl ImageCatalog for SqliteCatalog {
         namespace: &str,
         prefix: &str,
         after: Option<&str>,
-        limit_: usize,
+        limit: usize,
     ) -> CatalogResult<Vec<(String, String)>> {
-        let range = shared::AltKeyRange::new(namespace, prefix, after, limit_);
+        let range = shared::AltKeyRange::new(namespace, prefix, after, limit);
         self.read(move |c| {
             let decode = |r: &Row<'_>| rows::decode_alt_key_pair(r);
-            let (ns, lower, n) = (&range.namespace, &range.lower, limit(range.limit));
+            let (ns, lower, n) = (
+                &range.namespace,
+                &range.lower,
+                shared::sql_limit(range.limit),
+            );
             match (&range.upper, range.exclusive) {
                 (None, false) => query_all(
                     c,
@@ -802,7 +802,7 @@ impl ImageCatalog for SqliteCatalog {
         dialect: &str,
         target: &str,
         after: Option<&str>,
-        limit_: usize,
+        limit: usize,
     ) -> CatalogResult<Vec<OperationRecord>> {
         let (dialect, target, after) = (owned(dialect), owned(target), after.map(owned));
         self.read(move |c| {
@@ -811,13 +811,13 @@ impl ImageCatalog for SqliteCatalog {
                 None => query_all(
                     c,
                     sqlite!(st::LIST_OPERATIONS),
-                    params![dialect, target, limit(limit_)],
+                    params![dialect, target, shared::sql_limit(limit)],
                     decode,
                 ),
                 Some(after) => query_all(
                     c,
                     sqlite!(st::LIST_OPERATIONS_AFTER),
-                    params![dialect, target, after, limit(limit_)],
+                    params![dialect, target, after, shared::sql_limit(limit)],
                     decode,
                 ),
             }
