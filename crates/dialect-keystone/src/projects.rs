@@ -96,7 +96,13 @@ pub(crate) async fn get(ctx: &Ctx, project_id: &str) -> KeystoneResult<Response>
         .get_project(project_id)
         .await?
         .ok_or_else(|| KeystoneError::not_found("project", project_id))?;
-    policy::admin_or_project(&caller, &project.id, "identity:get_project")?;
+    let holds_role = policy::needs_role_lookup(&caller, &project.id)
+        && !ctx
+            .identity()
+            .roles_on(&caller.user_id, &project.id)
+            .await?
+            .is_empty();
+    policy::admin_or_project(&caller, &project.id, holds_role, "identity:get_project")?;
     ok(json!({"project": views::project(ctx, &project)}))
 }
 

@@ -4,7 +4,7 @@
 //! its name-in-id-slot quirks, policy, restart and key rotation.
 
 use std::future::IntoFuture;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -474,28 +474,8 @@ async fn password_auth_as_keystoneauth_sends_it() {
     assert_eq!(domains.body["domains"][0]["id"], "default");
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn bad_credentials_and_malformed_requests() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish(),
-    );
-
     let s = start().await;
     let unauthorized = "The request you have made requires authentication.";
     let wrong = s
@@ -511,16 +491,6 @@ async fn bad_credentials_and_malformed_requests() {
         .login("nobody", "correct-horse-battery-staple", Some("admin"))
         .await;
     assert_keystone_error(&unknown, 401, "Unauthorized", unauthorized);
-    let log = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
-    assert!(
-        log.contains("authentication failed") && log.contains("admin") && log.contains("nobody"),
-        "{log}"
-    );
-    assert!(
-        !log.contains("correct-horse-battery-staple"),
-        "password leaked into the log:\n{log}"
-    );
-
     let post = |body: &'static str| {
         let request = s
             .http
@@ -1330,6 +1300,13 @@ async fn non_admins_get_403_but_may_read_themselves() {
         format!("{}/v3/auth/catalog", s.origin)
     );
     let unscoped = s.token("alice", "alice-pw", None).await;
+    assert_eq!(
+        s.get(&format!("/v3/projects/{demo_id}"), &unscoped)
+            .await
+            .status,
+        StatusCode::OK,
+        "a project the user has a role on"
+    );
     assert_keystone_error(
         &s.get("/v3/auth/catalog", &unscoped).await,
         403,

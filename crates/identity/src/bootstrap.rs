@@ -206,7 +206,18 @@ fn tolerate_duplicate(result: Result<(), CatalogError>) -> IdentityResult<()> {
 }
 
 fn openrc(auth_url: &str, password: &str) -> String {
-    let quote = |v: &str| format!("'{}'", v.replace('\'', r"'\''"));
+    // Plain when the value is shell-safe (the usual URL and the generated
+    // password), single-quoted otherwise.
+    let quote = |v: &str| {
+        if !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":/._~%+@,-".contains(c))
+        {
+            v.to_string()
+        } else {
+            format!("'{}'", v.replace('\'', r"'\''"))
+        }
+    };
     format!(
         "# imagery admin credentials, written once on first start.\n\
          export OS_AUTH_URL={}\n\

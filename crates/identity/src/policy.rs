@@ -27,12 +27,24 @@ pub fn admin_or_user(caller: &Principal, user_id: &str, action: &str) -> Identit
     allow(caller.is_admin() || caller.user_id == user_id, action)
 }
 
-/// An admin, or a token scoped to that project.
-pub fn admin_or_project(caller: &Principal, project_id: &str, action: &str) -> IdentityResult<()> {
+/// An admin, a token scoped to that project, or a user holding a role on it
+/// (`holds_role`, which the caller looks up only when the cheaper checks fail).
+pub fn admin_or_project(
+    caller: &Principal,
+    project_id: &str,
+    holds_role: bool,
+    action: &str,
+) -> IdentityResult<()> {
     allow(
-        caller.is_admin() || caller.project_id() == Some(project_id),
+        caller.is_admin() || caller.project_id() == Some(project_id) || holds_role,
         action,
     )
+}
+
+/// Whether [`admin_or_project`] can decide without knowing the caller's roles
+/// on the project.
+pub fn needs_role_lookup(caller: &Principal, project_id: &str) -> bool {
+    !caller.is_admin() && caller.project_id() != Some(project_id)
 }
 
 /// An admin, or a token whose user, project or domain scope lives in that domain.
