@@ -1367,4 +1367,29 @@ mod tests {
             "{p}"
         );
     }
+
+    #[tokio::test]
+    async fn file_connections_are_durable_wal() {
+        let dir = std::env::temp_dir().join(format!("imagery-catalog-pragmas-{}", Uuid::new_v4()));
+        let catalog = SqliteCatalog::open_file(dir.join("c.db")).await.unwrap();
+        let pragmas = |c: &Connection| -> (String, i64, i64, i64) {
+            (
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap(),
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                    .unwrap(),
+                c.query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+                    .unwrap(),
+            )
+        };
+        let expected = ("wal".to_string(), 2, 1, 10_000);
+        assert_eq!(pragmas(&lock(&catalog.inner.writer)), expected);
+        assert_eq!(catalog.inner.readers.len(), READERS);
+        for reader in &catalog.inner.readers {
+            assert_eq!(pragmas(&lock(reader)), expected);
+        }
+        drop(catalog);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
