@@ -54,8 +54,10 @@ impl HashThread {
             .name(name.to_string())
             .spawn(move || {
                 let mut digest = D::new();
-                while let Some(chunk) = rx.blocking_recv() {
-                    digest.update(&chunk.bytes);
+                while let Some(batch) = rx.blocking_recv() {
+                    for chunk in &batch.chunks {
+                        digest.update(chunk);
+                    }
                 }
                 // The receiver is gone if the hasher was dropped unfinished: nothing to do.
                 let _ = hex_tx.send(hex::encode(digest.finalize()));
@@ -64,7 +66,7 @@ impl HashThread {
     }
 
     async fn finish(self) -> io::Result<String> {
-        drop(self.chunks);
+        self.chunks.close().await.map_err(|_| thread_lost())?;
         self.hex.await.map_err(|_| thread_lost())
     }
 }

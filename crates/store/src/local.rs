@@ -59,8 +59,10 @@ impl LocalWriter {
         tokio::task::spawn_blocking(move || {
             let mut file = file;
             let mut append = || -> io::Result<()> {
-                while let Some(chunk) = rx.blocking_recv() {
-                    file.write_all(&chunk.bytes)?;
+                while let Some(batch) = rx.blocking_recv() {
+                    for chunk in &batch.chunks {
+                        file.write_all(chunk)?;
+                    }
                 }
                 Ok(())
             };
@@ -83,7 +85,10 @@ impl LocalWriter {
 
     /// Close the channel and wait for the worker: the written file, or why it failed.
     async fn close(&mut self) -> io::Result<File> {
-        self.chunks = None;
+        if let Some(chunks) = self.chunks.take() {
+            // A closed channel means the worker failed: its error is reported below.
+            let _ = chunks.close().await;
+        }
         let written = self
             .written
             .take()
@@ -101,7 +106,7 @@ impl BlobWriter for LocalWriter {
     }
 
     async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        let sent = match &self.chunks {
+        let sent = match &mut self.chunks {
             Some(chunks) => chunks.send(chunk).await.is_ok(),
             None => false,
         };

@@ -23,21 +23,22 @@ pub async fn open(url: &str) -> io::Result<Arc<dyn BlobStore>> {
     if url.starts_with("s3://") {
         return Ok(Arc::new(s3(url)?));
     }
-    let dir =
-        match url.strip_prefix("file://") {
+    let dir = match url.strip_prefix("file://") {
+        Some(path) if path.starts_with('/') => path,
+        Some(path) => match path.strip_prefix("localhost") {
             Some(path) if path.starts_with('/') => path,
-            Some(path) => match path.strip_prefix("localhost") {
-                Some(path) if path.starts_with('/') => path,
-                _ => return Err(invalid("expected file:///absolute/path")),
-            },
-            None if url.contains("://") => return Err(io::Error::new(
+            _ => return Err(invalid("expected file:///absolute/path")),
+        },
+        None if url.contains("://") => {
+            return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 format!(
                     "blob store URL {url:?}: unsupported scheme (use file://, s3:// or memory://)"
                 ),
-            )),
-            None => url,
-        };
+            ))
+        }
+        None => url,
+    };
     if dir.is_empty() {
         return Err(invalid("empty path"));
     }
