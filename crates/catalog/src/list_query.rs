@@ -110,10 +110,9 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
     } else {
         sql.push("status NOT IN ('killed', 'deleted', 'pending_delete')");
     }
-    match query.scope.os_hidden {
-        None => sql.push(" AND os_hidden = ").bind(SqlValue::Bool(false)),
-        Some(hidden) => sql.push(" AND os_hidden = ").bind(SqlValue::Bool(hidden)),
-    };
+    if let Some(hidden) = hidden_filter(&query.scope) {
+        sql.push(" AND os_hidden = ").bind(SqlValue::Bool(hidden));
+    }
     push_scope(&mut sql, &query.scope);
     for filter in &query.filters {
         sql.push(" AND ");
@@ -144,6 +143,19 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
     sql.push(" LIMIT ")
         .bind(SqlValue::Int(sql_limit(query.limit)));
     sql
+}
+
+/// Which `os_hidden` value rows must have, if any. `os_hidden: None` means
+/// "hidden images excluded" — except in `ListScope::everything()`, whose contract
+/// is every image regardless of the hidden flag (maintenance tasks such as
+/// recovering interrupted uploads must see hidden images too). `ListScope` has no
+/// other way to say "either", so that one scope is recognised as a whole.
+fn hidden_filter(scope: &ListScope) -> Option<bool> {
+    match scope.os_hidden {
+        Some(hidden) => Some(hidden),
+        None if *scope == ListScope::everything() => None,
+        None => Some(false),
+    }
 }
 
 /// Later repetitions of a key cannot change the order; dropping them keeps the

@@ -312,7 +312,20 @@ pub async fn scope_admin(ctx: Ctx) {
         listed(c, scope(true, None)).await,
         without(&["a_comm", "b_comm"])
     );
-    assert_eq!(listed(c, ListScope::everything()).await, without(&[]));
+    // The maintenance scope sees hidden images as well (never killed or deleted ones
+    // unless asked).
+    let mut everything = without(&[]);
+    everything.extend(["a_priv_hidden".to_string(), "b_pub_hidden".to_string()]);
+    everything.sort();
+    assert_eq!(listed(c, ListScope::everything()).await, everything);
+    let hidden_only = ListScope {
+        os_hidden: Some(true),
+        ..ListScope::everything()
+    };
+    assert_eq!(
+        listed(c, hidden_only).await,
+        sorted(&["a_priv_hidden", "b_pub_hidden"])
+    );
 }
 
 pub async fn scope_hidden_deleted_killed(ctx: Ctx) {
