@@ -7,7 +7,7 @@
 //! readers run while the writer commits. Statements are cached per connection. An
 //! in-memory database (`sqlite::memory:`) is a single connection used for both.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
@@ -161,7 +161,7 @@ enum ConnectionRole {
     Reader,
 }
 
-fn open_file_blocking(path: &PathBuf) -> CatalogResult<SqliteCatalog> {
+fn open_file_blocking(path: &Path) -> CatalogResult<SqliteCatalog> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).map_err(|e| {
