@@ -47,8 +47,7 @@ impl Inspector {
         let wanted = HEAD_LEN - self.head.len();
         if wanted > 0 {
             if self.head.is_empty() {
-                self.head
-                    .reserve_exact(HEAD_LEN.min(chunk.len().max(64 * 1024)));
+                self.head.reserve_exact(HEAD_LEN);
             }
             self.head
                 .extend_from_slice(&chunk[..wanted.min(chunk.len())]);

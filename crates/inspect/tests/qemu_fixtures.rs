@@ -199,6 +199,45 @@ fn vmdk_sparse_stream_optimized_and_flat_descriptor() {
     assert_eq!(seen.safety, Err("Invalid extent filenames found".into()));
 }
 
+/// A stream-optimized VMDK as VMware writes it: the grain directory offset in the
+/// header is "at end", and the real header follows in a footer before the
+/// end-of-stream marker. qemu does not write this shape, so build it from its output.
+#[test]
+fn vmdk_stream_optimized_with_footer() {
+    let fx = Fixtures::new();
+    let path = fx.create(
+        "stream.vmdk",
+        &["-f", "vmdk", "-o", "subformat=streamOptimized", "20M"],
+    );
+    let original = std::fs::read(&path).expect("read");
+    let mut bytes = original.clone();
+    bytes[56..64].copy_from_slice(&u64::MAX.to_le_bytes());
+    let mut footer_marker = vec![0u8; 512];
+    footer_marker[12..16].copy_from_slice(&3u32.to_le_bytes());
+    bytes.extend_from_slice(&footer_marker);
+    bytes.extend_from_slice(&original[..512]);
+    bytes.extend_from_slice(&[0u8; 512]);
+    let seen = inspect(&bytes);
+    assert_eq!(seen.format, DiskFormat::Vmdk);
+    assert_eq!(seen.virtual_size, Some(20 << 20));
+    assert_eq!(seen.safety, Ok(()));
+
+    let mut no_eos = bytes.clone();
+    let last = no_eos.len() - 1;
+    no_eos[last] = 1;
+    assert_eq!(
+        inspect(&no_eos).safety,
+        Err("End-of-stream marker is invalid".into())
+    );
+    let mut footer_says_footer = bytes.clone();
+    let footer_gd = bytes.len() - 1024 + 56;
+    footer_says_footer[footer_gd..footer_gd + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert_eq!(
+        inspect(&footer_says_footer).safety,
+        Err("Footer indicates another footer".into())
+    );
+}
+
 #[test]
 fn vhd_fixed_and_dynamic() {
     let fx = Fixtures::new();
