@@ -2,7 +2,7 @@
 //! identity records behind `imagery_core::ports::{ImageCatalog, IdentityCatalog}`,
 //! stored in SQLite (embedded default, one node) or PostgreSQL (several nodes).
 //!
-//! Entry point: [`open`] with a URL. Both backends share their SQL ([`statements`]
+//! Entry point: [`open`] with a URL. Both backends share their SQL (`statements`
 //! and the `list_images` builder), their row decoding and their migrations layout;
 //! one conformance suite (`tests/conformance`) runs against both.
 //!
