@@ -91,7 +91,13 @@ impl Identity {
             ));
         }
         *write(&self.keys) = ring;
-        *write(&self.revocations) = Revocations::from_stored(&stored_revocations);
+        // Merge rather than replace: a revocation this process stored after the
+        // list was read must not be forgotten, and revocations are never undone.
+        let mut revocations = write(&self.revocations);
+        for revocation in &stored_revocations {
+            revocations.add(revocation);
+        }
+        revocations.prune(now());
         Ok(())
     }
 

@@ -229,14 +229,6 @@ pub(crate) fn subject_revocation(
 }
 
 impl Revocations {
-    pub(crate) fn from_stored(stored: &[Revocation]) -> Revocations {
-        let mut revocations = Revocations::default();
-        for r in stored {
-            revocations.add(r);
-        }
-        revocations
-    }
-
     pub(crate) fn add(&mut self, r: &Revocation) {
         let subject = Subject::ALL.into_iter().find_map(|kind| {
             let rest = r.audit_id.strip_prefix(kind.prefix())?;

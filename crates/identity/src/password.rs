@@ -105,13 +105,27 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_mismatches_do_not() {
-        let hasher = PasswordHasher::new(PasswordHashing::INSECURE_FAST, 2).await.expect("hasher");
+        let hasher = PasswordHasher::new(PasswordHashing::INSECURE_FAST, 2)
+            .await
+            .expect("hasher");
         let hash = hasher.hash(&Secret::new("pw")).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$"));
-        assert!(hasher.verify(&Secret::new("pw"), &hash).await.expect("verify"));
-        assert!(!hasher.verify(&Secret::new("pW"), &hash).await.expect("verify"));
-        assert!(!hasher.verify(&Secret::new("pw"), "not a phc string").await.expect("verify"));
-        assert!(!hasher.verify(&Secret::new("x".repeat(MAX_SECRET_LEN + 1)), &hash).await.expect("verify"));
+        assert!(hasher
+            .verify(&Secret::new("pw"), &hash)
+            .await
+            .expect("verify"));
+        assert!(!hasher
+            .verify(&Secret::new("pW"), &hash)
+            .await
+            .expect("verify"));
+        assert!(!hasher
+            .verify(&Secret::new("pw"), "not a phc string")
+            .await
+            .expect("verify"));
+        assert!(!hasher
+            .verify(&Secret::new("x".repeat(MAX_SECRET_LEN + 1)), &hash)
+            .await
+            .expect("verify"));
     }
 
     /// `cargo test --release -p imagery-identity -- --ignored default_cost`:
@@ -119,11 +133,16 @@ mod tests {
     #[tokio::test]
     #[ignore = "timing; meaningful in release builds only"]
     async fn default_cost() {
-        let hasher = PasswordHasher::new(PasswordHashing::DEFAULT, 1).await.expect("hasher");
+        let hasher = PasswordHasher::new(PasswordHashing::DEFAULT, 1)
+            .await
+            .expect("hasher");
         let hash = hasher.hash(&Secret::new("pw")).await.expect("hash");
         let start = std::time::Instant::now();
         for _ in 0..10 {
-            assert!(hasher.verify(&Secret::new("pw"), &hash).await.expect("verify"));
+            assert!(hasher
+                .verify(&Secret::new("pw"), &hash)
+                .await
+                .expect("verify"));
         }
         let each = start.elapsed() / 10;
         println!("argon2id m=19MiB t=2 p=1: {each:?} per verification");
