@@ -1,1 +1,64 @@
-fn main() {}
+//! `imagery`: serve the image APIs, or administer identities from the command line.
+
+use clap::{Parser, Subcommand};
+use imagery_server::config::{Config, ConfigArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "imagery",
+    version,
+    about = "A virtual-machine image service speaking Glance, Nova, Huawei IMS, Azure ARM and Yandex Compute"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the service with its listeners (first start creates an admin).
+    Serve(ConfigArgs),
+    /// Create the default domain, roles, admin project and admin user if missing (idempotent).
+    Bootstrap {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Password for the admin user (random when creating it and not given).
+        #[arg(long, env = "IMAGERY_ADMIN_PASSWORD")]
+        admin_password: Option<String>,
+    },
+    /// Manage projects, users, roles and access keys without a running server.
+    Admin {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        action: imagery_server::admin::AdminCommand,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                let config = Config::load(&args)?;
+                imagery_server::serve::init_logging(&config);
+                let running = imagery_server::start(config).await?;
+                running.wait_for_shutdown_signal().await
+            }
+            Command::Bootstrap {
+                config,
+                admin_password,
+            } => {
+                let config = Config::load(&config)?;
+                imagery_server::admin::bootstrap(&config, admin_password).await
+            }
+            Command::Admin { config, action } => {
+                let config = Config::load(&config)?;
+                imagery_server::admin::run(&config, action).await
+            }
+        }
+    })
+}

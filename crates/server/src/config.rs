@@ -1,0 +1,195 @@
+//! Configuration: built-in defaults, then a TOML file, then environment variables
+//! and command-line flags (clap reads both), each overriding the one before.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use imagery_service::ServiceConfig;
+use serde::{Deserialize, Serialize};
+
+/// Where each API listens. A port of 0 disables that listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ports {
+    pub identity: u16,
+    pub image: u16,
+    /// Devstack-style single port serving `/identity`, `/image` (and later `/compute`).
+    pub combined: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            identity: 5000,
+            image: 9292,
+            combined: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the catalog, blobs and generated credentials live by default.
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://…`; default `sqlite://<data_dir>/catalog.db`.
+    pub database_url: Option<String>,
+    /// `file:///DIR`, a path, or `s3://bucket/prefix`; default `<data_dir>/blobs`.
+    pub blob_url: Option<String>,
+    /// Address every listener binds.
+    pub bind: String,
+    pub ports: Ports,
+    /// Host name put in advertised URLs (catalog, links); default: the bind address,
+    /// or `localhost` when binding all interfaces.
+    pub public_host: Option<String>,
+    /// Keystone region of the service catalog.
+    pub region: String,
+    /// Development only: trust `X-Project-Id`/`X-Roles` headers instead of tokens.
+    pub insecure_trust_headers: bool,
+    /// Token lifetime in seconds.
+    pub token_ttl_secs: u64,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Unreferenced blobs are deleted once older than this many seconds.
+    pub gc_grace_secs: u64,
+    pub service: ServiceConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            blob_url: None,
+            bind: "127.0.0.1".into(),
+            ports: Ports::default(),
+            public_host: None,
+            region: "RegionOne".into(),
+            insecure_trust_headers: false,
+            token_ttl_secs: 3600,
+            log_format: "text".into(),
+            gc_grace_secs: 600,
+            service: ServiceConfig::default(),
+        }
+    }
+}
+
+/// Flags shared by every subcommand. Each also reads an `IMAGERY_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file (every key optional; see README).
+    #[arg(long, short = 'c', env = "IMAGERY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory for the embedded catalog, blobs and generated credentials.
+    #[arg(long, env = "IMAGERY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Catalog URL: `sqlite://FILE` (default under the data dir) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "IMAGERY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Blob store URL: a directory, `file:///DIR`, or `s3://BUCKET/PREFIX` (S3 builds only).
+    #[arg(long, env = "IMAGERY_BLOB_URL")]
+    pub blob_url: Option<String>,
+    /// Address to bind every listener to (e.g. 0.0.0.0 for all interfaces).
+    #[arg(long, env = "IMAGERY_BIND")]
+    pub bind: Option<String>,
+    /// Keystone identity port (0 disables).
+    #[arg(long, env = "IMAGERY_IDENTITY_PORT")]
+    pub identity_port: Option<u16>,
+    /// Image API (Glance v2) port (0 disables).
+    #[arg(long, env = "IMAGERY_IMAGE_PORT")]
+    pub image_port: Option<u16>,
+    /// Single devstack-style port serving /identity and /image (0 disables).
+    #[arg(long, env = "IMAGERY_COMBINED_PORT")]
+    pub combined_port: Option<u16>,
+    /// Host name used in advertised URLs.
+    #[arg(long, env = "IMAGERY_PUBLIC_HOST")]
+    pub public_host: Option<String>,
+    /// DEVELOPMENT ONLY: trust X-Project-Id / X-User-Id / X-Roles headers, no tokens.
+    #[arg(long, env = "IMAGERY_INSECURE_TRUST_HEADERS")]
+    pub insecure_trust_headers: bool,
+    /// Log format: text or json.
+    #[arg(long, env = "IMAGERY_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Largest image accepted, in bytes.
+    #[arg(long, env = "IMAGERY_IMAGE_SIZE_CAP")]
+    pub image_size_cap: Option<u64>,
+    /// Token lifetime in seconds.
+    #[arg(long, env = "IMAGERY_TOKEN_TTL")]
+    pub token_ttl_secs: Option<u64>,
+}
+
+impl Config {
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let mut config = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("invalid configuration {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = &args.data_dir {
+            config.data_dir = v.clone();
+        }
+        if let Some(v) = &args.database_url {
+            config.database_url = Some(v.clone());
+        }
+        if let Some(v) = &args.blob_url {
+            config.blob_url = Some(v.clone());
+        }
+        if let Some(v) = &args.bind {
+            config.bind = v.clone();
+        }
+        if let Some(v) = args.identity_port {
+            config.ports.identity = v;
+        }
+        if let Some(v) = args.image_port {
+            config.ports.image = v;
+        }
+        if let Some(v) = args.combined_port {
+            config.ports.combined = v;
+        }
+        if let Some(v) = &args.public_host {
+            config.public_host = Some(v.clone());
+        }
+        if args.insecure_trust_headers {
+            config.insecure_trust_headers = true;
+        }
+        if let Some(v) = &args.log_format {
+            config.log_format = v.clone();
+        }
+        if let Some(v) = args.image_size_cap {
+            config.service.image_size_cap = v;
+        }
+        if let Some(v) = args.token_ttl_secs {
+            config.token_ttl_secs = v;
+        }
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("catalog.db").display()))
+    }
+
+    pub fn blob_url(&self) -> String {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| absolute(&self.data_dir.join("blobs")).display().to_string())
+    }
+
+    pub fn public_host(&self) -> String {
+        match &self.public_host {
+            Some(h) => h.clone(),
+            None if self.bind == "0.0.0.0" || self.bind == "::" => "localhost".into(),
+            None if self.bind.contains(':') => format!("[{}]", self.bind),
+            None => self.bind.clone(),
+        }
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

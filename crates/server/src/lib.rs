@@ -1,0 +1,10 @@
+//! The imagery server: turns a configuration into running listeners. `main.rs`
+//! only parses the command line; everything here is usable from tests, which start
+//! real servers on loopback sockets.
+
+pub mod admin;
+pub mod config;
+pub mod serve;
+
+pub use config::Config;
+pub use serve::{start, Running};

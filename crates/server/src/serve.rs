@@ -1,0 +1,383 @@
+//! Wiring: open the catalog and blob store, start identity and the service, build
+//! each dialect's router and bind its listener. `start` returns once every
+//! listener is accepting, so tests and benchmarks can talk to it immediately.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use imagery_core::Caller;
+use imagery_http_common::{request_id, Auth, AuthFailure, TokenValidator};
+use imagery_identity::{Identity, IdentityConfig};
+use imagery_service::ImageService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::config::Config;
+
+/// A started server: its bound addresses and a handle to stop it.
+pub struct Running {
+    pub identity_addr: Option<SocketAddr>,
+    pub image_addr: Option<SocketAddr>,
+    pub combined_addr: Option<SocketAddr>,
+    /// Where first start wrote the admin credentials, if it did.
+    pub admin_credentials: Option<std::path::PathBuf>,
+    pub service: Arc<ImageService>,
+    pub identity: Arc<Identity>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop accepting, finish in-flight requests, return.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    pub async fn wait_for_shutdown_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    if result.is_err() {
+        // A subscriber was already installed (tests): keep it.
+    }
+}
+
+struct IdentityTokens(Arc<Identity>);
+
+impl TokenValidator for IdentityTokens {
+    fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
+        self.0
+            .validate(token)
+            .map(|p| p.caller())
+            .map_err(|e| AuthFailure::Invalid(e.to_string()))
+    }
+}
+
+/// Public URLs of each API, as advertised in the Keystone catalog and links.
+struct PublicUrls {
+    identity: String,
+    image: String,
+}
+
+fn public_urls(
+    config: &Config,
+    identity_port: u16,
+    image_port: u16,
+    combined_port: u16,
+) -> PublicUrls {
+    let host = config.public_host();
+    if combined_port != 0 && (identity_port == 0 || image_port == 0) {
+        let base = format!("http://{host}:{combined_port}");
+        return PublicUrls {
+            identity: format!("{base}/identity"),
+            image: format!("{base}/image"),
+        };
+    }
+    PublicUrls {
+        identity: format!("http://{host}:{identity_port}"),
+        image: format!("http://{host}:{image_port}"),
+    }
+}
+
+async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>> {
+    if port == 0 {
+        return Ok(None);
+    }
+    let addr = format!("{}:{port}", config.bind);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    Ok(Some(listener))
+}
+
+/// Start everything described by `config`. Ports given as 0 in `ports` are off;
+/// tests pass pre-bound listeners through [`start_with_listeners`].
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let identity = bind(&config, config.ports.identity).await?;
+    let image = bind(&config, config.ports.image).await?;
+    let combined = bind(&config, config.ports.combined).await?;
+    start_with_listeners(config, identity, image, combined).await
+}
+
+pub async fn start_with_listeners(
+    config: Config,
+    identity_listener: Option<TcpListener>,
+    image_listener: Option<TcpListener>,
+    combined_listener: Option<TcpListener>,
+) -> anyhow::Result<Running> {
+    let port_of = |l: &Option<TcpListener>| {
+        l.as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .unwrap_or(0)
+    };
+    let urls = public_urls(
+        &config,
+        port_of(&identity_listener),
+        port_of(&image_listener),
+        port_of(&combined_listener),
+    );
+
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
+    })?;
+    let catalog = imagery_catalog::open(&config.database_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
+    let blobs = imagery_store::open(&config.blob_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
+
+    let identity_config = IdentityConfig {
+        token_ttl: Duration::from_secs(config.token_ttl_secs),
+        ..IdentityConfig::default()
+    };
+    let identity = Identity::open(catalog.clone(), identity_config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start identity: {e}"))?;
+    let admin_credentials = identity
+        .bootstrap_first_start(&config.data_dir, &format!("{}/v3", urls.identity))
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
+    if let Some(path) = &admin_credentials {
+        tracing::warn!(path = %path.display(), "first start: created user 'admin' in project 'admin'; its password is in this file (readable only by you)");
+        eprintln!(
+            "imagery: first start created the admin account; credentials written to {}",
+            path.display()
+        );
+    }
+
+    let service = ImageService::new(catalog.clone(), blobs, config.service.clone());
+    match service.recover_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            images = n,
+            "returned images with interrupted uploads to 'queued'"
+        ),
+        Err(err) => tracing::error!(%err, "could not recover interrupted uploads"),
+    }
+
+    let auth = if config.insecure_trust_headers {
+        tracing::warn!("INSECURE: --insecure-trust-headers is on; identity headers are trusted without any token. Development only!");
+        eprintln!("imagery: WARNING: running with --insecure-trust-headers: anyone can claim any identity. Never use this in production.");
+        Auth::TrustHeaders
+    } else {
+        Auth::Tokens(Arc::new(IdentityTokens(identity.clone())))
+    };
+
+    let keystone = imagery_dialect_keystone::router(imagery_dialect_keystone::KeystoneState::new(
+        identity.clone(),
+        imagery_dialect_keystone::ServiceCatalog {
+            region: config.region.clone(),
+            endpoints: ["public", "internal", "admin"]
+                .into_iter()
+                .flat_map(|interface| {
+                    [
+                        endpoint(
+                            "identity",
+                            "keystone",
+                            interface,
+                            format!("{}/v3", urls.identity),
+                        ),
+                        endpoint("image", "glance", interface, urls.image.clone()),
+                    ]
+                })
+                .collect(),
+        },
+    ));
+    let glance_state = |prefix: &str| imagery_dialect_glance::GlanceState {
+        service: service.clone(),
+        auth: auth.clone(),
+        auth_uri: urls.identity.clone(),
+        public_url: None,
+        mount_prefix: prefix.to_string(),
+        tls: false,
+    };
+    let glance = imagery_dialect_glance::router(glance_state(""));
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut addrs = [None, None, None];
+    if let Some(listener) = identity_listener {
+        addrs[0] = listener.local_addr().ok();
+        tasks.push(spawn_listener(
+            listener,
+            with_common_layers(keystone.clone()),
+            shutdown_rx.clone(),
+        ));
+    }
+    if let Some(listener) = image_listener {
+        addrs[1] = listener.local_addr().ok();
+        tasks.push(spawn_listener(
+            listener,
+            with_common_layers(glance),
+            shutdown_rx.clone(),
+        ));
+    }
+    if let Some(listener) = combined_listener {
+        addrs[2] = listener.local_addr().ok();
+        let mounts = Arc::new(vec![
+            ("/identity".to_string(), keystone),
+            (
+                "/image".to_string(),
+                imagery_dialect_glance::router(glance_state("/image")),
+            ),
+        ]);
+        let combined = Router::new().fallback(move |request: Request| {
+            let mounts = mounts.clone();
+            async move { route_by_prefix(&mounts, request).await }
+        });
+        tasks.push(spawn_listener(
+            listener,
+            with_common_layers(combined),
+            shutdown_rx.clone(),
+        ));
+    }
+    tasks.push(spawn_housekeeping(
+        service.clone(),
+        Duration::from_secs(config.gc_grace_secs),
+        shutdown_rx,
+    ));
+    for (name, addr) in ["identity", "image", "combined"].iter().zip(addrs.iter()) {
+        if let Some(addr) = addr {
+            tracing::info!(api = name, %addr, "listening");
+        }
+    }
+    Ok(Running {
+        identity_addr: addrs[0],
+        image_addr: addrs[1],
+        combined_addr: addrs[2],
+        admin_credentials,
+        service,
+        identity,
+        shutdown,
+        tasks,
+    })
+}
+
+fn endpoint(
+    service_type: &str,
+    service_name: &str,
+    interface: &str,
+    url: String,
+) -> imagery_dialect_keystone::CatalogEndpoint {
+    imagery_dialect_keystone::CatalogEndpoint {
+        service_type: service_type.into(),
+        service_name: service_name.into(),
+        interface: interface.into(),
+        url,
+    }
+}
+
+fn with_common_layers(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(request_id::assign))
+}
+
+/// Devstack layout: strip the mount prefix and hand the request to that API.
+async fn route_by_prefix(mounts: &[(String, Router)], mut request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    for (prefix, router) in mounts {
+        let Some(rest) = path.strip_prefix(prefix.as_str()) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            continue;
+        }
+        let rest = if rest.is_empty() { "/" } else { rest };
+        let new_uri = match request.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        };
+        if let Ok(uri) = new_uri.parse() {
+            *request.uri_mut() = uri;
+        }
+        return match router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    (http::StatusCode::NOT_FOUND, "Not Found").into_response()
+}
+
+fn spawn_listener(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(err) = served.await {
+            tracing::error!(%err, "listener failed");
+        }
+    })
+}
+
+/// Periodic garbage collection of unreferenced blobs and abandoned temporaries.
+fn spawn_housekeeping(
+    service: Arc<ImageService>,
+    grace: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let grace =
+            chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::minutes(10));
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            match service.collect_garbage(grace).await {
+                Ok((0, 0)) => {}
+                Ok((blobs, temps)) => tracing::info!(blobs, temps, "garbage collected"),
+                Err(err) => tracing::warn!(%err, "garbage collection failed"),
+            }
+        }
+    })
+}

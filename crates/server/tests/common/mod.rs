@@ -1,0 +1,174 @@
+//! A real imagery server on loopback sockets for integration tests.
+
+#![allow(dead_code)]
+
+use imagery_server::config::Config;
+use imagery_server::serve::start_with_listeners;
+use imagery_server::Running;
+use reqwest::{Method, RequestBuilder};
+use tokio::net::TcpListener;
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub image: String,
+    pub identity: String,
+    pub combined: String,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+/// Who a trusted-headers request claims to be.
+#[derive(Clone, Copy)]
+pub struct As {
+    pub project: &'static str,
+    pub roles: &'static str,
+}
+
+pub const ALICE: As = As {
+    project: "project-a",
+    roles: "member,reader",
+};
+pub const BOB: As = As {
+    project: "project-b",
+    roles: "member,reader",
+};
+pub const READER_A: As = As {
+    project: "project-a",
+    roles: "reader",
+};
+pub const ADMIN: As = As {
+    project: "admin-project",
+    roles: "admin,member,reader",
+};
+
+pub fn test_config(dir: &std::path::Path, trust_headers: bool) -> Config {
+    let mut config = Config::default();
+    config.data_dir = dir.to_path_buf();
+    config.insecure_trust_headers = trust_headers;
+    config.gc_grace_secs = 3600;
+    config
+}
+
+pub async fn start(trust_headers: bool) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start_in(dir, trust_headers, |_| {}).await
+}
+
+pub async fn start_in(
+    dir: tempfile::TempDir,
+    trust_headers: bool,
+    tweak: impl FnOnce(&mut Config),
+) -> TestServer {
+    let mut config = test_config(dir.path(), trust_headers);
+    tweak(&mut config);
+    let identity = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let image = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let combined = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (ia, ga, ca) = (
+        identity.local_addr().expect("addr"),
+        image.local_addr().expect("addr"),
+        combined.local_addr().expect("addr"),
+    );
+    let running = start_with_listeners(config, Some(identity), Some(image), Some(combined))
+        .await
+        .expect("server starts");
+    TestServer {
+        running: Some(running),
+        image: format!("http://{ga}"),
+        identity: format!("http://{ia}"),
+        combined: format!("http://{ca}"),
+        dir,
+        client: reqwest::Client::builder().build().expect("client"),
+    }
+}
+
+impl TestServer {
+    pub fn req(&self, who: As, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.image, path))
+            .header("X-Identity-Status", "Confirmed")
+            .header("X-Project-Id", who.project)
+            .header("X-User-Id", format!("user-of-{}", who.project))
+            .header("X-Roles", who.roles)
+            .header("Accept", "application/json")
+    }
+
+    pub async fn json(
+        &self,
+        who: As,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .req(who, method, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, who: As, path: &str) -> (u16, serde_json::Value) {
+        let r = self.req(who, Method::GET, path).send().await.expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn create(&self, who: As, body: serde_json::Value) -> serde_json::Value {
+        let (status, image) = self.json(who, Method::POST, "/v2/images", body).await;
+        assert_eq!(status, 201, "create failed: {image}");
+        image
+    }
+
+    pub async fn upload(&self, who: As, id: &str, data: Vec<u8>) -> u16 {
+        self.req(who, Method::PUT, &format!("/v2/images/{id}/file"))
+            .header("Content-Type", "application/octet-stream")
+            .body(data)
+            .send()
+            .await
+            .expect("send")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn patch(
+        &self,
+        who: As,
+        id: &str,
+        ops: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .req(who, Method::PATCH, &format!("/v2/images/{id}"))
+            .header(
+                "Content-Type",
+                "application/openstack-images-v2.1-json-patch",
+            )
+            .body(ops.to_string())
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        self.dir
+    }
+}

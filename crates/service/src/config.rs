@@ -1,0 +1,78 @@
+//! Service limits and defaults, set by the operator (see the server's config file).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Per-project quotas. `None` means unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quota {
+    pub image_count: Option<i64>,
+    /// Total bytes of image data a project may store.
+    pub image_size_total: Option<i64>,
+    /// Total bytes of staged (glance-direct) data a project may hold.
+    pub image_stage_total: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Largest image accepted, in bytes (Glance `image_size_cap`, 1 TiB).
+    pub image_size_cap: u64,
+    pub image_property_quota: usize,
+    pub image_tag_quota: usize,
+    pub image_member_quota: usize,
+    pub container_formats: Vec<String>,
+    pub disk_formats: Vec<String>,
+    /// Enabled interoperable-import methods.
+    pub import_methods: Vec<String>,
+    /// URL prefixes `web-download` may fetch from. Empty: web-download refuses every URL.
+    pub web_download_allow: Vec<String>,
+    /// Reject uploads whose bytes do not match the declared disk format.
+    pub require_image_format_match: bool,
+    pub default_quota: Quota,
+    /// Quotas for particular projects (by project id), overriding `default_quota`.
+    pub project_quotas: BTreeMap<String, Quota>,
+    /// Identifies this process's in-flight uploads for crash recovery.
+    pub node_id: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        ServiceConfig {
+            image_size_cap: 1 << 40,
+            image_property_quota: 128,
+            image_tag_quota: 128,
+            image_member_quota: 128,
+            container_formats: strings(&[
+                "ami",
+                "ari",
+                "aki",
+                "bare",
+                "ovf",
+                "ova",
+                "docker",
+                "compressed",
+            ]),
+            disk_formats: strings(&[
+                "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
+            ]),
+            import_methods: strings(&["glance-direct", "web-download", "copy-image"]),
+            web_download_allow: Vec::new(),
+            require_image_format_match: true,
+            default_quota: Quota::default(),
+            project_quotas: BTreeMap::new(),
+            node_id: "node-1".into(),
+        }
+    }
+}
+
+impl ServiceConfig {
+    pub fn quota_for(&self, project: &str) -> &Quota {
+        self.project_quotas
+            .get(project)
+            .unwrap_or(&self.default_quota)
+    }
+}

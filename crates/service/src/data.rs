@@ -1,0 +1,636 @@
+//! Image data use cases: upload, download, glance-direct staging, interoperable
+//! import, and the housekeeping that keeps the store consistent after crashes.
+
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use imagery_core::policy;
+use imagery_core::ports::ByteStream;
+use imagery_core::query::{ListQuery, ListScope};
+use imagery_core::time::now;
+use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageStatus};
+use imagery_inspect::Inspection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::upload::{StoredBytes, WriteLimits};
+use crate::{backend, io_failure, ImageService};
+
+/// Reserved properties used by the data path.
+const UPLOAD_NODE: &str = "upload_node";
+const STAGED: &str = "staged";
+
+/// A byte range as HTTP asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadRange {
+    /// `bytes=a-b` (inclusive end).
+    FromTo(u64, u64),
+    /// `bytes=a-`
+    From(u64),
+    /// `bytes=-n`: the last n bytes.
+    Suffix(u64),
+}
+
+pub struct Download {
+    pub image: Image,
+    /// `None` when the image has no data yet.
+    pub body: Option<ByteStream>,
+    /// The satisfied range `(first, last)` inclusive, when a range was asked for.
+    pub range: Option<(u64, u64)>,
+    pub total_size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportMethod {
+    GlanceDirect,
+    WebDownload { uri: String },
+    CopyImage,
+}
+
+/// Data staged by glance-direct, waiting for `import`, with what inspection found
+/// (checked against `disk_format` only at import, when the format must be set).
+#[derive(Serialize, Deserialize)]
+struct Staged {
+    data: ImageData,
+    format: String,
+    virtual_size: Option<u64>,
+    safety: Result<(), String>,
+}
+
+impl Staged {
+    fn new(data: ImageData, inspection: Inspection) -> Self {
+        Staged {
+            data,
+            format: inspection.format.as_str().to_string(),
+            virtual_size: inspection.virtual_size,
+            safety: inspection.safety,
+        }
+    }
+
+    fn inspection(&self) -> Inspection {
+        Inspection {
+            format: imagery_inspect::DiskFormat::from_name(&self.format)
+                .unwrap_or(imagery_inspect::DiskFormat::Raw),
+            virtual_size: self.virtual_size,
+            safety: self.safety.clone(),
+            byte_count: u64::try_from(self.data.size).unwrap_or(0),
+        }
+    }
+}
+
+impl ImageService {
+    fn upload_limit(&self, image: &Image, usage_bytes: i64, quota: Option<i64>) -> (u64, String) {
+        let cap = self.config.image_size_cap;
+        match (image.owner.as_deref(), quota) {
+            (Some(_), Some(q)) => {
+                let left = u64::try_from(q.saturating_sub(usage_bytes)).unwrap_or(0);
+                if left < cap {
+                    return (left, format!("Denying attempt to upload image because it exceeds the quota: the project may store {q} bytes."));
+                }
+                (
+                    cap,
+                    format!("Image exceeds the storage quota or size cap of {cap} bytes."),
+                )
+            }
+            _ => (cap, format!("Image exceeds the size cap of {cap} bytes.")),
+        }
+    }
+
+    pub async fn upload(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        body: ByteStream,
+        expected_size: Option<u64>,
+    ) -> DomainResult<Image> {
+        let (image, _) = self.visible_image(caller, id).await?;
+        policy::require_modify(caller, &image)?;
+        if image.container_format.is_none() || image.disk_format.is_none() {
+            return Err(DomainError::BadRequest(
+                "Properties disk_format, container_format must be set prior to saving data.".into(),
+            ));
+        }
+        if image.status != ImageStatus::Queued {
+            return Err(DomainError::Conflict(format!(
+                "Image status transition from {} to saving is not allowed",
+                image.status
+            )));
+        }
+        let (max_bytes, over_limit_message) = match image.owner.as_deref() {
+            Some(owner) => {
+                let quota = self.config.quota_for(owner).image_size_total;
+                let used = if quota.is_some() {
+                    self.catalog
+                        .usage(owner)
+                        .await
+                        .map_err(backend)?
+                        .stored_bytes
+                } else {
+                    0
+                };
+                self.upload_limit(&image, used, quota)
+            }
+            None => self.upload_limit(&image, 0, None),
+        };
+        let node = self.config.node_id.clone();
+        let claimed = self
+            .transition(id, |img| {
+                if img.status != ImageStatus::Queued {
+                    return Err(DomainError::Conflict(format!(
+                        "Image status transition from {} to saving is not allowed",
+                        img.status
+                    )));
+                }
+                img.status = ImageStatus::Saving;
+                img.set_reserved(UPLOAD_NODE, node.clone());
+                Ok(true)
+            })
+            .await?;
+        if claimed.is_none() {
+            return Err(DomainError::image_not_found(id));
+        }
+        let written = self
+            .write_blob(
+                body,
+                WriteLimits {
+                    max_bytes,
+                    expected_size,
+                    over_limit_message,
+                },
+                |_| {},
+            )
+            .await;
+        let result = match written {
+            Ok(stored) => match self.check_format(
+                image.container_format.as_deref(),
+                image.disk_format.as_deref(),
+                &stored.inspection,
+            ) {
+                Ok(virtual_size) => Ok(ImageData {
+                    virtual_size,
+                    ..stored.data
+                }),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(data) => self.finish_saving(id, &data).await,
+            Err(err) => {
+                self.return_to_queued(id, ImageStatus::Saving).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// saving → active with the stored data; 410 if the image was deleted meanwhile.
+    async fn finish_saving(&self, id: Uuid, data: &ImageData) -> DomainResult<Image> {
+        let stored = self
+            .transition(id, |img| {
+                if img.status != ImageStatus::Saving {
+                    return Ok(false);
+                }
+                img.attach_data(data);
+                img.status = ImageStatus::Active;
+                img.remove_reserved(UPLOAD_NODE);
+                Ok(true)
+            })
+            .await?;
+        stored.ok_or_else(|| {
+            DomainError::Gone(
+                "Image was deleted during the upload; its data has been discarded.".into(),
+            )
+        })
+    }
+
+    async fn return_to_queued(&self, id: Uuid, from: ImageStatus) {
+        let reset = self
+            .transition(id, |img| {
+                if img.status != from {
+                    return Ok(false);
+                }
+                img.reset_to_queued();
+                img.remove_reserved(UPLOAD_NODE);
+                img.remove_reserved(STAGED);
+                Ok(true)
+            })
+            .await;
+        if let Err(err) = reset {
+            tracing::error!(%id, %err, "could not return image to queued after a failed upload");
+        }
+    }
+
+    pub async fn download(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        range: Option<DownloadRange>,
+    ) -> DomainResult<Download> {
+        let (image, _) = self.visible_image(caller, id).await?;
+        policy::require_download(caller, &image)?;
+        let (Some(key), Some(size)) = (image.blob_key.clone(), image.size) else {
+            return Ok(Download {
+                image,
+                body: None,
+                range: None,
+                total_size: 0,
+            });
+        };
+        if !matches!(image.status, ImageStatus::Active | ImageStatus::Deactivated) {
+            return Ok(Download {
+                image,
+                body: None,
+                range: None,
+                total_size: 0,
+            });
+        }
+        let total = u64::try_from(size).unwrap_or(0);
+        let span = match range {
+            None => None,
+            Some(r) => Some(resolve_range(r, total)?),
+        };
+        let body = self
+            .blobs
+            .read(&key, span.map(|(a, b)| a..b + 1))
+            .await
+            .map_err(|e| io_failure("read", e))?;
+        Ok(Download {
+            image,
+            body: Some(body),
+            range: span,
+            total_size: total,
+        })
+    }
+
+    /// glance-direct step one: keep the bytes aside (status `uploading`).
+    pub async fn stage(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        body: ByteStream,
+        expected_size: Option<u64>,
+    ) -> DomainResult<Image> {
+        self.require_import_method("glance-direct")?;
+        let (image, _) = self.visible_image(caller, id).await?;
+        policy::require_modify(caller, &image)?;
+        if image.status != ImageStatus::Queued {
+            return Err(DomainError::Conflict(format!(
+                "Image status transition from {} to uploading is not allowed",
+                image.status
+            )));
+        }
+        let (max_bytes, over_limit_message) = match image.owner.as_deref() {
+            Some(owner) => {
+                let quota = self.config.quota_for(owner).image_stage_total;
+                let used = if quota.is_some() {
+                    self.catalog
+                        .usage(owner)
+                        .await
+                        .map_err(backend)?
+                        .staged_bytes
+                } else {
+                    0
+                };
+                self.upload_limit(&image, used, quota)
+            }
+            None => self.upload_limit(&image, 0, None),
+        };
+        let claimed = self
+            .transition(id, |img| {
+                if img.status != ImageStatus::Queued {
+                    return Err(DomainError::Conflict(format!(
+                        "Image status transition from {} to uploading is not allowed",
+                        img.status
+                    )));
+                }
+                img.status = ImageStatus::Uploading;
+                Ok(true)
+            })
+            .await?;
+        if claimed.is_none() {
+            return Err(DomainError::image_not_found(id));
+        }
+        match self
+            .write_blob(
+                body,
+                WriteLimits {
+                    max_bytes,
+                    expected_size,
+                    over_limit_message,
+                },
+                |_| {},
+            )
+            .await
+        {
+            Ok(StoredBytes { data, inspection }) => {
+                let staged = serde_json::to_string(&Staged::new(data.clone(), inspection))
+                    .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+                let stored = self
+                    .transition(id, |img| {
+                        if img.status != ImageStatus::Uploading {
+                            return Ok(false);
+                        }
+                        // The staged blob is referenced like data, so garbage collection keeps it.
+                        img.size = Some(data.size);
+                        img.blob_key = Some(data.blob_key.clone());
+                        img.set_reserved(STAGED, staged.clone());
+                        Ok(true)
+                    })
+                    .await?;
+                stored.ok_or_else(|| {
+                    DomainError::Gone("Image was deleted while its data was being staged.".into())
+                })
+            }
+            Err(err) => {
+                self.return_to_queued(id, ImageStatus::Uploading).await;
+                Err(err)
+            }
+        }
+    }
+
+    fn require_import_method(&self, method: &str) -> DomainResult<()> {
+        if self.config.import_methods.iter().any(|m| m == method) {
+            Ok(())
+        } else {
+            Err(DomainError::BadRequest(format!(
+                "Import method {method} is not enabled."
+            )))
+        }
+    }
+
+    /// Start an interoperable import; the work finishes in the background (202).
+    pub async fn import(
+        self: &Arc<Self>,
+        caller: &Caller,
+        id: Uuid,
+        method: ImportMethod,
+    ) -> DomainResult<()> {
+        let name = match &method {
+            ImportMethod::GlanceDirect => "glance-direct",
+            ImportMethod::WebDownload { .. } => "web-download",
+            ImportMethod::CopyImage => "copy-image",
+        };
+        self.require_import_method(name)?;
+        let (image, _) = self.visible_image(caller, id).await?;
+        if method == ImportMethod::CopyImage {
+            if !caller.is_admin() {
+                return Err(DomainError::Forbidden(
+                    "You are not authorized to complete copy_image action.".into(),
+                ));
+            }
+            if image.status != ImageStatus::Active {
+                return Err(DomainError::Conflict(format!(
+                    "Image {id} is not active (status '{}').",
+                    image.status
+                )));
+            }
+            return Err(DomainError::Conflict(
+                "This deployment has a single store and the image is already in it.".into(),
+            ));
+        }
+        policy::require_modify(caller, &image)?;
+        if image.container_format.is_none() || image.disk_format.is_none() {
+            return Err(DomainError::Conflict("The 'container_format' and 'disk_format' properties must be set on the image before import.".into()));
+        }
+        let needed = match method {
+            ImportMethod::GlanceDirect => ImageStatus::Uploading,
+            _ => ImageStatus::Queued,
+        };
+        if image.status != needed {
+            return Err(DomainError::Conflict(format!(
+                "Image {id} is in status '{}'; {name} import needs '{}'.",
+                image.status, needed
+            )));
+        }
+        if let ImportMethod::WebDownload { uri } = &method {
+            let allowed = self
+                .config
+                .web_download_allow
+                .iter()
+                .any(|prefix| uri.starts_with(prefix.as_str()));
+            if !allowed {
+                return Err(DomainError::BadRequest(format!("URI {uri} does not pass filtering: web-download is limited to configured URL prefixes.")));
+            }
+        }
+        let claimed = self
+            .transition(id, |img| {
+                if img.status != needed {
+                    return Err(DomainError::Conflict(format!(
+                        "Image {id} changed status to '{}' before the import started.",
+                        img.status
+                    )));
+                }
+                img.status = ImageStatus::Importing;
+                img.properties.remove("os_glance_failed_import");
+                Ok(true)
+            })
+            .await?;
+        if claimed.is_none() {
+            return Err(DomainError::image_not_found(id));
+        }
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            let outcome = match method {
+                ImportMethod::WebDownload { uri } => service.import_from_web(id, &uri).await,
+                _ => service.import_staged(id).await,
+            };
+            if let Err(err) = outcome {
+                tracing::warn!(%id, %err, "import failed; image returns to queued");
+                let failed = service
+                    .transition(id, |img| {
+                        if img.status != ImageStatus::Importing {
+                            return Ok(false);
+                        }
+                        img.reset_to_queued();
+                        img.remove_reserved(STAGED);
+                        img.properties
+                            .insert("os_glance_failed_import".into(), "local".into());
+                        Ok(true)
+                    })
+                    .await;
+                if let Err(err) = failed {
+                    tracing::error!(%id, %err, "could not record the failed import");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn import_staged(&self, id: Uuid) -> DomainResult<()> {
+        let image = self
+            .catalog
+            .get_image(id)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| DomainError::image_not_found(id))?;
+        let staged: Staged = image
+            .reserved(STAGED)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .ok_or_else(|| DomainError::Conflict("No staged data to import.".into()))?;
+        let virtual_size = self.check_format(
+            image.container_format.as_deref(),
+            image.disk_format.as_deref(),
+            &staged.inspection(),
+        )?;
+        self.activate_imported(
+            id,
+            ImageData {
+                virtual_size,
+                ..staged.data
+            },
+        )
+        .await
+    }
+
+    async fn import_from_web(&self, id: Uuid, uri: &str) -> DomainResult<()> {
+        let image = self
+            .catalog
+            .get_image(id)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| DomainError::image_not_found(id))?;
+        let response = reqwest::get(uri)
+            .await
+            .map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(DomainError::BadRequest(format!(
+                "Fetching {uri} answered {}",
+                response.status()
+            )));
+        }
+        let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
+        let limits = WriteLimits {
+            max_bytes: self.config.image_size_cap,
+            expected_size: None,
+            over_limit_message: "Image exceeds the size cap.".into(),
+        };
+        let stored = self.write_blob(body, limits, |_| {}).await?;
+        let virtual_size = self.check_format(
+            image.container_format.as_deref(),
+            image.disk_format.as_deref(),
+            &stored.inspection,
+        )?;
+        self.activate_imported(
+            id,
+            ImageData {
+                virtual_size,
+                ..stored.data
+            },
+        )
+        .await
+    }
+
+    async fn activate_imported(&self, id: Uuid, data: ImageData) -> DomainResult<()> {
+        let done = self
+            .transition(id, |img| {
+                if img.status != ImageStatus::Importing {
+                    return Ok(false);
+                }
+                img.attach_data(&data);
+                img.status = ImageStatus::Active;
+                img.remove_reserved(STAGED);
+                Ok(true)
+            })
+            .await?;
+        done.map(|_| ())
+            .ok_or_else(|| DomainError::Gone("Image was deleted during import.".into()))
+    }
+
+    /// After a restart: uploads this node was running are dead; their images go
+    /// back to `queued` so the client can retry, and imports left half-way fail.
+    pub async fn recover_interrupted(&self) -> DomainResult<usize> {
+        let mut query = ListQuery::new(ListScope::everything(), 1000);
+        query.filters = vec![imagery_core::query::status_filter(&[
+            ImageStatus::Saving,
+            ImageStatus::Importing,
+        ])];
+        let mut recovered = 0;
+        loop {
+            let page = self.catalog.list_images(&query).await.map_err(backend)?;
+            for image in &page {
+                let mine = image.reserved(UPLOAD_NODE) == Some(self.config.node_id.as_str())
+                    || image.status == ImageStatus::Importing;
+                if mine {
+                    self.return_to_queued(image.id, image.status).await;
+                    recovered += 1;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == query.limit => query.marker = Some(last.id),
+                _ => break,
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// Remove blobs no image references any more, once they are older than `grace`
+    /// (a blob being committed right now is always fresh), and abandoned temporary
+    /// objects. Returns (blobs removed, temporaries removed).
+    pub async fn collect_garbage(&self, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
+        let cutoff = now() - grace;
+        let temporaries = self
+            .blobs
+            .sweep_temporary(cutoff)
+            .await
+            .map_err(|e| io_failure("sweep", e))?;
+        let mut removed = 0;
+        for blob in self
+            .blobs
+            .list_blobs()
+            .await
+            .map_err(|e| io_failure("list", e))?
+        {
+            if blob.last_modified >= cutoff {
+                continue;
+            }
+            if !self.catalog.blob_in_use(&blob.key).await.map_err(backend)? {
+                self.blobs
+                    .delete(&blob.key)
+                    .await
+                    .map_err(|e| io_failure("delete", e))?;
+                removed += 1;
+            }
+        }
+        Ok((removed, temporaries))
+    }
+}
+
+fn resolve_range(range: DownloadRange, total: u64) -> DomainResult<(u64, u64)> {
+    let unsatisfiable = || {
+        DomainError::RangeNotSatisfiable(format!(
+            "Requested range is not satisfiable for an image of {total} bytes."
+        ))
+    };
+    if total == 0 {
+        return Err(unsatisfiable());
+    }
+    let (first, last) = match range {
+        DownloadRange::FromTo(a, b) => (a, b.min(total - 1)),
+        DownloadRange::From(a) => (a, total - 1),
+        DownloadRange::Suffix(0) => return Err(unsatisfiable()),
+        DownloadRange::Suffix(n) => (total.saturating_sub(n), total - 1),
+    };
+    if first >= total || first > last {
+        return Err(unsatisfiable());
+    }
+    Ok((first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(resolve_range(DownloadRange::FromTo(0, 9), 100), Ok((0, 9)));
+        assert_eq!(
+            resolve_range(DownloadRange::FromTo(90, 200), 100),
+            Ok((90, 99))
+        );
+        assert_eq!(resolve_range(DownloadRange::From(50), 100), Ok((50, 99)));
+        assert_eq!(resolve_range(DownloadRange::Suffix(10), 100), Ok((90, 99)));
+        assert_eq!(resolve_range(DownloadRange::Suffix(1000), 100), Ok((0, 99)));
+        assert!(resolve_range(DownloadRange::From(100), 100).is_err());
+        assert!(resolve_range(DownloadRange::FromTo(5, 2), 100).is_err());
+    }
+}
