@@ -729,7 +729,7 @@ async fn application_credentials() {
             Method::POST,
             &path,
             Some(&alice),
-            Some(json!({"application_credential": {"name": "ci", "description": "pipeline"}})),
+            Some(json!({"application_credential": {"name": "ci", "description": "pipeline", "roles": [], "access_rules": []}})),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);

@@ -64,8 +64,8 @@ pub struct NewAppCredential {
     /// Chosen by the user; a random one is generated when absent.
     pub secret: Option<Secret>,
     pub expires_at: Option<Timestamp>,
-    /// Roles to delegate (and the roles they imply); `None` delegates all the
-    /// token's roles.
+    /// Roles to delegate (and the roles they imply); `None` or an empty list
+    /// delegates all the token's roles.
     pub roles: Option<Vec<RoleRef>>,
     pub unrestricted: bool,
 }
@@ -762,8 +762,9 @@ impl Identity {
                 "Invalid application credential: the expiration date is in the past".into(),
             ));
         }
-        let roles = match &new.roles {
-            None => principal.roles.clone(),
+        // An empty list means "all", as in Keystone (openstackclient sends `[]`).
+        let roles = match new.roles.as_deref() {
+            None | Some([]) => principal.roles.clone(),
             Some(requested) => {
                 let mut names = Vec::new();
                 for reference in requested {
