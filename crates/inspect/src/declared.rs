@@ -18,7 +18,7 @@ pub fn is_inspectable(disk_format: &str) -> bool {
 ///   as virtual size, but that format's safety checks still apply;
 /// * anything else → "Image disk_format X does not match stream data Y".
 ///
-/// A failed safety check gives "Image failed safety checks: <reason>". The `Ok`
+/// A failed safety check gives `Image failed safety checks: <reason>`. The `Ok`
 /// value is the virtual size to record.
 pub fn check_declared(declared: &str, inspection: &Inspection) -> Result<Option<u64>, String> {
     let detected = inspection.format;

@@ -66,6 +66,18 @@ async fn main() -> std::io::Result<()> {
     let store = ObjectBlobStore::local(dir.path()).await?;
     let started = Instant::now();
     let mut writer = store.begin_write().await?;
+    for at in (0..len).step_by(CHUNK) {
+        writer.write(data.slice(at..(at + CHUNK).min(len))).await?;
+    }
+    writer.commit(&"0".repeat(128)).await?;
+    println!(
+        "local write + fsync only  : {:7.1} MiB/s",
+        mib_per_s(len, started)
+    );
+    store.delete(&"0".repeat(128)).await?;
+
+    let started = Instant::now();
+    let mut writer = store.begin_write().await?;
     let mut hasher = UploadHasher::new()?;
     for at in (0..len).step_by(CHUNK) {
         let chunk = data.slice(at..(at + CHUNK).min(len));

@@ -8,7 +8,7 @@
 //! becomes visible under `blobs/` on commit, after it is durable; anything left in
 //! `staging/` by a crash is removed by `sweep_temporary`.
 //!
-//! Start with [`open`], which turns a store URL into a `BlobStore`.
+//! Start with [`open()`], which turns a store URL into a `BlobStore`.
 
 mod error;
 mod hashing;
