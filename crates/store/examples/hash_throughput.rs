@@ -23,43 +23,27 @@ fn mib_per_s(bytes: usize, started: Instant) -> f64 {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/tmp/imagery-1g.bin".into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| "/tmp/imagery-1g.bin".into());
     let data = Bytes::from(std::fs::read(&path)?);
     let len = data.len();
     println!("{path}: {} MiB, {CHUNK} B chunks", len >> 20);
 
     let started = Instant::now();
     let sha = hex::encode(Sha512::digest(&data));
-    println!(
-        "sha512 one-shot, 1 thread : {:7.1} MiB/s",
-        mib_per_s(len, started)
-    );
+    println!("sha512 one-shot, 1 thread : {:7.1} MiB/s", mib_per_s(len, started));
 
     let started = Instant::now();
     let md5 = hex::encode(Md5::digest(&data));
-    println!(
-        "md5 one-shot, 1 thread    : {:7.1} MiB/s",
-        mib_per_s(len, started)
-    );
+    println!("md5 one-shot, 1 thread    : {:7.1} MiB/s", mib_per_s(len, started));
 
     let started = Instant::now();
     let mut hasher = UploadHasher::new()?;
     for at in (0..len).step_by(CHUNK) {
-        hasher
-            .update(&data.slice(at..(at + CHUNK).min(len)))
-            .await?;
+        hasher.update(&data.slice(at..(at + CHUNK).min(len))).await?;
     }
     let digests = hasher.finish().await?;
-    println!(
-        "UploadHasher md5+sha512   : {:7.1} MiB/s",
-        mib_per_s(len, started)
-    );
-    assert_eq!(
-        (digests.md5_hex.as_str(), digests.sha512_hex.as_str()),
-        (md5.as_str(), sha.as_str())
-    );
+    println!("UploadHasher md5+sha512   : {:7.1} MiB/s", mib_per_s(len, started));
+    assert_eq!((digests.md5_hex.as_str(), digests.sha512_hex.as_str()), (md5.as_str(), sha.as_str()));
 
     let store_parent = std::env::args().nth(2).unwrap_or_else(|| "/tmp".into());
     let dir = tempfile::tempdir_in(&store_parent)?;
@@ -70,10 +54,7 @@ async fn main() -> std::io::Result<()> {
         writer.write(data.slice(at..(at + CHUNK).min(len))).await?;
     }
     writer.commit(&"0".repeat(128)).await?;
-    println!(
-        "local write + fsync only  : {:7.1} MiB/s",
-        mib_per_s(len, started)
-    );
+    println!("local write + fsync only  : {:7.1} MiB/s", mib_per_s(len, started));
     store.delete(&"0".repeat(128)).await?;
 
     let started = Instant::now();
@@ -86,9 +67,6 @@ async fn main() -> std::io::Result<()> {
     }
     let digests = hasher.finish().await?;
     writer.commit(digests.content_key()).await?;
-    println!(
-        "hash + local write + fsync: {:7.1} MiB/s (store under {store_parent})",
-        mib_per_s(len, started)
-    );
+    println!("hash + local write + fsync: {:7.1} MiB/s (store under {store_parent})", mib_per_s(len, started));
     Ok(())
 }

@@ -7,9 +7,7 @@ pub(crate) fn to_io(e: object_store::Error) -> io::Error {
     let kind = match &e {
         object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
         object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
-        object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented => {
-            io::ErrorKind::Unsupported
-        }
+        object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented => io::ErrorKind::Unsupported,
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, e)

@@ -50,18 +50,16 @@ impl HashThread {
     fn spawn<D: Digest + Send + 'static>(name: &str) -> io::Result<Self> {
         let (chunks, mut rx) = pipe::channel(HASH_BUDGET);
         let (hex_tx, hex) = oneshot::channel();
-        std::thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || {
-                let mut digest = D::new();
-                while let Some(batch) = rx.blocking_recv() {
-                    for chunk in &batch.chunks {
-                        digest.update(chunk);
-                    }
+        std::thread::Builder::new().name(name.to_string()).spawn(move || {
+            let mut digest = D::new();
+            while let Some(batch) = rx.blocking_recv() {
+                for chunk in &batch.chunks {
+                    digest.update(chunk);
                 }
-                // The receiver is gone if the hasher was dropped unfinished: nothing to do.
-                let _ = hex_tx.send(hex::encode(digest.finalize()));
-            })?;
+            }
+            // The receiver is gone if the hasher was dropped unfinished: nothing to do.
+            let _ = hex_tx.send(hex::encode(digest.finalize()));
+        })?;
         Ok(HashThread { chunks, hex })
     }
 
@@ -78,26 +76,14 @@ fn thread_lost() -> io::Error {
 impl UploadHasher {
     /// Starts the two hash threads.
     pub fn new() -> io::Result<Self> {
-        Ok(UploadHasher {
-            size: 0,
-            md5: HashThread::spawn::<Md5>("imagery-md5")?,
-            sha512: HashThread::spawn::<Sha512>("imagery-sha512")?,
-        })
+        Ok(UploadHasher { size: 0, md5: HashThread::spawn::<Md5>("imagery-md5")?, sha512: HashThread::spawn::<Sha512>("imagery-sha512")? })
     }
 
     /// Hash the next chunk. Returns once both threads have it queued, which waits
     /// only while a thread is a few MiB behind.
     pub async fn update(&mut self, chunk: &Bytes) -> io::Result<()> {
-        self.md5
-            .chunks
-            .send(chunk.clone())
-            .await
-            .map_err(|_| thread_lost())?;
-        self.sha512
-            .chunks
-            .send(chunk.clone())
-            .await
-            .map_err(|_| thread_lost())?;
+        self.md5.chunks.send(chunk.clone()).await.map_err(|_| thread_lost())?;
+        self.sha512.chunks.send(chunk.clone()).await.map_err(|_| thread_lost())?;
         self.size += chunk.len() as u64;
         Ok(())
     }
@@ -110,10 +96,6 @@ impl UploadHasher {
     /// Wait for both threads to drain their queues, and return the digests.
     pub async fn finish(self) -> io::Result<Digests> {
         let (md5_hex, sha512_hex) = futures::try_join!(self.md5.finish(), self.sha512.finish())?;
-        Ok(Digests {
-            size: self.size,
-            md5_hex,
-            sha512_hex,
-        })
+        Ok(Digests { size: self.size, md5_hex, sha512_hex })
     }
 }

@@ -16,10 +16,7 @@ pub(crate) fn staging_location(id: uuid::Uuid) -> String {
 /// `blobs/<first two characters>/<key>`.
 pub(crate) fn blob_location(key: &str) -> io::Result<String> {
     if !is_valid_key(key) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid blob key {key:?}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid blob key {key:?}")));
     }
     Ok(format!("{BLOBS}/{}/{key}", &key[..2]))
 }
@@ -27,9 +24,7 @@ pub(crate) fn blob_location(key: &str) -> io::Result<String> {
 /// The key stored at `location`, if it is a well-formed blob location.
 pub(crate) fn key_of(location: &str) -> Option<String> {
     let mut parts = location.split('/');
-    let (Some(BLOBS), Some(shard), Some(key), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(BLOBS), Some(shard), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return None;
     };
     (is_valid_key(key) && key.get(..2) == Some(shard)).then(|| key.to_string())
@@ -38,9 +33,7 @@ pub(crate) fn key_of(location: &str) -> Option<String> {
 fn is_valid_key(key: &str) -> bool {
     (2..=MAX_KEY_LEN).contains(&key.len())
         && !key.starts_with('.')
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 #[cfg(test)]
@@ -50,16 +43,7 @@ mod tests {
     #[test]
     fn keys_and_locations() {
         assert_eq!(blob_location("abcdef").unwrap(), "blobs/ab/abcdef");
-        for bad in [
-            "",
-            "a",
-            "../etc",
-            "a/b",
-            ".hidden",
-            "ab cd",
-            "é1",
-            &"x".repeat(256),
-        ] {
+        for bad in ["", "a", "../etc", "a/b", ".hidden", "ab cd", "é1", &"x".repeat(256)] {
             assert!(blob_location(bad).is_err(), "{bad:?}");
         }
         assert_eq!(key_of("blobs/ab/abcdef").as_deref(), Some("abcdef"));

@@ -74,13 +74,7 @@ impl LocalWriter {
                 let _ = fs::remove_file(&path);
             }
         });
-        Ok(LocalWriter {
-            root: root.to_path_buf(),
-            temp_key,
-            file_path,
-            chunks: Some(chunks),
-            written: Some(written),
-        })
+        Ok(LocalWriter { root: root.to_path_buf(), temp_key, file_path, chunks: Some(chunks), written: Some(written) })
     }
 
     /// Close the channel and wait for the worker: the written file, or why it failed.
@@ -89,13 +83,8 @@ impl LocalWriter {
             // A closed channel means the worker failed: its error is reported below.
             let _ = chunks.close().await;
         }
-        let written = self
-            .written
-            .take()
-            .ok_or_else(|| io::Error::other("the write was already closed"))?;
-        written
-            .await
-            .map_err(|_| io::Error::other("the blob write worker stopped unexpectedly"))?
+        let written = self.written.take().ok_or_else(|| io::Error::other("the write was already closed"))?;
+        written.await.map_err(|_| io::Error::other("the blob write worker stopped unexpectedly"))?
     }
 }
 
@@ -113,13 +102,14 @@ impl BlobWriter for LocalWriter {
         if sent {
             return Ok(());
         }
-        // The worker stopped: report its error.
-        match self.close().await {
-            Err(e) => Err(e),
-            Ok(_) => Err(io::Error::other(
-                "the blob write worker stopped unexpectedly",
-            )),
-        }
+        // The worker stopped: this write cannot complete any more. Report why, and
+        // drop the partial temporary object now rather than at the next sweep.
+        let failure = match self.close().await {
+            Err(e) => e,
+            Ok(_) => io::Error::other("the blob write worker stopped unexpectedly"),
+        };
+        let _ = tokio::fs::remove_file(&self.file_path).await;
+        Err(failure)
     }
 
     async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
@@ -169,8 +159,7 @@ fn publish(file: File, staged: &Path, destination: &Path) -> io::Result<()> {
 }
 
 fn parent(path: &Path) -> io::Result<&Path> {
-    path.parent()
-        .ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))
+    path.parent().ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -198,10 +187,7 @@ pub(crate) async fn read(path: PathBuf, range: Option<Range<u64>>) -> io::Result
             let want = remaining.min(READ_CHUNK);
             let mut buf = Vec::with_capacity(want as usize);
             let item = match (&mut file).take(want).read_to_end(&mut buf) {
-                Ok(0) => Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "blob is shorter than expected",
-                )),
+                Ok(0) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob is shorter than expected")),
                 Ok(n) => {
                     remaining -= n as u64;
                     Ok(Bytes::from(buf))
@@ -215,10 +201,7 @@ pub(crate) async fn read(path: PathBuf, range: Option<Range<u64>>) -> io::Result
             }
         }
     });
-    Ok(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed())
+    Ok(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed())
 }
 
 pub(crate) fn resolve_range(range: Option<Range<u64>>, size: u64) -> io::Result<Range<u64>> {
@@ -226,19 +209,13 @@ pub(crate) fn resolve_range(range: Option<Range<u64>>, size: u64) -> io::Result<
         return Ok(0..size);
     };
     if range.start > range.end {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "byte range ends before it starts",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "byte range ends before it starts"));
     }
     if range.is_empty() {
         return Ok(range.start.min(size)..range.start.min(size));
     }
     if range.start >= size {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "byte range starts past the end of the blob",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "byte range starts past the end of the blob"));
     }
     Ok(range.start..range.end.min(size))
 }

@@ -32,21 +32,12 @@ pub(crate) struct MultipartWriter {
 impl MultipartWriter {
     pub(crate) async fn begin(store: Arc<dyn ObjectStore>) -> io::Result<Self> {
         let temp_key = layout::staging_location(uuid::Uuid::new_v4());
-        let upload = store
-            .put_multipart(&Path::from(temp_key.as_str()))
-            .await
-            .map_err(to_io)?;
-        Ok(MultipartWriter {
-            store,
-            temp_key,
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)),
-        })
+        let upload = store.put_multipart(&Path::from(temp_key.as_str())).await.map_err(to_io)?;
+        Ok(MultipartWriter { store, temp_key, upload: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)) })
     }
 
     fn upload(&mut self) -> io::Result<&mut WriteMultipart> {
-        self.upload
-            .as_mut()
-            .ok_or_else(|| io::Error::other("the write was already closed"))
+        self.upload.as_mut().ok_or_else(|| io::Error::other("the write was already closed"))
     }
 }
 
@@ -58,10 +49,7 @@ impl BlobWriter for MultipartWriter {
 
     async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
         let upload = self.upload()?;
-        upload
-            .wait_for_capacity(PARTS_IN_FLIGHT)
-            .await
-            .map_err(to_io)?;
+        upload.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(to_io)?;
         upload.put(chunk);
         Ok(())
     }
@@ -69,10 +57,7 @@ impl BlobWriter for MultipartWriter {
     async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
         let destination = Path::from(layout::blob_location(key)?);
         let staged = Path::from(self.temp_key.as_str());
-        let upload = self
-            .upload
-            .take()
-            .ok_or_else(|| io::Error::other("the write was already closed"))?;
+        let upload = self.upload.take().ok_or_else(|| io::Error::other("the write was already closed"))?;
         upload.finish().await.map_err(to_io)?;
         if let Err(e) = self.store.copy(&staged, &destination).await {
             let _ = self.store.delete(&staged).await;

@@ -11,12 +11,7 @@ use crate::store::ObjectBlobStore;
 
 /// The blob store a URL designates.
 pub async fn open(url: &str) -> io::Result<Arc<dyn BlobStore>> {
-    let invalid = |why: &str| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("blob store URL {url:?}: {why}"),
-        )
-    };
+    let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("blob store URL {url:?}: {why}"));
     if url.starts_with("memory://") {
         return Ok(Arc::new(ObjectBlobStore::in_memory()));
     }
@@ -32,9 +27,7 @@ pub async fn open(url: &str) -> io::Result<Arc<dyn BlobStore>> {
         None if url.contains("://") => {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                format!(
-                    "blob store URL {url:?}: unsupported scheme (use file://, s3:// or memory://)"
-                ),
+                format!("blob store URL {url:?}: unsupported scheme (use file://, s3:// or memory://)"),
             ))
         }
         None => url,
@@ -54,21 +47,11 @@ fn s3(url: &str) -> io::Result<ObjectBlobStore> {
     let rest = url.trim_start_matches("s3://");
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("blob store URL {url:?}: no bucket"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("blob store URL {url:?}: no bucket")));
     }
-    let s3 = AmazonS3Builder::from_env()
-        .with_url(format!("s3://{bucket}"))
-        .build()
-        .map_err(crate::error::to_io)?;
+    let s3 = AmazonS3Builder::from_env().with_url(format!("s3://{bucket}")).build().map_err(crate::error::to_io)?;
     let prefix = prefix.trim_matches('/');
-    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-        Arc::new(s3)
-    } else {
-        Arc::new(PrefixStore::new(s3, prefix))
-    };
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, prefix)) };
     Ok(ObjectBlobStore::remote(store))
 }
 

@@ -43,13 +43,7 @@ pub(crate) struct Closed;
 pub(crate) fn channel(budget_bytes: u32) -> (ChunkSender, ChunkReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Semaphore::new(budget_bytes as usize));
-    let sender = ChunkSender {
-        tx,
-        budget: budget.clone(),
-        limit: budget_bytes,
-        pending: Vec::new(),
-        pending_bytes: 0,
-    };
+    let sender = ChunkSender { tx, budget: budget.clone(), limit: budget_bytes, pending: Vec::new(), pending_bytes: 0 };
     (sender, ChunkReceiver { rx, budget })
 }
 
@@ -75,23 +69,11 @@ impl ChunkSender {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let permits = u32::try_from(self.pending_bytes)
-            .unwrap_or(u32::MAX)
-            .min(self.limit);
-        let permit = self
-            .budget
-            .clone()
-            .acquire_many_owned(permits)
-            .await
-            .map_err(|_| Closed)?;
+        let permits = u32::try_from(self.pending_bytes).unwrap_or(u32::MAX).min(self.limit);
+        let permit = self.budget.clone().acquire_many_owned(permits).await.map_err(|_| Closed)?;
         let chunks = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
-        self.tx
-            .send(Batch {
-                chunks,
-                _permit: permit,
-            })
-            .map_err(|_| Closed)
+        self.tx.send(Batch { chunks, _permit: permit }).map_err(|_| Closed)
     }
 
     /// Flush, then close the channel: the worker sees the end of the stream.

@@ -44,10 +44,7 @@ impl ObjectBlobStore {
         .await
         .map_err(join_failed)??;
         let store = LocalFileSystem::new_with_prefix(&root).map_err(to_io)?;
-        Ok(ObjectBlobStore {
-            store: Arc::new(store),
-            local_root: Some(root),
-        })
+        Ok(ObjectBlobStore { store: Arc::new(store), local_root: Some(root) })
     }
 
     /// A store in memory, for tests.
@@ -58,10 +55,7 @@ impl ObjectBlobStore {
     /// A store on any other object_store backend (S3-compatible buckets): writes are
     /// multipart uploads committed by copy + delete.
     pub fn remote(store: Arc<dyn ObjectStore>) -> Self {
-        ObjectBlobStore {
-            store,
-            local_root: None,
-        }
+        ObjectBlobStore { store, local_root: None }
     }
 }
 
@@ -82,12 +76,7 @@ impl BlobStore for ObjectBlobStore {
         let location = Path::from(location);
         let get_range = match range {
             None => None,
-            Some(r) if r.start > r.end => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "byte range ends before it starts",
-                ))
-            }
+            Some(r) if r.start > r.end => return Err(io::Error::new(io::ErrorKind::InvalidInput, "byte range ends before it starts")),
             Some(r) if r.is_empty() => {
                 // object_store refuses empty ranges; the object must still exist.
                 self.store.head(&location).await.map_err(to_io)?;
@@ -95,24 +84,13 @@ impl BlobStore for ObjectBlobStore {
             }
             Some(r) => Some(GetRange::Bounded(to_usize(r.start)?..to_usize(r.end)?)),
         };
-        let options = GetOptions {
-            range: get_range,
-            ..GetOptions::default()
-        };
-        let result = self
-            .store
-            .get_opts(&location, options)
-            .await
-            .map_err(to_io)?;
+        let options = GetOptions { range: get_range, ..GetOptions::default() };
+        let result = self.store.get_opts(&location, options).await.map_err(to_io)?;
         Ok(result.into_stream().map_err(to_io).boxed())
     }
 
     async fn delete(&self, key: &str) -> io::Result<()> {
-        match self
-            .store
-            .delete(&Path::from(layout::blob_location(key)?))
-            .await
-        {
+        match self.store.delete(&Path::from(layout::blob_location(key)?)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(to_io(e)),
         }
@@ -124,11 +102,7 @@ impl BlobStore for ObjectBlobStore {
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(to_io)?;
             if let Some(key) = layout::key_of(meta.location.as_ref()) {
-                blobs.push(BlobEntry {
-                    key,
-                    size: meta.size as u64,
-                    last_modified: meta.last_modified,
-                });
+                blobs.push(BlobEntry { key, size: meta.size as u64, last_modified: meta.last_modified });
             }
         }
         Ok(blobs)
@@ -138,9 +112,7 @@ impl BlobStore for ObjectBlobStore {
         let abandoned: Vec<Path> = self
             .store
             .list(Some(&Path::from(layout::STAGING)))
-            .try_filter_map(|meta| async move {
-                Ok((meta.last_modified < older_than).then_some(meta.location))
-            })
+            .try_filter_map(|meta| async move { Ok((meta.last_modified < older_than).then_some(meta.location)) })
             .try_collect()
             .await
             .map_err(to_io)?;
@@ -158,6 +130,5 @@ impl BlobStore for ObjectBlobStore {
 }
 
 fn to_usize(offset: u64) -> io::Result<usize> {
-    usize::try_from(offset)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "byte offset too large"))
+    usize::try_from(offset).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "byte offset too large"))
 }

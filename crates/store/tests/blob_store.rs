@@ -12,20 +12,13 @@ use imagery_store::{open, ObjectBlobStore, UploadHasher};
 
 async fn backends() -> Vec<(&'static str, Box<dyn BlobStore>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let local = ObjectBlobStore::local(dir.path().join("store"))
-        .await
-        .expect("local store");
-    vec![
-        ("local", Box::new(local), Some(dir)),
-        ("memory", Box::new(ObjectBlobStore::in_memory()), None),
-    ]
+    let local = ObjectBlobStore::local(dir.path().join("store")).await.expect("local store");
+    vec![("local", Box::new(local), Some(dir)), ("memory", Box::new(ObjectBlobStore::in_memory()), None)]
 }
 
 /// Deterministic test content.
 fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8)
-        .collect()
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8).collect()
 }
 
 /// Write `data` in `chunk`-sized pieces, hashing it on the way, and commit it under
@@ -45,21 +38,14 @@ async fn store_bytes(store: &dyn BlobStore, data: &[u8], chunk: usize) -> String
     key
 }
 
-async fn read_all(
-    store: &dyn BlobStore,
-    key: &str,
-    range: Option<std::ops::Range<u64>>,
-) -> io::Result<Vec<u8>> {
+async fn read_all(store: &dyn BlobStore, key: &str, range: Option<std::ops::Range<u64>>) -> io::Result<Vec<u8>> {
     let chunks: Vec<Bytes> = store.read(key, range).await?.try_collect().await?;
     Ok(chunks.concat())
 }
 
 async fn staging_count(store: &dyn BlobStore) -> usize {
     // Everything in staging is younger than a minute from now.
-    store
-        .sweep_temporary(now() - chrono::Duration::days(3650))
-        .await
-        .expect("sweep nothing")
+    store.sweep_temporary(now() - chrono::Duration::days(3650)).await.expect("sweep nothing")
 }
 
 #[tokio::test]
@@ -69,73 +55,34 @@ async fn write_commit_read_ranges_list_delete() {
         let data = content(3 * 1024 * 1024 + 17, 1);
         let key = store_bytes(store, &data, 64 * 1024 + 3).await;
         assert_eq!(read_all(store, &key, None).await.unwrap(), data, "{name}");
-        for range in [
-            0..1,
-            5..70_000,
-            262_143..262_145,
-            1_000_000..3_145_745,
-            3_145_744..3_145_745,
-        ] {
+        for range in [0..1, 5..70_000, 262_143..262_145, 1_000_000..3_145_745, 3_145_744..3_145_745] {
             let expected = &data[range.start as usize..range.end as usize];
-            assert_eq!(
-                read_all(store, &key, Some(range.clone())).await.unwrap(),
-                expected,
-                "{name} {range:?}"
-            );
+            assert_eq!(read_all(store, &key, Some(range.clone())).await.unwrap(), expected, "{name} {range:?}");
         }
         // Past the end: clamped; starting past the end: refused; empty: empty.
-        let tail = read_all(store, &key, Some(3_145_700..9_999_999))
-            .await
-            .unwrap();
+        let tail = read_all(store, &key, Some(3_145_700..9_999_999)).await.unwrap();
         assert_eq!(tail, &data[3_145_700..], "{name}");
-        assert!(
-            read_all(store, &key, Some(4_000_000..4_000_001))
-                .await
-                .is_err(),
-            "{name}"
-        );
-        assert!(
-            read_all(store, &key, Some(10..10))
-                .await
-                .unwrap()
-                .is_empty(),
-            "{name}"
-        );
+        assert!(read_all(store, &key, Some(4_000_000..4_000_001)).await.is_err(), "{name}");
+        assert!(read_all(store, &key, Some(10..10)).await.unwrap().is_empty(), "{name}");
 
         let small = store_bytes(store, b"hello", 2).await;
         let empty = store_bytes(store, b"", 1).await;
-        assert!(
-            read_all(store, &empty, None).await.unwrap().is_empty(),
-            "{name}"
-        );
+        assert!(read_all(store, &empty, None).await.unwrap().is_empty(), "{name}");
 
         let mut listed = store.list_blobs().await.unwrap();
         listed.sort_by(|a, b| a.key.cmp(&b.key));
-        let mut expected = vec![
-            (key.clone(), data.len() as u64),
-            (small.clone(), 5),
-            (empty.clone(), 0),
-        ];
+        let mut expected = vec![(key.clone(), data.len() as u64), (small.clone(), 5), (empty.clone(), 0)];
         expected.sort();
         let got: Vec<(String, u64)> = listed.iter().map(|b| (b.key.clone(), b.size)).collect();
         assert_eq!(got, expected, "{name}");
-        assert!(listed
-            .iter()
-            .all(|b| b.last_modified <= now() + chrono::Duration::seconds(5)));
+        assert!(listed.iter().all(|b| b.last_modified <= now() + chrono::Duration::seconds(5)));
 
         store.delete(&small).await.unwrap();
-        store
-            .delete(&small)
-            .await
-            .expect("deleting a missing blob is fine");
+        store.delete(&small).await.expect("deleting a missing blob is fine");
         let err = read_all(store, &small, None).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound, "{name}");
         assert_eq!(store.list_blobs().await.unwrap().len(), 2, "{name}");
-        assert_eq!(
-            staging_count(store).await,
-            0,
-            "{name}: commit leaves nothing in staging"
-        );
+        assert_eq!(staging_count(store).await, 0, "{name}: commit leaves nothing in staging");
     }
 }
 
@@ -157,10 +104,7 @@ async fn invalid_keys_are_refused() {
     for (name, store, _dir) in backends().await {
         let store = store.as_ref();
         for key in ["../../etc/passwd", "a/b", "", ".x"] {
-            assert_eq!(
-                store.read(key, None).await.err().map(|e| e.kind()),
-                Some(io::ErrorKind::InvalidInput)
-            );
+            assert_eq!(store.read(key, None).await.err().map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
             assert!(store.delete(key).await.is_err(), "{name}");
             let mut writer = store.begin_write().await.unwrap();
             writer.write(Bytes::from_static(b"x")).await.unwrap();
@@ -180,18 +124,12 @@ async fn uncommitted_writes_leave_nothing_behind() {
     for (name, store, _dir) in backends().await {
         let store = store.as_ref();
         let mut aborted = store.begin_write().await.unwrap();
-        aborted
-            .write(Bytes::from(content(200_000, 3)))
-            .await
-            .unwrap();
+        aborted.write(Bytes::from(content(200_000, 3))).await.unwrap();
         aborted.abort().await;
 
         let mut dropped = store.begin_write().await.unwrap();
         assert!(dropped.temp_key().starts_with("staging/"), "{name}");
-        dropped
-            .write(Bytes::from(content(200_000, 4)))
-            .await
-            .unwrap();
+        dropped.write(Bytes::from(content(200_000, 4))).await.unwrap();
         drop(dropped);
 
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -208,50 +146,22 @@ async fn crash_leftovers_are_swept_when_old_enough() {
     let root = dir.path().join("store");
     let store = ObjectBlobStore::local(&root).await.unwrap();
     // What a process killed mid-upload two hours ago left: a partial temporary object.
-    let leftover = root
-        .join("staging")
-        .join("6f1c1bba-6d8e-4a4e-9a86-0a4f1bdb1f3c");
+    let leftover = root.join("staging").join("6f1c1bba-6d8e-4a4e-9a86-0a4f1bdb1f3c");
     std::fs::write(&leftover, b"partial").unwrap();
     let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
-    std::fs::File::options()
-        .write(true)
-        .open(&leftover)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    std::fs::File::options().write(true).open(&leftover).unwrap().set_modified(two_hours_ago).unwrap();
     let mut in_progress = store.begin_write().await.unwrap();
-    in_progress
-        .write(Bytes::from_static(b"still uploading"))
-        .await
-        .unwrap();
+    in_progress.write(Bytes::from_static(b"still uploading")).await.unwrap();
 
-    assert_eq!(
-        store
-            .sweep_temporary(now() - chrono::Duration::hours(3))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        store
-            .sweep_temporary(now() - chrono::Duration::hours(1))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(store.sweep_temporary(now() - chrono::Duration::hours(3)).await.unwrap(), 0);
+    assert_eq!(store.sweep_temporary(now() - chrono::Duration::hours(1)).await.unwrap(), 1);
     assert!(!leftover.exists());
     assert!(store.list_blobs().await.unwrap().is_empty());
 
     let key = "ab".repeat(64);
-    in_progress
-        .write(Bytes::from_static(b" more"))
-        .await
-        .unwrap();
+    in_progress.write(Bytes::from_static(b" more")).await.unwrap();
     in_progress.commit(&key).await.unwrap();
-    assert_eq!(
-        read_all(&store, &key, None).await.unwrap(),
-        b"still uploading more"
-    );
+    assert_eq!(read_all(&store, &key, None).await.unwrap(), b"still uploading more");
     assert!(root.join("blobs").join("ab").join(&key).is_file());
     assert_eq!(std::fs::read_dir(root.join("staging")).unwrap().count(), 0);
 }
@@ -272,10 +182,7 @@ async fn open_understands_store_urls() {
     }
     #[cfg(not(feature = "s3"))]
     {
-        let err = open("s3://bucket/prefix")
-            .await
-            .err()
-            .expect("no S3 in this build");
+        let err = open("s3://bucket/prefix").await.err().expect("no S3 in this build");
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
         assert!(err.to_string().contains("lacks S3 support"));
     }

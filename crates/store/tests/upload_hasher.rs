@@ -43,18 +43,12 @@ async fn known_vector_abc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_chunk_equals_one_shot() {
-    let data: Vec<u8> = (0..5_000_003u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let data: Vec<u8> = (0..5_000_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let md5 = hex::encode(Md5::digest(&data));
     let sha512 = hex::encode(Sha512::digest(&data));
     for chunk in [1_000_003, 65_536, 4097, 16 << 20] {
         let d = hash_in_chunks(&data, chunk).await;
-        assert_eq!(
-            (d.size, &d.md5_hex, &d.sha512_hex),
-            (data.len() as u64, &md5, &sha512),
-            "chunk {chunk}"
-        );
+        assert_eq!((d.size, &d.md5_hex, &d.sha512_hex), (data.len() as u64, &md5, &sha512), "chunk {chunk}");
     }
     let few = hash_in_chunks(&data[..10_000], 7).await;
     assert_eq!(few.sha512_hex, hex::encode(Sha512::digest(&data[..10_000])));
@@ -63,10 +57,7 @@ async fn multi_chunk_equals_one_shot() {
 #[tokio::test]
 async fn dropping_an_unfinished_hasher_is_fine() {
     let mut hasher = UploadHasher::new().unwrap();
-    hasher
-        .update(&Bytes::from_static(b"partial"))
-        .await
-        .unwrap();
+    hasher.update(&Bytes::from_static(b"partial")).await.unwrap();
     assert_eq!(hasher.size(), 7);
     drop(hasher);
 }
