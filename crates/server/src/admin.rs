@@ -55,24 +55,14 @@ pub enum AdminCommand {
 
 async fn open_identity(config: &Config) -> anyhow::Result<Arc<Identity>> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let catalog = imagery_catalog::open(&config.database_url())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
-    Identity::open(catalog, IdentityConfig::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open identity: {e}"))
+    let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
+    Identity::open(catalog, IdentityConfig::default()).await.map_err(|e| anyhow::anyhow!("cannot open identity: {e}"))
 }
 
 pub async fn bootstrap(config: &Config, admin_password: Option<String>) -> anyhow::Result<()> {
     let identity = open_identity(config).await?;
-    let report = identity
-        .bootstrap(admin_password)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
-        "admin user: {} (project {})",
-        report.admin_user_id, report.admin_project_id
-    );
+    let report = identity.bootstrap(admin_password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("admin user: {} (project {})", report.admin_user_id, report.admin_project_id);
     match (report.created_admin, report.admin_password) {
         (true, Some(p)) => println!("created admin; password: {}", p.expose()),
         (false, Some(_)) => println!("admin password updated"),
@@ -82,41 +72,19 @@ pub async fn bootstrap(config: &Config, admin_password: Option<String>) -> anyho
 }
 
 async fn project_id(identity: &Identity, name_or_id: &str) -> anyhow::Result<String> {
-    if let Some(p) = identity
-        .get_project(name_or_id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
+    if let Some(p) = identity.get_project(name_or_id).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         return Ok(p.id);
     }
-    let found = identity
-        .list_projects(Some("default"), Some(name_or_id))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    found
-        .into_iter()
-        .next()
-        .map(|p| p.id)
-        .ok_or_else(|| anyhow::anyhow!("no project named or with id '{name_or_id}'"))
+    let found = identity.list_projects(Some("default"), Some(name_or_id)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    found.into_iter().next().map(|p| p.id).ok_or_else(|| anyhow::anyhow!("no project named or with id '{name_or_id}'"))
 }
 
 async fn user_id(identity: &Identity, name_or_id: &str) -> anyhow::Result<String> {
-    if let Some(u) = identity
-        .get_user(name_or_id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
+    if let Some(u) = identity.get_user(name_or_id).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         return Ok(u.id);
     }
-    let found = identity
-        .list_users(Some("default"), Some(name_or_id))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    found
-        .into_iter()
-        .next()
-        .map(|u| u.id)
-        .ok_or_else(|| anyhow::anyhow!("no user named or with id '{name_or_id}'"))
+    let found = identity.list_users(Some("default"), Some(name_or_id)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    found.into_iter().next().map(|u| u.id).ok_or_else(|| anyhow::anyhow!("no user named or with id '{name_or_id}'"))
 }
 
 async fn grant(identity: &Identity, user: &str, project: &str, role: &str) -> anyhow::Result<()> {
@@ -125,46 +93,26 @@ async fn grant(identity: &Identity, user: &str, project: &str, role: &str) -> an
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .ok_or_else(|| anyhow::anyhow!("no role named '{role}'"))?;
-    identity
-        .grant_role(user, project, &role.id)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    identity.grant_role(user, project, &role.id).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
     let identity = open_identity(config).await?;
-    identity
-        .bootstrap(None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    identity.bootstrap(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     match command {
         AdminCommand::ProjectCreate { name, description } => {
             let p = identity
-                .create_project(NewProject {
-                    name,
-                    domain_id: "default".into(),
-                    description,
-                    enabled: true,
-                })
+                .create_project(NewProject { name, domain_id: "default".into(), description, enabled: true })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", p.id);
         }
         AdminCommand::ProjectList => {
-            for p in identity
-                .list_projects(None, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-            {
+            for p in identity.list_projects(None, None).await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!("{}\t{}", p.id, p.name);
             }
         }
-        AdminCommand::UserCreate {
-            name,
-            password,
-            project,
-            role,
-        } => {
+        AdminCommand::UserCreate { name, password, project, role } => {
             let default_project = match &project {
                 Some(p) => Some(project_id(&identity, p).await?),
                 None => None,
@@ -184,31 +132,17 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
             }
             println!("{}", user.id);
         }
-        AdminCommand::RoleAdd {
-            user,
-            project,
-            role,
-        } => {
-            let (user, project) = (
-                user_id(&identity, &user).await?,
-                project_id(&identity, &project).await?,
-            );
+        AdminCommand::RoleAdd { user, project, role } => {
+            let (user, project) = (user_id(&identity, &user).await?, project_id(&identity, &project).await?);
             grant(&identity, &user, &project, &role).await?;
         }
-        AdminCommand::AccessKeyCreate {
-            user,
-            project,
-            description,
-        } => {
+        AdminCommand::AccessKeyCreate { user, project, description } => {
             let user = user_id(&identity, &user).await?;
             let project = match project {
                 Some(p) => Some(project_id(&identity, &p).await?),
                 None => None,
             };
-            let key = identity
-                .create_access_key(&user, project.as_deref(), &description)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let key = identity.create_access_key(&user, project.as_deref(), &description).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{} {}", key.id, key.secret);
         }
     }

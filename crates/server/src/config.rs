@@ -19,11 +19,7 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports {
-            identity: 5000,
-            image: 9292,
-            combined: 0,
-        }
+        Ports { identity: 5000, image: 9292, combined: 0 }
     }
 }
 
@@ -122,10 +118,8 @@ impl Config {
     pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
         let mut config = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                toml::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("invalid configuration {}: {e}", path.display()))?
+                let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid configuration {}: {e}", path.display()))?
             }
             None => Config::default(),
         };
@@ -169,15 +163,11 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("catalog.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("catalog.db").display()))
     }
 
     pub fn blob_url(&self) -> String {
-        self.blob_url
-            .clone()
-            .unwrap_or_else(|| absolute(&self.data_dir.join("blobs")).display().to_string())
+        self.blob_url.clone().unwrap_or_else(|| absolute(&self.data_dir.join("blobs")).display().to_string())
     }
 
     pub fn public_host(&self) -> String {

@@ -37,9 +37,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => {
@@ -48,10 +46,7 @@ fn main() -> anyhow::Result<()> {
                 let running = imagery_server::start(config).await?;
                 running.wait_for_shutdown_signal().await
             }
-            Command::Bootstrap {
-                config,
-                admin_password,
-            } => {
+            Command::Bootstrap { config, admin_password } => {
                 let config = Config::load(&config)?;
                 imagery_server::admin::bootstrap(&config, admin_password).await
             }

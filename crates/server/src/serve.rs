@@ -53,14 +53,13 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -71,16 +70,9 @@ async fn shutdown_signal() {
 }
 
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let result = if config.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let result = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
     if result.is_err() {
         // A subscriber was already installed (tests): keep it.
     }
@@ -90,10 +82,7 @@ struct IdentityTokens(Arc<Identity>);
 
 impl TokenValidator for IdentityTokens {
     fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
-        self.0
-            .validate(token)
-            .map(|p| p.caller())
-            .map_err(|e| AuthFailure::Invalid(e.to_string()))
+        self.0.validate(token).map(|p| p.caller()).map_err(|e| AuthFailure::Invalid(e.to_string()))
     }
 }
 
@@ -103,24 +92,13 @@ struct PublicUrls {
     image: String,
 }
 
-fn public_urls(
-    config: &Config,
-    identity_port: u16,
-    image_port: u16,
-    combined_port: u16,
-) -> PublicUrls {
+fn public_urls(config: &Config, identity_port: u16, image_port: u16, combined_port: u16) -> PublicUrls {
     let host = config.public_host();
     if combined_port != 0 && (identity_port == 0 || image_port == 0) {
         let base = format!("http://{host}:{combined_port}");
-        return PublicUrls {
-            identity: format!("{base}/identity"),
-            image: format!("{base}/image"),
-        };
+        return PublicUrls { identity: format!("{base}/identity"), image: format!("{base}/image") };
     }
-    PublicUrls {
-        identity: format!("http://{host}:{identity_port}"),
-        image: format!("http://{host}:{image_port}"),
-    }
+    PublicUrls { identity: format!("http://{host}:{identity_port}"), image: format!("http://{host}:{image_port}") }
 }
 
 async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>> {
@@ -128,9 +106,7 @@ async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>>
         return Ok(None);
     }
     let addr = format!("{}:{port}", config.bind);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     Ok(Some(listener))
 }
 
@@ -149,55 +125,28 @@ pub async fn start_with_listeners(
     image_listener: Option<TcpListener>,
     combined_listener: Option<TcpListener>,
 ) -> anyhow::Result<Running> {
-    let port_of = |l: &Option<TcpListener>| {
-        l.as_ref()
-            .and_then(|l| l.local_addr().ok())
-            .map(|a| a.port())
-            .unwrap_or(0)
-    };
-    let urls = public_urls(
-        &config,
-        port_of(&identity_listener),
-        port_of(&image_listener),
-        port_of(&combined_listener),
-    );
+    let port_of = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or(0);
+    let urls = public_urls(&config, port_of(&identity_listener), port_of(&image_listener), port_of(&combined_listener));
 
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display())
-    })?;
-    let catalog = imagery_catalog::open(&config.database_url())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
-    let blobs = imagery_store::open(&config.blob_url())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
+    let blobs = imagery_store::open(&config.blob_url()).await.map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
 
-    let identity_config = IdentityConfig {
-        token_ttl: Duration::from_secs(config.token_ttl_secs),
-        ..IdentityConfig::default()
-    };
-    let identity = Identity::open(catalog.clone(), identity_config)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start identity: {e}"))?;
+    let identity_config = IdentityConfig { token_ttl: Duration::from_secs(config.token_ttl_secs), ..IdentityConfig::default() };
+    let identity = Identity::open(catalog.clone(), identity_config).await.map_err(|e| anyhow::anyhow!("cannot start identity: {e}"))?;
     let admin_credentials = identity
         .bootstrap_first_start(&config.data_dir, &format!("{}/v3", urls.identity))
         .await
         .map_err(|e| anyhow::anyhow!("bootstrap failed: {e}"))?;
     if let Some(path) = &admin_credentials {
         tracing::warn!(path = %path.display(), "first start: created user 'admin' in project 'admin'; its password is in this file (readable only by you)");
-        eprintln!(
-            "imagery: first start created the admin account; credentials written to {}",
-            path.display()
-        );
+        eprintln!("imagery: first start created the admin account; credentials written to {}", path.display());
     }
 
     let service = ImageService::new(catalog.clone(), blobs, config.service.clone());
     match service.recover_interrupted().await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            images = n,
-            "returned images with interrupted uploads to 'queued'"
-        ),
+        Ok(n) => tracing::warn!(images = n, "returned images with interrupted uploads to 'queued'"),
         Err(err) => tracing::error!(%err, "could not recover interrupted uploads"),
     }
 
@@ -217,12 +166,7 @@ pub async fn start_with_listeners(
                 .into_iter()
                 .flat_map(|interface| {
                     [
-                        endpoint(
-                            "identity",
-                            "keystone",
-                            interface,
-                            format!("{}/v3", urls.identity),
-                        ),
+                        endpoint("identity", "keystone", interface, format!("{}/v3", urls.identity)),
                         endpoint("image", "glance", interface, urls.image.clone()),
                     ]
                 })
@@ -244,44 +188,25 @@ pub async fn start_with_listeners(
     let mut addrs = [None, None, None];
     if let Some(listener) = identity_listener {
         addrs[0] = listener.local_addr().ok();
-        tasks.push(spawn_listener(
-            listener,
-            with_common_layers(keystone.clone()),
-            shutdown_rx.clone(),
-        ));
+        tasks.push(spawn_listener(listener, with_common_layers(keystone.clone()), shutdown_rx.clone()));
     }
     if let Some(listener) = image_listener {
         addrs[1] = listener.local_addr().ok();
-        tasks.push(spawn_listener(
-            listener,
-            with_common_layers(glance),
-            shutdown_rx.clone(),
-        ));
+        tasks.push(spawn_listener(listener, with_common_layers(glance), shutdown_rx.clone()));
     }
     if let Some(listener) = combined_listener {
         addrs[2] = listener.local_addr().ok();
         let mounts = Arc::new(vec![
             ("/identity".to_string(), keystone),
-            (
-                "/image".to_string(),
-                imagery_dialect_glance::router(glance_state("/image")),
-            ),
+            ("/image".to_string(), imagery_dialect_glance::router(glance_state("/image"))),
         ]);
         let combined = Router::new().fallback(move |request: Request| {
             let mounts = mounts.clone();
             async move { route_by_prefix(&mounts, request).await }
         });
-        tasks.push(spawn_listener(
-            listener,
-            with_common_layers(combined),
-            shutdown_rx.clone(),
-        ));
+        tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
-    tasks.push(spawn_housekeeping(
-        service.clone(),
-        Duration::from_secs(config.gc_grace_secs),
-        shutdown_rx,
-    ));
+    tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
     for (name, addr) in ["identity", "image", "combined"].iter().zip(addrs.iter()) {
         if let Some(addr) = addr {
             tracing::info!(api = name, %addr, "listening");
@@ -299,12 +224,7 @@ pub async fn start_with_listeners(
     })
 }
 
-fn endpoint(
-    service_type: &str,
-    service_name: &str,
-    interface: &str,
-    url: String,
-) -> imagery_dialect_keystone::CatalogEndpoint {
+fn endpoint(service_type: &str, service_name: &str, interface: &str, url: String) -> imagery_dialect_keystone::CatalogEndpoint {
     imagery_dialect_keystone::CatalogEndpoint {
         service_type: service_type.into(),
         service_name: service_name.into(),
@@ -343,11 +263,7 @@ async fn route_by_prefix(mounts: &[(String, Router)], mut request: Request) -> R
     (http::StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 
-fn spawn_listener(
-    listener: TcpListener,
-    router: Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_listener(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let served = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
@@ -359,14 +275,9 @@ fn spawn_listener(
 }
 
 /// Periodic garbage collection of unreferenced blobs and abandoned temporaries.
-fn spawn_housekeeping(
-    service: Arc<ImageService>,
-    grace: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_housekeeping(service: Arc<ImageService>, grace: Duration, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let grace =
-            chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::minutes(10));
+        let grace = chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::minutes(10));
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {

@@ -24,22 +24,10 @@ pub struct As {
     pub roles: &'static str,
 }
 
-pub const ALICE: As = As {
-    project: "project-a",
-    roles: "member,reader",
-};
-pub const BOB: As = As {
-    project: "project-b",
-    roles: "member,reader",
-};
-pub const READER_A: As = As {
-    project: "project-a",
-    roles: "reader",
-};
-pub const ADMIN: As = As {
-    project: "admin-project",
-    roles: "admin,member,reader",
-};
+pub const ALICE: As = As { project: "project-a", roles: "member,reader" };
+pub const BOB: As = As { project: "project-b", roles: "member,reader" };
+pub const READER_A: As = As { project: "project-a", roles: "reader" };
+pub const ADMIN: As = As { project: "admin-project", roles: "admin,member,reader" };
 
 pub fn test_config(dir: &std::path::Path, trust_headers: bool) -> Config {
     let mut config = Config::default();
@@ -54,24 +42,14 @@ pub async fn start(trust_headers: bool) -> TestServer {
     start_in(dir, trust_headers, |_| {}).await
 }
 
-pub async fn start_in(
-    dir: tempfile::TempDir,
-    trust_headers: bool,
-    tweak: impl FnOnce(&mut Config),
-) -> TestServer {
+pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = test_config(dir.path(), trust_headers);
     tweak(&mut config);
     let identity = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let image = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let combined = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (ia, ga, ca) = (
-        identity.local_addr().expect("addr"),
-        image.local_addr().expect("addr"),
-        combined.local_addr().expect("addr"),
-    );
-    let running = start_with_listeners(config, Some(identity), Some(image), Some(combined))
-        .await
-        .expect("server starts");
+    let (ia, ga, ca) = (identity.local_addr().expect("addr"), image.local_addr().expect("addr"), combined.local_addr().expect("addr"));
+    let running = start_with_listeners(config, Some(identity), Some(image), Some(combined)).await.expect("server starts");
     TestServer {
         running: Some(running),
         image: format!("http://{ga}"),
@@ -93,35 +71,18 @@ impl TestServer {
             .header("Accept", "application/json")
     }
 
-    pub async fn json(
-        &self,
-        who: As,
-        method: Method,
-        path: &str,
-        body: serde_json::Value,
-    ) -> (u16, serde_json::Value) {
-        let r = self
-            .req(who, method, path)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
+    pub async fn json(&self, who: As, method: Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.req(who, method, path).json(&body).send().await.expect("send");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
     pub async fn get(&self, who: As, path: &str) -> (u16, serde_json::Value) {
         let r = self.req(who, Method::GET, path).send().await.expect("send");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
     pub async fn create(&self, who: As, body: serde_json::Value) -> serde_json::Value {
@@ -141,28 +102,17 @@ impl TestServer {
             .as_u16()
     }
 
-    pub async fn patch(
-        &self,
-        who: As,
-        id: &str,
-        ops: serde_json::Value,
-    ) -> (u16, serde_json::Value) {
+    pub async fn patch(&self, who: As, id: &str, ops: serde_json::Value) -> (u16, serde_json::Value) {
         let r = self
             .req(who, Method::PATCH, &format!("/v2/images/{id}"))
-            .header(
-                "Content-Type",
-                "application/openstack-images-v2.1-json-patch",
-            )
+            .header("Content-Type", "application/openstack-images-v2.1-json-patch")
             .body(ops.to_string())
             .send()
             .await
             .expect("send");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 
     pub async fn stop(mut self) -> tempfile::TempDir {
