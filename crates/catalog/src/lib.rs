@@ -53,9 +53,7 @@ impl<'a> Backend<'a> {
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(CatalogError::Backend(
-                    "sqlite URL has no path: expected sqlite://path/to/file.db".into(),
-                ));
+                return Err(CatalogError::Backend("sqlite URL has no path: expected sqlite://path/to/file.db".into()));
             }
             return Ok(Backend::SqliteFile(path));
         }
@@ -84,14 +82,8 @@ mod tests {
     #[test]
     fn urls_choose_backends() {
         assert_eq!(Backend::parse("sqlite::memory:"), Ok(Backend::SqliteMemory));
-        assert_eq!(
-            Backend::parse("sqlite://data/catalog.db"),
-            Ok(Backend::SqliteFile("data/catalog.db"))
-        );
-        assert_eq!(
-            Backend::parse("sqlite:///var/lib/imagery/c.db"),
-            Ok(Backend::SqliteFile("/var/lib/imagery/c.db"))
-        );
+        assert_eq!(Backend::parse("sqlite://data/catalog.db"), Ok(Backend::SqliteFile("data/catalog.db")));
+        assert_eq!(Backend::parse("sqlite:///var/lib/imagery/c.db"), Ok(Backend::SqliteFile("/var/lib/imagery/c.db")));
         assert_eq!(Backend::parse("postgres://u@h/db"), Ok(Backend::Postgres));
         assert_eq!(Backend::parse("postgresql://u@h/db"), Ok(Backend::Postgres));
         assert!(Backend::parse("sqlite://").is_err());

@@ -10,9 +10,7 @@
 use std::fmt::Write;
 
 use imagery_core::image::Visibility;
-use imagery_core::query::{
-    Cmp, Filter, IntField, ListQuery, ListScope, SortDir, SortKey, TextField, TimeField,
-};
+use imagery_core::query::{Cmp, Filter, IntField, ListQuery, ListScope, SortDir, SortKey, TextField, TimeField};
 use imagery_core::time::to_micros;
 use imagery_core::Image;
 use uuid::Uuid;
@@ -49,11 +47,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(flavor: Flavor) -> Self {
-        Sql {
-            text: String::with_capacity(512),
-            params: Vec::new(),
-            flavor,
-        }
+        Sql { text: String::with_capacity(512), params: Vec::new(), flavor }
     }
 
     pub fn push(&mut self, fragment: &str) -> &mut Self {
@@ -79,19 +73,10 @@ impl Sql {
 }
 
 /// `SELECT … FROM role_assignments` matching every given criterion.
-pub(crate) fn role_assignments_query(
-    flavor: Flavor,
-    user_id: Option<&str>,
-    project_id: Option<&str>,
-    role_id: Option<&str>,
-) -> Sql {
+pub(crate) fn role_assignments_query(flavor: Flavor, user_id: Option<&str>, project_id: Option<&str>, role_id: Option<&str>) -> Sql {
     let mut sql = Sql::new(flavor);
     sql.push("SELECT user_id, project_id, role_id FROM role_assignments WHERE TRUE");
-    for (column, value) in [
-        ("user_id", user_id),
-        ("project_id", project_id),
-        ("role_id", role_id),
-    ] {
+    for (column, value) in [("user_id", user_id), ("project_id", project_id), ("role_id", role_id)] {
         if let Some(value) = value {
             sql.push(" AND ").push(column).push(" = ").bind_text(value);
         }
@@ -140,8 +125,7 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
             });
         }
     }
-    sql.push(" LIMIT ")
-        .bind(SqlValue::Int(sql_limit(query.limit)));
+    sql.push(" LIMIT ").bind(SqlValue::Int(sql_limit(query.limit)));
     sql
 }
 
@@ -226,14 +210,9 @@ fn push_scope(sql: &mut Sql, scope: &ListScope) {
 }
 
 fn push_membership(sql: &mut Sql, project: &str, scope: &ListScope) {
-    sql.push(
-        "EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member_id = ",
-    )
-    .bind_text(project);
+    sql.push("EXISTS (SELECT 1 FROM image_members m WHERE m.image_id = images.id AND m.member_id = ").bind_text(project);
     if let Some(status) = scope.member_status {
-        sql.push(" AND m.status = '")
-            .push(status.as_str())
-            .push("'");
+        sql.push(" AND m.status = '").push(status.as_str()).push("'");
     }
     sql.push(")");
 }
@@ -283,11 +262,7 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
         Filter::In(field, values) => {
             // Ids are stored in canonical form; a value that is no UUID matches nothing.
             let values: Vec<String> = if *field == TextField::Id {
-                values
-                    .iter()
-                    .filter_map(|v| Uuid::parse_str(v).ok())
-                    .map(|u| u.hyphenated().to_string())
-                    .collect()
+                values.iter().filter_map(|v| Uuid::parse_str(v).ok()).map(|u| u.hyphenated().to_string()).collect()
             } else {
                 values.clone()
             };
@@ -297,16 +272,11 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
                     sql.push("FALSE");
                 }
                 1 => {
-                    sql.push(column).push(" = ").bind(SqlValue::Text(
-                        values.into_iter().next().unwrap_or_default(),
-                    ));
+                    sql.push(column).push(" = ").bind(SqlValue::Text(values.into_iter().next().unwrap_or_default()));
                 }
                 _ => match sql.flavor {
                     Flavor::Postgres => {
-                        sql.push(column)
-                            .push(" = ANY(")
-                            .bind(SqlValue::TextList(values))
-                            .push(")");
+                        sql.push(column).push(" = ANY(").bind(SqlValue::TextList(values)).push(")");
                     }
                     Flavor::Sqlite => {
                         sql.push(column).push(" IN (");
@@ -322,24 +292,16 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
             }
         }
         Filter::Int(field, cmp, value) => {
-            sql.push(int_column(*field))
-                .push(operator(*cmp))
-                .bind(SqlValue::Int(*value));
+            sql.push(int_column(*field)).push(operator(*cmp)).bind(SqlValue::Int(*value));
         }
         Filter::Time(field, cmp, value) => {
-            sql.push(time_column(*field))
-                .push(operator(*cmp))
-                .bind(SqlValue::Int(to_micros(value)));
+            sql.push(time_column(*field)).push(operator(*cmp)).bind(SqlValue::Int(to_micros(value)));
         }
         Filter::Protected(value) => {
             sql.push("protected = ").bind(SqlValue::Bool(*value));
         }
         Filter::Tag(tag) => {
-            sql.push(
-                "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.tag = ",
-            )
-            .bind_text(tag)
-            .push(")");
+            sql.push("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.tag = ").bind_text(tag).push(")");
         }
         Filter::Property(key, value) => {
             sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ")
@@ -349,9 +311,7 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
                 .push(")");
         }
         Filter::HasProperty(key) => {
-            sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ")
-                .bind_text(key)
-                .push(")");
+            sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ").bind_text(key).push(")");
         }
     }
 }
@@ -372,10 +332,7 @@ fn sort_column(key: SortKey) -> &'static str {
 }
 
 fn is_nullable(key: SortKey) -> bool {
-    matches!(
-        key,
-        SortKey::Name | SortKey::ContainerFormat | SortKey::DiskFormat | SortKey::Size
-    )
+    matches!(key, SortKey::Name | SortKey::ContainerFormat | SortKey::DiskFormat | SortKey::Size)
 }
 
 /// The marker's value for a sort key, as stored (`None` for NULL).
@@ -413,13 +370,7 @@ impl Bound {
                 sql.push(self.column).push(" IS NOT NULL");
             }
             (SortDir::Desc, Some(v)) if self.nullable => {
-                sql.push("(")
-                    .push(self.column)
-                    .push(" < ")
-                    .bind(v.clone())
-                    .push(" OR ")
-                    .push(self.column)
-                    .push(" IS NULL)");
+                sql.push("(").push(self.column).push(" < ").bind(v.clone()).push(" OR ").push(self.column).push(" IS NULL)");
             }
             (SortDir::Desc, Some(v)) => {
                 sql.push(self.column).push(" < ").bind(v.clone());
@@ -446,13 +397,7 @@ impl Bound {
             }
             (SortDir::Asc, None) => return false,
             (SortDir::Desc, Some(v)) if self.nullable => {
-                sql.push("(")
-                    .push(self.column)
-                    .push(" <= ")
-                    .bind(v.clone())
-                    .push(" OR ")
-                    .push(self.column)
-                    .push(" IS NULL)");
+                sql.push("(").push(self.column).push(" <= ").bind(v.clone()).push(" OR ").push(self.column).push(" IS NULL)");
             }
             (SortDir::Desc, Some(v)) => {
                 sql.push(self.column).push(" <= ").bind(v.clone());
@@ -473,12 +418,7 @@ impl Bound {
 fn push_keyset(sql: &mut Sql, sort: &[(SortKey, SortDir)], marker: &Image) {
     let bounds: Vec<Bound> = sort
         .iter()
-        .map(|(key, dir)| Bound {
-            column: sort_column(*key),
-            dir: *dir,
-            nullable: is_nullable(*key),
-            value: sort_value(marker, *key),
-        })
+        .map(|(key, dir)| Bound { column: sort_column(*key), dir: *dir, nullable: is_nullable(*key), value: sort_value(marker, *key) })
         .collect();
     let Some(first) = bounds.first() else {
         sql.push("TRUE");
@@ -487,9 +427,7 @@ fn push_keyset(sql: &mut Sql, sort: &[(SortKey, SortDir)], marker: &Image) {
     // A row-value comparison treats NULL as unknown, which is right only where a
     // NULL can never sort after the marker: ascending (NULL is smallest) or on
     // columns that cannot be NULL.
-    let uniform = bounds
-        .iter()
-        .all(|b| b.value.is_some() && b.dir == first.dir && (b.dir == SortDir::Asc || !b.nullable));
+    let uniform = bounds.iter().all(|b| b.value.is_some() && b.dir == first.dir && (b.dir == SortDir::Asc || !b.nullable));
     if uniform {
         sql.push("(");
         for (i, b) in bounds.iter().enumerate() {
@@ -555,12 +493,8 @@ mod tests {
     #[test]
     fn values_are_bound_never_inlined() {
         let mut q = ListQuery::new(user_scope(), 10);
-        q.filters.push(Filter::Property(
-            "k'; DROP TABLE images; --".into(),
-            "v".into(),
-        ));
-        q.filters
-            .push(Filter::In(TextField::Name, vec!["a'b".into(), "c".into()]));
+        q.filters.push(Filter::Property("k'; DROP TABLE images; --".into(), "v".into()));
+        q.filters.push(Filter::In(TextField::Name, vec!["a'b".into(), "c".into()]));
         let sql = list_images_query(Flavor::Sqlite, &q, None);
         assert!(!sql.text.contains("DROP"));
         assert!(!sql.text.contains("a'b"));
@@ -575,29 +509,16 @@ mod tests {
         let marker = Image::new(Uuid::new_v4(), Some("p1".into()), now());
         let sql = list_images_query(Flavor::Postgres, &q, Some(&marker));
         assert!(sql.text.contains("(created_at, id) < ($"), "{}", sql.text);
-        assert!(
-            sql.text
-                .ends_with("ORDER BY created_at DESC, id DESC LIMIT $6"),
-            "{}",
-            sql.text
-        );
+        assert!(sql.text.ends_with("ORDER BY created_at DESC, id DESC LIMIT $6"), "{}", sql.text);
     }
 
     #[test]
     fn mixed_directions_expand() {
         let mut q = ListQuery::new(user_scope(), 10);
-        q.sort = vec![
-            (SortKey::Name, SortDir::Asc),
-            (SortKey::Size, SortDir::Desc),
-        ];
+        q.sort = vec![(SortKey::Name, SortDir::Asc), (SortKey::Size, SortDir::Desc)];
         let marker = Image::new(Uuid::new_v4(), Some("p1".into()), now());
         let sql = list_images_query(Flavor::Sqlite, &q, Some(&marker));
         // NULL name marker: ascending, so everything at or after it; size NULL descending → nothing after.
-        assert!(
-            sql.text
-                .contains("(name IS NOT NULL OR (name IS NULL AND (FALSE OR (size IS NULL AND"),
-            "{}",
-            sql.text
-        );
+        assert!(sql.text.contains("(name IS NOT NULL OR (name IS NULL AND (FALSE OR (size IS NULL AND"), "{}", sql.text);
     }
 }

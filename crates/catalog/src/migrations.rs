@@ -22,12 +22,7 @@ pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1)];
 pub(crate) fn warn_if_newer(backend: &str, stored_max: i64, known: &[Migration]) {
     let latest = known.last().map_or(0, |m| m.0);
     if stored_max > latest {
-        tracing::warn!(
-            backend,
-            stored_max,
-            latest,
-            "catalog schema is newer than this build knows"
-        );
+        tracing::warn!(backend, stored_max, latest, "catalog schema is newer than this build knows");
     }
 }
 

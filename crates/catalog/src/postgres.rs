@@ -10,13 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
-use deadpool_postgres::{
-    GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
-};
-use imagery_core::identity::{
-    AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment,
-    SigningKey, User,
-};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult, IdentityCatalog, ImageCatalog, Usage};
 use imagery_core::query::ListQuery;
@@ -48,17 +43,9 @@ type Params<'a> = [&'a (dyn ToSql + Sync)];
 impl PostgresCatalog {
     /// Connects to the database `url` names and brings its schema up to date.
     pub async fn connect(url: &str) -> CatalogResult<Self> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| CatalogError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let config: Config = url.parse().map_err(|e| CatalogError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         migrate(&config).await?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -70,18 +57,13 @@ impl PostgresCatalog {
     }
 
     async fn client(&self) -> CatalogResult<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| CatalogError::Backend(format!("postgres pool: {e}")))
+        self.pool.get().await.map_err(|e| CatalogError::Backend(format!("postgres pool: {e}")))
     }
 }
 
 async fn migrate(config: &Config) -> CatalogResult<()> {
-    let (mut client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|e| CatalogError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+    let (mut client, connection) =
+        config.connect(NoTls).await.map_err(|e| CatalogError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
     let connection = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "postgres migration connection failed");
@@ -95,10 +77,7 @@ async fn migrate(config: &Config) -> CatalogResult<()> {
 }
 
 async fn run_migrations(client: &mut tokio_postgres::Client) -> CatalogResult<()> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(backend)?;
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .await
@@ -106,17 +85,12 @@ async fn run_migrations(client: &mut tokio_postgres::Client) -> CatalogResult<()
     for (version, sql) in migrations::POSTGRES {
         let tx = client.transaction().await.map_err(backend)?;
         let applied: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
-                &[version],
-            )
+            .query_one("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)", &[version])
             .await
             .and_then(|row| row.try_get(0))
             .map_err(backend)?;
         if !applied {
-            tx.batch_execute(sql).await.map_err(|e| {
-                CatalogError::Backend(format!("migration {version} failed: {}", describe(&e)))
-            })?;
+            tx.batch_execute(sql).await.map_err(|e| CatalogError::Backend(format!("migration {version} failed: {}", describe(&e))))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[version, &rows::micros(&imagery_core::time::now())],
@@ -128,18 +102,12 @@ async fn run_migrations(client: &mut tokio_postgres::Client) -> CatalogResult<()
         tx.commit().await.map_err(backend)?;
     }
     let stored_max: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
         .await
         .and_then(|row| row.try_get(0))
         .map_err(backend)?;
     migrations::warn_if_newer("postgres", stored_max, migrations::POSTGRES);
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(backend)?;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
     Ok(())
 }
 
@@ -158,11 +126,7 @@ fn backend(e: tokio_postgres::Error) -> CatalogError {
 
 /// Maps a failed write: unique violations become `Duplicate(what)`, foreign-key
 /// violations `Missing(parent)`.
-fn write_error(
-    e: tokio_postgres::Error,
-    what: impl FnOnce() -> String,
-    parent: impl FnOnce() -> String,
-) -> CatalogError {
+fn write_error(e: tokio_postgres::Error, what: impl FnOnce() -> String, parent: impl FnOnce() -> String) -> CatalogError {
     match e.code() {
         Some(code) if *code == SqlState::UNIQUE_VIOLATION => CatalogError::Duplicate(what()),
         Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => CatalogError::Missing(parent()),
@@ -189,11 +153,7 @@ impl Columns for Row {
 }
 
 impl ToSql for SqlValue {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         // Each variant checks the parameter's type against its own Rust type.
         match self {
             SqlValue::Text(s) => s.to_sql_checked(ty, out),
@@ -230,19 +190,10 @@ async fn query_all<C: GenericClient, T>(
     decode: impl Fn(&Row) -> CatalogResult<T> + Send,
 ) -> CatalogResult<Vec<T>> {
     let stmt = c.prepare_cached(sql).await.map_err(backend)?;
-    c.query(&stmt, params)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(decode)
-        .collect()
+    c.query(&stmt, params).await.map_err(backend)?.iter().map(decode).collect()
 }
 
-async fn execute<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: &Params<'_>,
-) -> Result<u64, tokio_postgres::Error> {
+async fn execute<C: GenericClient>(c: &C, sql: &str, params: &Params<'_>) -> Result<u64, tokio_postgres::Error> {
     let stmt = c.prepare_cached(sql).await?;
     c.execute(&stmt, params).await
 }
@@ -251,19 +202,11 @@ async fn execute<C: GenericClient>(
 /// Such statements are cached like the fixed ones, but a connection's cache is
 /// emptied once it holds `STATEMENT_CACHE_LIMIT` statements, so a stream of unusual
 /// shapes cannot grow it without bound.
-async fn query_dynamic<T>(
-    client: &Object,
-    sql: &Sql,
-    decode: impl Fn(&Row) -> CatalogResult<T> + Send,
-) -> CatalogResult<Vec<T>> {
+async fn query_dynamic<T>(client: &Object, sql: &Sql, decode: impl Fn(&Row) -> CatalogResult<T> + Send) -> CatalogResult<Vec<T>> {
     if client.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
         client.statement_cache.clear();
     }
-    let params: Vec<&(dyn ToSql + Sync)> = sql
-        .params
-        .iter()
-        .map(|p| p as &(dyn ToSql + Sync))
-        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> = sql.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     query_all(client, &sql.text, &params, decode).await
 }
 
@@ -275,23 +218,12 @@ async fn get_image_on<C: GenericClient>(c: &C, id: &Uuid) -> CatalogResult<Optio
 
 /// Writes the image columns in `INSERT_IMAGE` / `UPDATE_IMAGE` order; `version` is
 /// the version to store (insert) or to expect (update).
-async fn write_image_row<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    image: &Image,
-    version: i64,
-) -> Result<u64, tokio_postgres::Error> {
+async fn write_image_row<C: GenericClient>(c: &C, sql: &str, image: &Image, version: i64) -> Result<u64, tokio_postgres::Error> {
     let id = image.id.hyphenated().to_string();
     let (status, visibility) = (image.status.as_str(), image.visibility.as_str());
-    let (created_at, updated_at, deleted_at) = (
-        rows::micros(&image.created_at),
-        rows::micros(&image.updated_at),
-        rows::opt_micros(&image.deleted_at),
-    );
-    let (tags, properties) = (
-        rows::tags_json(&image.tags),
-        rows::properties_json(&image.properties),
-    );
+    let (created_at, updated_at, deleted_at) =
+        (rows::micros(&image.created_at), rows::micros(&image.updated_at), rows::opt_micros(&image.deleted_at));
+    let (tags, properties) = (rows::tags_json(&image.tags), rows::properties_json(&image.properties));
     execute(
         c,
         sql,
@@ -325,11 +257,7 @@ async fn write_image_row<C: GenericClient>(
 }
 
 fn operation_params(op: &OperationRecord) -> (i64, i64, String) {
-    (
-        rows::micros(&op.created_at),
-        rows::micros(&op.modified_at),
-        rows::payload_json(&op.payload),
-    )
+    (rows::micros(&op.created_at), rows::micros(&op.modified_at), rows::payload_json(&op.payload))
 }
 
 fn deleted(n: u64) -> bool {
@@ -343,23 +271,13 @@ impl ImageCatalog for PostgresCatalog {
         let tx = client.transaction().await.map_err(backend)?;
         write_image_row(&tx, st::INSERT_IMAGE, image, image.version)
             .await
-            .map_err(|e| {
-                write_error(
-                    e,
-                    || format!("image {}", image.id),
-                    || format!("image {}", image.id),
-                )
-            })?;
+            .map_err(|e| write_error(e, || format!("image {}", image.id), || format!("image {}", image.id)))?;
         let id = image.id.hyphenated().to_string();
         for tag in &image.tags {
-            execute(&tx, st::INSERT_TAG, &[&id, tag])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::INSERT_TAG, &[&id, tag]).await.map_err(backend)?;
         }
         for (name, value) in &image.properties {
-            execute(&tx, st::UPSERT_PROPERTY, &[&id, name, value])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::UPSERT_PROPERTY, &[&id, name, value]).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -372,41 +290,27 @@ impl ImageCatalog for PostgresCatalog {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let id = image.id.hyphenated().to_string();
-        let stored = query_opt(&tx, st::IMAGE_VERSION_FOR_UPDATE, &[&id], |r| {
-            rows::decode_stored_state(r)
-        })
-        .await?
-        .ok_or_else(|| CatalogError::Missing(format!("image {}", image.id)))?;
+        let stored = query_opt(&tx, st::IMAGE_VERSION_FOR_UPDATE, &[&id], |r| rows::decode_stored_state(r))
+            .await?
+            .ok_or_else(|| CatalogError::Missing(format!("image {}", image.id)))?;
         if stored.version != image.version {
             return Err(CatalogError::Stale);
         }
-        if write_image_row(&tx, st::UPDATE_IMAGE, image, image.version)
-            .await
-            .map_err(backend)?
-            == 0
-        {
+        if write_image_row(&tx, st::UPDATE_IMAGE, image, image.version).await.map_err(backend)? == 0 {
             return Err(CatalogError::Stale);
         }
         let changes = rows::child_changes(&stored, image);
         for tag in &changes.removed_tags {
-            execute(&tx, st::DELETE_TAG, &[&id, tag])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::DELETE_TAG, &[&id, tag]).await.map_err(backend)?;
         }
         for tag in &changes.added_tags {
-            execute(&tx, st::INSERT_TAG, &[&id, tag])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::INSERT_TAG, &[&id, tag]).await.map_err(backend)?;
         }
         for name in &changes.removed_properties {
-            execute(&tx, st::DELETE_PROPERTY, &[&id, name])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::DELETE_PROPERTY, &[&id, name]).await.map_err(backend)?;
         }
         for (name, value) in &changes.set_properties {
-            execute(&tx, st::UPSERT_PROPERTY, &[&id, name, value])
-                .await
-                .map_err(backend)?;
+            execute(&tx, st::UPSERT_PROPERTY, &[&id, name, value]).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
         let mut updated = image.clone();
@@ -420,11 +324,7 @@ impl ImageCatalog for PostgresCatalog {
         }
         let client = self.client().await?;
         let marker = match query.marker {
-            Some(id) => Some(
-                get_image_on(&client, &id)
-                    .await?
-                    .ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?,
-            ),
+            Some(id) => Some(get_image_on(&client, &id).await?.ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?),
             None => None,
         };
         let sql = list_images_query(Flavor::Postgres, query, marker.as_ref());
@@ -434,11 +334,7 @@ impl ImageCatalog for PostgresCatalog {
     async fn usage(&self, project_id: &str) -> CatalogResult<Usage> {
         let client = self.client().await?;
         let usage = query_opt(&client, st::USAGE, &[&project_id], |r| {
-            Ok(Usage {
-                image_count: r.int(0)?,
-                stored_bytes: r.int(1)?,
-                staged_bytes: r.int(2)?,
-            })
+            Ok(Usage { image_count: r.int(0)?, stored_bytes: r.int(1)?, staged_bytes: r.int(2)? })
         })
         .await?;
         Ok(usage.unwrap_or_default())
@@ -446,79 +342,40 @@ impl ImageCatalog for PostgresCatalog {
 
     async fn blob_in_use(&self, blob_key: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
-        Ok(
-            query_opt(&client, st::BLOB_IN_USE, &[&blob_key], |r| r.boolean(0))
-                .await?
-                .unwrap_or(false),
-        )
+        Ok(query_opt(&client, st::BLOB_IN_USE, &[&blob_key], |r| r.boolean(0)).await?.unwrap_or(false))
     }
 
     async fn insert_member(&self, m: &Member) -> CatalogResult<()> {
         let client = self.client().await?;
         let image_id = m.image_id.hyphenated().to_string();
         let (created_at, updated_at) = (rows::micros(&m.created_at), rows::micros(&m.updated_at));
-        execute(
-            &client,
-            st::INSERT_MEMBER,
-            &[
-                &image_id,
-                &m.member_id,
-                &m.status.as_str(),
-                &created_at,
-                &updated_at,
-            ],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| {
-            write_error(
-                e,
-                || format!("member {} of image {}", m.member_id, m.image_id),
-                || format!("image {}", m.image_id),
-            )
-        })
+        execute(&client, st::INSERT_MEMBER, &[&image_id, &m.member_id, &m.status.as_str(), &created_at, &updated_at])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || format!("member {} of image {}", m.member_id, m.image_id), || format!("image {}", m.image_id)))
     }
 
     async fn get_member(&self, image_id: Uuid, member_id: &str) -> CatalogResult<Option<Member>> {
         let client = self.client().await?;
         let image_id = image_id.hyphenated().to_string();
-        query_opt(&client, st::GET_MEMBER, &[&image_id, &member_id], |r| {
-            rows::decode_member(r)
-        })
-        .await
+        query_opt(&client, st::GET_MEMBER, &[&image_id, &member_id], |r| rows::decode_member(r)).await
     }
 
     async fn list_members(&self, image_id: Uuid) -> CatalogResult<Vec<Member>> {
         let client = self.client().await?;
         let image_id = image_id.hyphenated().to_string();
-        query_all(&client, st::LIST_MEMBERS, &[&image_id], |r| {
-            rows::decode_member(r)
-        })
-        .await
+        query_all(&client, st::LIST_MEMBERS, &[&image_id], |r| rows::decode_member(r)).await
     }
 
     async fn update_member(&self, m: &Member) -> CatalogResult<()> {
         let client = self.client().await?;
         let image_id = m.image_id.hyphenated().to_string();
         let (created_at, updated_at) = (rows::micros(&m.created_at), rows::micros(&m.updated_at));
-        let n = execute(
-            &client,
-            st::UPDATE_MEMBER,
-            &[
-                &image_id,
-                &m.member_id,
-                &m.status.as_str(),
-                &created_at,
-                &updated_at,
-            ],
-        )
-        .await
-        .map_err(backend)?;
+        let n = execute(&client, st::UPDATE_MEMBER, &[&image_id, &m.member_id, &m.status.as_str(), &created_at, &updated_at])
+            .await
+            .map_err(backend)?;
         if n == 0 {
-            return Err(CatalogError::Missing(format!(
-                "member {} of image {}",
-                m.member_id, m.image_id
-            )));
+            return Err(CatalogError::Missing(format!("member {} of image {}", m.member_id, m.image_id)));
         }
         Ok(())
     }
@@ -526,10 +383,7 @@ impl ImageCatalog for PostgresCatalog {
     async fn delete_member(&self, image_id: Uuid, member_id: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
         let image_id = image_id.hyphenated().to_string();
-        execute(&client, st::DELETE_MEMBER, &[&image_id, &member_id])
-            .await
-            .map(deleted)
-            .map_err(backend)
+        execute(&client, st::DELETE_MEMBER, &[&image_id, &member_id]).await.map(deleted).map_err(backend)
     }
 
     async fn insert_alt_key(&self, namespace: &str, key: &str, target: &str) -> CatalogResult<()> {
@@ -542,26 +396,17 @@ impl ImageCatalog for PostgresCatalog {
 
     async fn find_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<Option<String>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_ALT_KEY, &[&namespace, &key], |r| {
-            rows::decode_single_string(r)
-        })
-        .await
+        query_opt(&client, st::FIND_ALT_KEY, &[&namespace, &key], |r| rows::decode_single_string(r)).await
     }
 
     async fn alt_key_of(&self, namespace: &str, target: &str) -> CatalogResult<Option<String>> {
         let client = self.client().await?;
-        query_opt(&client, st::ALT_KEY_OF, &[&namespace, &target], |r| {
-            rows::decode_single_string(r)
-        })
-        .await
+        query_opt(&client, st::ALT_KEY_OF, &[&namespace, &target], |r| rows::decode_single_string(r)).await
     }
 
     async fn delete_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
-        execute(&client, st::DELETE_ALT_KEY, &[&namespace, &key])
-            .await
-            .map(deleted)
-            .map_err(backend)
+        execute(&client, st::DELETE_ALT_KEY, &[&namespace, &key]).await.map(deleted).map_err(backend)
     }
 
     async fn list_alt_keys(
@@ -574,36 +419,12 @@ impl ImageCatalog for PostgresCatalog {
         let client = self.client().await?;
         let range = shared::AltKeyRange::new(namespace, prefix, after, limit);
         let decode = rows::decode_alt_key_pair;
-        let (ns, lower, n) = (
-            &range.namespace,
-            &range.lower,
-            shared::sql_limit(range.limit),
-        );
+        let (ns, lower, n) = (&range.namespace, &range.lower, shared::sql_limit(range.limit));
         match (&range.upper, range.exclusive) {
-            (None, false) => {
-                query_all(&client, st::LIST_ALT_KEYS_FROM, &[ns, lower, &n], decode).await
-            }
-            (None, true) => {
-                query_all(&client, st::LIST_ALT_KEYS_AFTER, &[ns, lower, &n], decode).await
-            }
-            (Some(upper), false) => {
-                query_all(
-                    &client,
-                    st::LIST_ALT_KEYS_FROM_BELOW,
-                    &[ns, lower, upper, &n],
-                    decode,
-                )
-                .await
-            }
-            (Some(upper), true) => {
-                query_all(
-                    &client,
-                    st::LIST_ALT_KEYS_AFTER_BELOW,
-                    &[ns, lower, upper, &n],
-                    decode,
-                )
-                .await
-            }
+            (None, false) => query_all(&client, st::LIST_ALT_KEYS_FROM, &[ns, lower, &n], decode).await,
+            (None, true) => query_all(&client, st::LIST_ALT_KEYS_AFTER, &[ns, lower, &n], decode).await,
+            (Some(upper), false) => query_all(&client, st::LIST_ALT_KEYS_FROM_BELOW, &[ns, lower, upper, &n], decode).await,
+            (Some(upper), true) => query_all(&client, st::LIST_ALT_KEYS_AFTER_BELOW, &[ns, lower, upper, &n], decode).await,
         }
     }
 
@@ -632,16 +453,9 @@ impl ImageCatalog for PostgresCatalog {
         .map_err(|e| write_error(e, || shared::operation_duplicate(op), String::new))
     }
 
-    async fn get_operation(
-        &self,
-        dialect: &str,
-        id: &str,
-    ) -> CatalogResult<Option<OperationRecord>> {
+    async fn get_operation(&self, dialect: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_OPERATION, &[&dialect, &id], |r| {
-            rows::decode_operation(r)
-        })
-        .await
+        query_opt(&client, st::GET_OPERATION, &[&dialect, &id], |r| rows::decode_operation(r)).await
     }
 
     async fn update_operation(&self, op: &OperationRecord) -> CatalogResult<()> {
@@ -667,43 +481,18 @@ impl ImageCatalog for PostgresCatalog {
         .await
         .map_err(|e| write_error(e, || shared::operation_duplicate(op), String::new))?;
         if n == 0 {
-            return Err(CatalogError::Missing(format!(
-                "operation {}/{}",
-                op.dialect, op.id
-            )));
+            return Err(CatalogError::Missing(format!("operation {}/{}", op.dialect, op.id)));
         }
         Ok(())
     }
 
-    async fn list_operations(
-        &self,
-        dialect: &str,
-        target: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> CatalogResult<Vec<OperationRecord>> {
+    async fn list_operations(&self, dialect: &str, target: &str, after: Option<&str>, limit: usize) -> CatalogResult<Vec<OperationRecord>> {
         let client = self.client().await?;
         let n = shared::sql_limit(limit);
         let decode = rows::decode_operation;
         match after {
-            None => {
-                query_all(
-                    &client,
-                    st::LIST_OPERATIONS,
-                    &[&dialect, &target, &n],
-                    decode,
-                )
-                .await
-            }
-            Some(after) => {
-                query_all(
-                    &client,
-                    st::LIST_OPERATIONS_AFTER,
-                    &[&dialect, &target, &after, &n],
-                    decode,
-                )
-                .await
-            }
+            None => query_all(&client, st::LIST_OPERATIONS, &[&dialect, &target, &n], decode).await,
+            Some(after) => query_all(&client, st::LIST_OPERATIONS_AFTER, &[&dialect, &target, &after, &n], decode).await,
         }
     }
 
@@ -714,13 +503,7 @@ impl ImageCatalog for PostgresCatalog {
         key: &str,
     ) -> CatalogResult<Option<OperationRecord>> {
         let client = self.client().await?;
-        query_opt(
-            &client,
-            st::FIND_OPERATION_BY_IDEMPOTENCY_KEY,
-            &[&dialect, &project_id, &key],
-            rows::decode_operation,
-        )
-        .await
+        query_opt(&client, st::FIND_OPERATION_BY_IDEMPOTENCY_KEY, &[&dialect, &project_id, &key], rows::decode_operation).await
     }
 }
 
@@ -728,14 +511,10 @@ impl ImageCatalog for PostgresCatalog {
 impl IdentityCatalog for PostgresCatalog {
     async fn insert_domain(&self, d: &Domain) -> CatalogResult<()> {
         let client = self.client().await?;
-        execute(
-            &client,
-            st::INSERT_DOMAIN,
-            &[&d.id, &d.name, &d.description, &d.enabled],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| write_error(e, || format!("domain {} ({})", d.id, d.name), String::new))
+        execute(&client, st::INSERT_DOMAIN, &[&d.id, &d.name, &d.description, &d.enabled])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || format!("domain {} ({})", d.id, d.name), String::new))
     }
 
     async fn get_domain(&self, id: &str) -> CatalogResult<Option<Domain>> {
@@ -745,10 +524,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_domain_by_name(&self, name: &str) -> CatalogResult<Option<Domain>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_DOMAIN_BY_NAME, &[&name], |r| {
-            rows::decode_domain(r)
-        })
-        .await
+        query_opt(&client, st::FIND_DOMAIN_BY_NAME, &[&name], |r| rows::decode_domain(r)).await
     }
 
     async fn list_domains(&self) -> CatalogResult<Vec<Domain>> {
@@ -758,37 +534,20 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn insert_project(&self, p: &Project) -> CatalogResult<()> {
         let client = self.client().await?;
-        execute(
-            &client,
-            st::INSERT_PROJECT,
-            &[&p.id, &p.name, &p.domain_id, &p.description, &p.enabled],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| write_error(e, || shared::project_duplicate(p), String::new))
+        execute(&client, st::INSERT_PROJECT, &[&p.id, &p.name, &p.domain_id, &p.description, &p.enabled])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || shared::project_duplicate(p), String::new))
     }
 
     async fn get_project(&self, id: &str) -> CatalogResult<Option<Project>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_PROJECT, &[&id], |r| {
-            rows::decode_project(r)
-        })
-        .await
+        query_opt(&client, st::GET_PROJECT, &[&id], |r| rows::decode_project(r)).await
     }
 
-    async fn find_project_by_name(
-        &self,
-        domain_id: &str,
-        name: &str,
-    ) -> CatalogResult<Option<Project>> {
+    async fn find_project_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<Project>> {
         let client = self.client().await?;
-        query_opt(
-            &client,
-            st::FIND_PROJECT_BY_NAME,
-            &[&domain_id, &name],
-            rows::decode_project,
-        )
-        .await
+        query_opt(&client, st::FIND_PROJECT_BY_NAME, &[&domain_id, &name], rows::decode_project).await
     }
 
     async fn list_projects(&self) -> CatalogResult<Vec<Project>> {
@@ -798,13 +557,9 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn update_project(&self, p: &Project) -> CatalogResult<()> {
         let client = self.client().await?;
-        let n = execute(
-            &client,
-            st::UPDATE_PROJECT,
-            &[&p.id, &p.name, &p.domain_id, &p.description, &p.enabled],
-        )
-        .await
-        .map_err(|e| write_error(e, || shared::project_duplicate(p), String::new))?;
+        let n = execute(&client, st::UPDATE_PROJECT, &[&p.id, &p.name, &p.domain_id, &p.description, &p.enabled])
+            .await
+            .map_err(|e| write_error(e, || shared::project_duplicate(p), String::new))?;
         if n == 0 {
             return Err(CatalogError::Missing(format!("project {}", p.id)));
         }
@@ -814,12 +569,8 @@ impl IdentityCatalog for PostgresCatalog {
     async fn delete_project(&self, id: &str) -> CatalogResult<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        execute(&tx, st::DELETE_PROJECT_ASSIGNMENTS, &[&id])
-            .await
-            .map_err(backend)?;
-        let n = execute(&tx, st::DELETE_PROJECT, &[&id])
-            .await
-            .map_err(backend)?;
+        execute(&tx, st::DELETE_PROJECT_ASSIGNMENTS, &[&id]).await.map_err(backend)?;
+        let n = execute(&tx, st::DELETE_PROJECT, &[&id]).await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(deleted(n))
     }
@@ -827,22 +578,10 @@ impl IdentityCatalog for PostgresCatalog {
     async fn insert_user(&self, u: &User) -> CatalogResult<()> {
         let client = self.client().await?;
         let created_at = rows::micros(&u.created_at);
-        execute(
-            &client,
-            st::INSERT_USER,
-            &[
-                &u.id,
-                &u.name,
-                &u.domain_id,
-                &u.password_hash,
-                &u.enabled,
-                &u.default_project_id,
-                &created_at,
-            ],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| write_error(e, || shared::user_duplicate(u), String::new))
+        execute(&client, st::INSERT_USER, &[&u.id, &u.name, &u.domain_id, &u.password_hash, &u.enabled, &u.default_project_id, &created_at])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || shared::user_duplicate(u), String::new))
     }
 
     async fn get_user(&self, id: &str) -> CatalogResult<Option<User>> {
@@ -852,10 +591,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_user_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<User>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_USER_BY_NAME, &[&domain_id, &name], |r| {
-            rows::decode_user(r)
-        })
-        .await
+        query_opt(&client, st::FIND_USER_BY_NAME, &[&domain_id, &name], |r| rows::decode_user(r)).await
     }
 
     async fn list_users(&self) -> CatalogResult<Vec<User>> {
@@ -869,15 +605,7 @@ impl IdentityCatalog for PostgresCatalog {
         let n = execute(
             &client,
             st::UPDATE_USER,
-            &[
-                &u.id,
-                &u.name,
-                &u.domain_id,
-                &u.password_hash,
-                &u.enabled,
-                &u.default_project_id,
-                &created_at,
-            ],
+            &[&u.id, &u.name, &u.domain_id, &u.password_hash, &u.enabled, &u.default_project_id, &created_at],
         )
         .await
         .map_err(|e| write_error(e, || shared::user_duplicate(u), String::new))?;
@@ -890,16 +618,10 @@ impl IdentityCatalog for PostgresCatalog {
     async fn delete_user(&self, id: &str) -> CatalogResult<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        for sql in [
-            st::DELETE_USER_ASSIGNMENTS,
-            st::DELETE_USER_ACCESS_KEYS,
-            st::DELETE_USER_APP_CREDENTIALS,
-        ] {
+        for sql in [st::DELETE_USER_ASSIGNMENTS, st::DELETE_USER_ACCESS_KEYS, st::DELETE_USER_APP_CREDENTIALS] {
             execute(&tx, sql, &[&id]).await.map_err(backend)?;
         }
-        let n = execute(&tx, st::DELETE_USER, &[&id])
-            .await
-            .map_err(backend)?;
+        let n = execute(&tx, st::DELETE_USER, &[&id]).await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(deleted(n))
     }
@@ -919,10 +641,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_role_by_name(&self, name: &str) -> CatalogResult<Option<Role>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_ROLE_BY_NAME, &[&name], |r| {
-            rows::decode_role(r)
-        })
-        .await
+        query_opt(&client, st::FIND_ROLE_BY_NAME, &[&name], |r| rows::decode_role(r)).await
     }
 
     async fn list_roles(&self) -> CatalogResult<Vec<Role>> {
@@ -932,26 +651,12 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn grant_role(&self, a: &RoleAssignment) -> CatalogResult<()> {
         let client = self.client().await?;
-        execute(
-            &client,
-            st::GRANT_ROLE,
-            &[&a.user_id, &a.project_id, &a.role_id],
-        )
-        .await
-        .map(drop)
-        .map_err(backend)
+        execute(&client, st::GRANT_ROLE, &[&a.user_id, &a.project_id, &a.role_id]).await.map(drop).map_err(backend)
     }
 
     async fn revoke_role(&self, a: &RoleAssignment) -> CatalogResult<bool> {
         let client = self.client().await?;
-        execute(
-            &client,
-            st::REVOKE_ROLE,
-            &[&a.user_id, &a.project_id, &a.role_id],
-        )
-        .await
-        .map(deleted)
-        .map_err(backend)
+        execute(&client, st::REVOKE_ROLE, &[&a.user_id, &a.project_id, &a.role_id]).await.map(deleted).map_err(backend)
     }
 
     async fn list_role_assignments(
@@ -968,70 +673,34 @@ impl IdentityCatalog for PostgresCatalog {
     async fn insert_access_key(&self, k: &AccessKey) -> CatalogResult<()> {
         let client = self.client().await?;
         let created_at = rows::micros(&k.created_at);
-        execute(
-            &client,
-            st::INSERT_ACCESS_KEY,
-            &[
-                &k.id,
-                &k.secret,
-                &k.user_id,
-                &k.project_id,
-                &k.description,
-                &created_at,
-                &k.public_key,
-            ],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| write_error(e, || format!("access key {}", k.id), String::new))
+        execute(&client, st::INSERT_ACCESS_KEY, &[&k.id, &k.secret, &k.user_id, &k.project_id, &k.description, &created_at, &k.public_key])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || format!("access key {}", k.id), String::new))
     }
 
     async fn get_access_key(&self, id: &str) -> CatalogResult<Option<AccessKey>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_ACCESS_KEY, &[&id], |r| {
-            rows::decode_access_key(r)
-        })
-        .await
+        query_opt(&client, st::GET_ACCESS_KEY, &[&id], |r| rows::decode_access_key(r)).await
     }
 
     async fn list_access_keys(&self, user_id: &str) -> CatalogResult<Vec<AccessKey>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_ACCESS_KEYS, &[&user_id], |r| {
-            rows::decode_access_key(r)
-        })
-        .await
+        query_all(&client, st::LIST_ACCESS_KEYS, &[&user_id], |r| rows::decode_access_key(r)).await
     }
 
     async fn delete_access_key(&self, id: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
-        execute(&client, st::DELETE_ACCESS_KEY, &[&id])
-            .await
-            .map(deleted)
-            .map_err(backend)
+        execute(&client, st::DELETE_ACCESS_KEY, &[&id]).await.map(deleted).map_err(backend)
     }
 
     async fn insert_app_credential(&self, a: &ApplicationCredential) -> CatalogResult<()> {
         let client = self.client().await?;
-        let (roles, expires_at, created_at) = (
-            rows::roles_json(&a.roles),
-            rows::opt_micros(&a.expires_at),
-            rows::micros(&a.created_at),
-        );
+        let (roles, expires_at, created_at) = (rows::roles_json(&a.roles), rows::opt_micros(&a.expires_at), rows::micros(&a.created_at));
         execute(
             &client,
             st::INSERT_APP_CREDENTIAL,
-            &[
-                &a.id,
-                &a.name,
-                &a.user_id,
-                &a.project_id,
-                &a.description,
-                &a.secret_hash,
-                &roles,
-                &expires_at,
-                &a.unrestricted,
-                &created_at,
-            ],
+            &[&a.id, &a.name, &a.user_id, &a.project_id, &a.description, &a.secret_hash, &roles, &expires_at, &a.unrestricted, &created_at],
         )
         .await
         .map(drop)
@@ -1040,58 +709,36 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_app_credential(&self, id: &str) -> CatalogResult<Option<ApplicationCredential>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_APP_CREDENTIAL, &[&id], |r| {
-            rows::decode_app_credential(r)
-        })
-        .await
+        query_opt(&client, st::GET_APP_CREDENTIAL, &[&id], |r| rows::decode_app_credential(r)).await
     }
 
-    async fn list_app_credentials(
-        &self,
-        user_id: &str,
-    ) -> CatalogResult<Vec<ApplicationCredential>> {
+    async fn list_app_credentials(&self, user_id: &str) -> CatalogResult<Vec<ApplicationCredential>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_APP_CREDENTIALS, &[&user_id], |r| {
-            rows::decode_app_credential(r)
-        })
-        .await
+        query_all(&client, st::LIST_APP_CREDENTIALS, &[&user_id], |r| rows::decode_app_credential(r)).await
     }
 
     async fn delete_app_credential(&self, id: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
-        execute(&client, st::DELETE_APP_CREDENTIAL, &[&id])
-            .await
-            .map(deleted)
-            .map_err(backend)
+        execute(&client, st::DELETE_APP_CREDENTIAL, &[&id]).await.map(deleted).map_err(backend)
     }
 
     async fn insert_signing_key(&self, k: &SigningKey) -> CatalogResult<()> {
         let client = self.client().await?;
         let created_at = rows::micros(&k.created_at);
-        execute(
-            &client,
-            st::INSERT_SIGNING_KEY,
-            &[&k.id, &k.kind, &k.material, &created_at],
-        )
-        .await
-        .map(drop)
-        .map_err(|e| write_error(e, || format!("signing key {}", k.id), String::new))
+        execute(&client, st::INSERT_SIGNING_KEY, &[&k.id, &k.kind, &k.material, &created_at])
+            .await
+            .map(drop)
+            .map_err(|e| write_error(e, || format!("signing key {}", k.id), String::new))
     }
 
     async fn list_signing_keys(&self, kind: &str) -> CatalogResult<Vec<SigningKey>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_SIGNING_KEYS, &[&kind], |r| {
-            rows::decode_signing_key(r)
-        })
-        .await
+        query_all(&client, st::LIST_SIGNING_KEYS, &[&kind], |r| rows::decode_signing_key(r)).await
     }
 
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
-        execute(&client, st::DELETE_SIGNING_KEY, &[&id])
-            .await
-            .map(deleted)
-            .map_err(backend)
+        execute(&client, st::DELETE_SIGNING_KEY, &[&id]).await.map(deleted).map_err(backend)
     }
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()> {
@@ -1106,9 +753,6 @@ impl IdentityCatalog for PostgresCatalog {
     async fn list_revocations(&self, now: Timestamp) -> CatalogResult<Vec<Revocation>> {
         let client = self.client().await?;
         let now = rows::micros(&now);
-        query_all(&client, st::LIST_REVOCATIONS, &[&now], |r| {
-            rows::decode_revocation(r)
-        })
-        .await
+        query_all(&client, st::LIST_REVOCATIONS, &[&now], |r| rows::decode_revocation(r)).await
     }
 }

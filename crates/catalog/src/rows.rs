@@ -5,10 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use imagery_core::identity::{
-    AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment,
-    SigningKey, User,
-};
+use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult};
 use imagery_core::time::{from_micros, to_micros, Timestamp};
@@ -45,8 +42,7 @@ pub(crate) trait Columns {
     }
     fn json<T: serde::de::DeserializeOwned>(&self, i: usize, what: &str) -> CatalogResult<T> {
         let text = self.text(i)?;
-        serde_json::from_str(text)
-            .map_err(|e| CatalogError::Backend(format!("stored {what} is not valid JSON: {e}")))
+        serde_json::from_str(text).map_err(|e| CatalogError::Backend(format!("stored {what} is not valid JSON: {e}")))
     }
 }
 
@@ -121,11 +117,7 @@ pub(crate) struct StoredState {
 }
 
 pub(crate) fn decode_stored_state(r: &impl Columns) -> CatalogResult<StoredState> {
-    Ok(StoredState {
-        version: r.int(0)?,
-        tags: r.json(1, "tags")?,
-        properties: r.json(2, "properties")?,
-    })
+    Ok(StoredState { version: r.int(0)?, tags: r.json(1, "tags")?, properties: r.json(2, "properties")? })
 }
 
 /// Child-row changes that turn the stored tags and properties into the new ones.
@@ -140,12 +132,7 @@ pub(crate) fn child_changes<'a>(old: &'a StoredState, new: &'a Image) -> ChildCh
     ChildChanges {
         removed_tags: old.tags.difference(&new.tags).map(String::as_str).collect(),
         added_tags: new.tags.difference(&old.tags).map(String::as_str).collect(),
-        removed_properties: old
-            .properties
-            .keys()
-            .filter(|k| !new.properties.contains_key(*k))
-            .map(String::as_str)
-            .collect(),
+        removed_properties: old.properties.keys().filter(|k| !new.properties.contains_key(*k)).map(String::as_str).collect(),
         set_properties: new
             .properties
             .iter()
@@ -182,22 +169,11 @@ pub(crate) fn decode_operation(r: &impl Columns) -> CatalogResult<OperationRecor
 }
 
 pub(crate) fn decode_domain(r: &impl Columns) -> CatalogResult<Domain> {
-    Ok(Domain {
-        id: r.string(0)?,
-        name: r.string(1)?,
-        description: r.string(2)?,
-        enabled: r.boolean(3)?,
-    })
+    Ok(Domain { id: r.string(0)?, name: r.string(1)?, description: r.string(2)?, enabled: r.boolean(3)? })
 }
 
 pub(crate) fn decode_project(r: &impl Columns) -> CatalogResult<Project> {
-    Ok(Project {
-        id: r.string(0)?,
-        name: r.string(1)?,
-        domain_id: r.string(2)?,
-        description: r.string(3)?,
-        enabled: r.boolean(4)?,
-    })
+    Ok(Project { id: r.string(0)?, name: r.string(1)?, domain_id: r.string(2)?, description: r.string(3)?, enabled: r.boolean(4)? })
 }
 
 pub(crate) fn decode_user(r: &impl Columns) -> CatalogResult<User> {
@@ -213,18 +189,11 @@ pub(crate) fn decode_user(r: &impl Columns) -> CatalogResult<User> {
 }
 
 pub(crate) fn decode_role(r: &impl Columns) -> CatalogResult<Role> {
-    Ok(Role {
-        id: r.string(0)?,
-        name: r.string(1)?,
-    })
+    Ok(Role { id: r.string(0)?, name: r.string(1)? })
 }
 
 pub(crate) fn decode_assignment(r: &impl Columns) -> CatalogResult<RoleAssignment> {
-    Ok(RoleAssignment {
-        user_id: r.string(0)?,
-        project_id: r.string(1)?,
-        role_id: r.string(2)?,
-    })
+    Ok(RoleAssignment { user_id: r.string(0)?, project_id: r.string(1)?, role_id: r.string(2)? })
 }
 
 pub(crate) fn decode_access_key(r: &impl Columns) -> CatalogResult<AccessKey> {
@@ -255,19 +224,11 @@ pub(crate) fn decode_app_credential(r: &impl Columns) -> CatalogResult<Applicati
 }
 
 pub(crate) fn decode_signing_key(r: &impl Columns) -> CatalogResult<SigningKey> {
-    Ok(SigningKey {
-        id: r.string(0)?,
-        kind: r.string(1)?,
-        material: r.string(2)?,
-        created_at: r.time(3)?,
-    })
+    Ok(SigningKey { id: r.string(0)?, kind: r.string(1)?, material: r.string(2)?, created_at: r.time(3)? })
 }
 
 pub(crate) fn decode_revocation(r: &impl Columns) -> CatalogResult<Revocation> {
-    Ok(Revocation {
-        audit_id: r.string(0)?,
-        expires_at: r.time(1)?,
-    })
+    Ok(Revocation { audit_id: r.string(0)?, expires_at: r.time(1)? })
 }
 
 pub(crate) fn decode_alt_key_pair(r: &impl Columns) -> CatalogResult<(String, String)> {

@@ -21,13 +21,7 @@ impl AltKeyRange {
             Some(after) if after >= prefix => (after.to_owned(), true),
             _ => (prefix.to_owned(), false),
         };
-        AltKeyRange {
-            namespace: namespace.to_owned(),
-            lower,
-            exclusive,
-            upper: prefix_upper_bound(prefix),
-            limit,
-        }
+        AltKeyRange { namespace: namespace.to_owned(), lower, exclusive, upper: prefix_upper_bound(prefix), limit }
     }
 }
 
@@ -59,33 +53,21 @@ pub(crate) fn alt_key_duplicate(namespace: &str, key: &str) -> String {
 
 pub(crate) fn operation_duplicate(op: &OperationRecord) -> String {
     match &op.idempotency_key {
-        Some(key) => format!(
-            "operation {}/{} or idempotency key {key:?}",
-            op.dialect, op.id
-        ),
+        Some(key) => format!("operation {}/{} or idempotency key {key:?}", op.dialect, op.id),
         None => format!("operation {}/{}", op.dialect, op.id),
     }
 }
 
 pub(crate) fn project_duplicate(p: &Project) -> String {
-    format!(
-        "project {} or name {:?} in domain {}",
-        p.id, p.name, p.domain_id
-    )
+    format!("project {} or name {:?} in domain {}", p.id, p.name, p.domain_id)
 }
 
 pub(crate) fn user_duplicate(u: &User) -> String {
-    format!(
-        "user {} or name {:?} in domain {}",
-        u.id, u.name, u.domain_id
-    )
+    format!("user {} or name {:?} in domain {}", u.id, u.name, u.domain_id)
 }
 
 pub(crate) fn app_credential_duplicate(a: &ApplicationCredential) -> String {
-    format!(
-        "application credential {} or name {:?} of user {}",
-        a.id, a.name, a.user_id
-    )
+    format!("application credential {} or name {:?} of user {}", a.id, a.name, a.user_id)
 }
 
 #[cfg(test)]
@@ -106,9 +88,6 @@ mod tests {
         let r = AltKeyRange::new("ns", "b", Some("a"), 5);
         assert_eq!((r.lower.as_str(), r.exclusive), ("b", false));
         let r = AltKeyRange::new("ns", "b", Some("bz"), 5);
-        assert_eq!(
-            (r.lower.as_str(), r.exclusive, r.upper.as_deref()),
-            ("bz", true, Some("c"))
-        );
+        assert_eq!((r.lower.as_str(), r.exclusive, r.upper.as_deref()), ("bz", true, Some("c")));
     }
 }

@@ -13,19 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use imagery_core::identity::{
-    AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment,
-    SigningKey, User,
-};
+use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult, IdentityCatalog, ImageCatalog, Usage};
 use imagery_core::query::ListQuery;
 use imagery_core::time::Timestamp;
 use imagery_core::{Image, Member};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{
-    params, params_from_iter, Connection, ErrorCode, Params, Row, ToSql, TransactionBehavior,
-};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, Params, Row, ToSql, TransactionBehavior};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -92,12 +87,7 @@ impl SqliteCatalog {
         T: Send + 'static,
         F: FnOnce(&Connection) -> CatalogResult<T> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .read_permits
-            .acquire()
-            .await
-            .map_err(|_| closed())?;
+        let _permit = self.inner.read_permits.acquire().await.map_err(|_| closed())?;
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.with_reader(f)).await
     }
@@ -108,12 +98,7 @@ impl SqliteCatalog {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> CatalogResult<T> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .write_permits
-            .acquire()
-            .await
-            .map_err(|_| closed())?;
+        let _permit = self.inner.write_permits.acquire().await.map_err(|_| closed())?;
         let inner = Arc::clone(&self.inner);
         blocking(move || f(&mut lock(&inner.writer))).await
     }
@@ -143,12 +128,8 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> CatalogResult<T> + Send + 'static,
-) -> CatalogResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CatalogError::Backend(format!("sqlite task failed: {e}")))?
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> CatalogResult<T> + Send + 'static) -> CatalogResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| CatalogError::Backend(format!("sqlite task failed: {e}")))?
 }
 
 fn closed() -> CatalogError {
@@ -164,30 +145,21 @@ enum ConnectionRole {
 fn open_file_blocking(path: &Path) -> CatalogResult<SqliteCatalog> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CatalogError::Backend(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CatalogError::Backend(format!("cannot create directory {}: {e}", parent.display())))?;
         }
     }
     let open = |role| {
-        let conn = Connection::open(path)
-            .map_err(|e| CatalogError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        let conn = Connection::open(path).map_err(|e| CatalogError::Backend(format!("cannot open {}: {e}", path.display())))?;
         configure(conn, role)
     };
     let mut writer = open(ConnectionRole::Writer)?;
-    let mode: String = writer
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(backend)?;
+    let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(CatalogError::Backend(format!(
-            "{} cannot use WAL journal mode (got {mode})",
-            path.display()
-        )));
+        return Err(CatalogError::Backend(format!("{} cannot use WAL journal mode (got {mode})", path.display())));
     }
     migrate(&mut writer)?;
-    let readers = (0..READERS)
-        .map(|_| open(ConnectionRole::Reader))
-        .collect::<CatalogResult<Vec<_>>>()?;
+    let readers = (0..READERS).map(|_| open(ConnectionRole::Reader)).collect::<CatalogResult<Vec<_>>>()?;
     Ok(SqliteCatalog::from_connections(writer, readers))
 }
 
@@ -195,9 +167,7 @@ fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let pragmas = match role {
-        ConnectionRole::Writer => {
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;"
-        }
+        ConnectionRole::Writer => "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
         ConnectionRole::Reader => {
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; \
              PRAGMA mmap_size = 268435456; PRAGMA query_only = ON;"
@@ -208,24 +178,14 @@ fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection
 }
 
 fn migrate(conn: &mut Connection) -> CatalogResult<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    )
-    .map_err(backend)?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        .map_err(backend)?;
     for (version, sql) in migrations::SQLITE {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let applied: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-                [version],
-                |r| r.get(0),
-            )
-            .map_err(backend)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+        let applied: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0)).map_err(backend)?;
         if !applied {
-            tx.execute_batch(sql)
-                .map_err(|e| CatalogError::Backend(format!("migration {version} failed: {e}")))?;
+            tx.execute_batch(sql).map_err(|e| CatalogError::Backend(format!("migration {version} failed: {e}")))?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 params![version, rows::micros(&imagery_core::time::now())],
@@ -235,13 +195,7 @@ fn migrate(conn: &mut Connection) -> CatalogResult<()> {
         }
         tx.commit().map_err(backend)?;
     }
-    let stored_max: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
+    let stored_max: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(backend)?;
     migrations::warn_if_newer("sqlite", stored_max, migrations::SQLITE);
     Ok(())
 }
@@ -254,21 +208,14 @@ fn backend(e: rusqlite::Error) -> CatalogError {
 
 /// Maps a failed write: unique violations become `Duplicate(what)`, foreign-key
 /// violations `Missing(parent)`.
-fn write_error(
-    e: rusqlite::Error,
-    what: impl FnOnce() -> String,
-    parent: impl FnOnce() -> String,
-) -> CatalogError {
+fn write_error(e: rusqlite::Error, what: impl FnOnce() -> String, parent: impl FnOnce() -> String) -> CatalogError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if f.code == ErrorCode::ConstraintViolation {
             match f.extended_code {
-                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
                     return CatalogError::Duplicate(what());
                 }
-                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                    return CatalogError::Missing(parent())
-                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return CatalogError::Missing(parent()),
                 _ => {}
             }
         }
@@ -278,28 +225,16 @@ fn write_error(
 
 impl Columns for Row<'_> {
     fn text(&self, i: usize) -> CatalogResult<&str> {
-        self.get_ref(i)
-            .map_err(backend)?
-            .as_str()
-            .map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
+        self.get_ref(i).map_err(backend)?.as_str().map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
     }
     fn opt_text(&self, i: usize) -> CatalogResult<Option<&str>> {
-        self.get_ref(i)
-            .map_err(backend)?
-            .as_str_or_null()
-            .map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
+        self.get_ref(i).map_err(backend)?.as_str_or_null().map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
     }
     fn int(&self, i: usize) -> CatalogResult<i64> {
-        self.get_ref(i)
-            .map_err(backend)?
-            .as_i64()
-            .map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
+        self.get_ref(i).map_err(backend)?.as_i64().map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
     }
     fn opt_int(&self, i: usize) -> CatalogResult<Option<i64>> {
-        self.get_ref(i)
-            .map_err(backend)?
-            .as_i64_or_null()
-            .map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
+        self.get_ref(i).map_err(backend)?.as_i64_or_null().map_err(|e| CatalogError::Backend(format!("sqlite column {i}: {e}")))
     }
     fn boolean(&self, i: usize) -> CatalogResult<bool> {
         self.int(i).map(|v| v != 0)
@@ -312,11 +247,7 @@ impl ToSql for SqlValue {
             SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             SqlValue::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             SqlValue::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
-            SqlValue::TextList(_) => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    "array parameters are PostgreSQL-only".into(),
-                ))
-            }
+            SqlValue::TextList(_) => return Err(rusqlite::Error::ToSqlConversionFailure("array parameters are PostgreSQL-only".into())),
         })
     }
 }
@@ -335,12 +266,7 @@ fn query_opt<T>(
     }
 }
 
-fn query_all<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    decode: impl Fn(&Row<'_>) -> CatalogResult<T>,
-) -> CatalogResult<Vec<T>> {
+fn query_all<T>(conn: &Connection, sql: &str, params: impl Params, decode: impl Fn(&Row<'_>) -> CatalogResult<T>) -> CatalogResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
     let mut rows = stmt.query(params).map_err(backend)?;
     let mut out = Vec::new();
@@ -356,22 +282,12 @@ fn execute(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Resul
 
 fn get_image_on(conn: &Connection, id: &Uuid) -> CatalogResult<Option<Image>> {
     let mut buf = [0u8; 36];
-    query_opt(
-        conn,
-        sqlite!(st::GET_IMAGE),
-        [rows::uuid_text(id, &mut buf)],
-        |r| rows::decode_image(r),
-    )
+    query_opt(conn, sqlite!(st::GET_IMAGE), [rows::uuid_text(id, &mut buf)], |r| rows::decode_image(r))
 }
 
 /// Writes the image columns in `INSERT_IMAGE` / `UPDATE_IMAGE` order; `version` is
 /// the version to store (insert) or to expect (update).
-fn write_image_row(
-    conn: &Connection,
-    sql: &str,
-    image: &Image,
-    version: i64,
-) -> rusqlite::Result<usize> {
+fn write_image_row(conn: &Connection, sql: &str, image: &Image, version: i64) -> rusqlite::Result<usize> {
     let mut buf = [0u8; 36];
     let id = rows::uuid_text(&image.id, &mut buf);
     execute(
@@ -406,16 +322,9 @@ fn write_image_row(
 }
 
 fn insert_image_on(conn: &mut Connection, image: &Image) -> CatalogResult<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
-    write_image_row(&tx, sqlite!(st::INSERT_IMAGE), image, image.version).map_err(|e| {
-        write_error(
-            e,
-            || format!("image {}", image.id),
-            || format!("image {}", image.id),
-        )
-    })?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    write_image_row(&tx, sqlite!(st::INSERT_IMAGE), image, image.version)
+        .map_err(|e| write_error(e, || format!("image {}", image.id), || format!("image {}", image.id)))?;
     let mut buf = [0u8; 36];
     let id = rows::uuid_text(&image.id, &mut buf);
     for tag in &image.tags {
@@ -428,20 +337,15 @@ fn insert_image_on(conn: &mut Connection, image: &Image) -> CatalogResult<()> {
 }
 
 fn update_image_on(conn: &mut Connection, image: &Image) -> CatalogResult<Image> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(backend)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
     let mut buf = [0u8; 36];
     let id = rows::uuid_text(&image.id, &mut buf);
-    let stored = query_opt(&tx, sqlite!(st::IMAGE_VERSION), [id], |r| {
-        rows::decode_stored_state(r)
-    })?
-    .ok_or_else(|| CatalogError::Missing(format!("image {}", image.id)))?;
+    let stored = query_opt(&tx, sqlite!(st::IMAGE_VERSION), [id], |r| rows::decode_stored_state(r))?
+        .ok_or_else(|| CatalogError::Missing(format!("image {}", image.id)))?;
     if stored.version != image.version {
         return Err(CatalogError::Stale);
     }
-    if write_image_row(&tx, sqlite!(st::UPDATE_IMAGE), image, image.version).map_err(backend)? == 0
-    {
+    if write_image_row(&tx, sqlite!(st::UPDATE_IMAGE), image, image.version).map_err(backend)? == 0 {
         return Err(CatalogError::Stale);
     }
     let changes = rows::child_changes(&stored, image);
@@ -468,16 +372,11 @@ fn list_images_on(conn: &Connection, query: &ListQuery) -> CatalogResult<Vec<Ima
         return Ok(Vec::new());
     }
     let marker = match query.marker {
-        Some(id) => Some(
-            get_image_on(conn, &id)?
-                .ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?,
-        ),
+        Some(id) => Some(get_image_on(conn, &id)?.ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?),
         None => None,
     };
     let sql = list_images_query(Flavor::Sqlite, query, marker.as_ref());
-    query_all(conn, &sql.text, params_from_iter(sql.params.iter()), |r| {
-        rows::decode_image(r)
-    })
+    query_all(conn, &sql.text, params_from_iter(sql.params.iter()), |r| rows::decode_image(r))
 }
 
 fn owned(s: &str) -> String {
@@ -509,11 +408,7 @@ impl ImageCatalog for SqliteCatalog {
         let project = owned(project_id);
         self.read(move |c| {
             query_opt(c, sqlite!(st::USAGE), [&project], |r| {
-                Ok(Usage {
-                    image_count: r.int(0)?,
-                    stored_bytes: r.int(1)?,
-                    staged_bytes: r.int(2)?,
-                })
+                Ok(Usage { image_count: r.int(0)?, stored_bytes: r.int(1)?, staged_bytes: r.int(2)? })
             })
             .map(Option::unwrap_or_default)
         })
@@ -522,11 +417,7 @@ impl ImageCatalog for SqliteCatalog {
 
     async fn blob_in_use(&self, blob_key: &str) -> CatalogResult<bool> {
         let key = owned(blob_key);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::BLOB_IN_USE), [&key], |r| r.boolean(0))
-                .map(|v| v.unwrap_or(false))
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::BLOB_IN_USE), [&key], |r| r.boolean(0)).map(|v| v.unwrap_or(false))).await
     }
 
     async fn insert_member(&self, member: &Member) -> CatalogResult<()> {
@@ -537,22 +428,10 @@ impl ImageCatalog for SqliteCatalog {
             execute(
                 c,
                 sqlite!(st::INSERT_MEMBER),
-                params![
-                    image_id,
-                    m.member_id,
-                    m.status.as_str(),
-                    rows::micros(&m.created_at),
-                    rows::micros(&m.updated_at)
-                ],
+                params![image_id, m.member_id, m.status.as_str(), rows::micros(&m.created_at), rows::micros(&m.updated_at)],
             )
             .map(drop)
-            .map_err(|e| {
-                write_error(
-                    e,
-                    || format!("member {} of image {}", m.member_id, m.image_id),
-                    || format!("image {}", m.image_id),
-                )
-            })
+            .map_err(|e| write_error(e, || format!("member {} of image {}", m.member_id, m.image_id), || format!("image {}", m.image_id)))
         })
         .await
     }
@@ -561,12 +440,7 @@ impl ImageCatalog for SqliteCatalog {
         let member_id = owned(member_id);
         self.read(move |c| {
             let mut buf = [0u8; 36];
-            query_opt(
-                c,
-                sqlite!(st::GET_MEMBER),
-                params![rows::uuid_text(&image_id, &mut buf), member_id],
-                |r| rows::decode_member(r),
-            )
+            query_opt(c, sqlite!(st::GET_MEMBER), params![rows::uuid_text(&image_id, &mut buf), member_id], |r| rows::decode_member(r))
         })
         .await
     }
@@ -574,12 +448,7 @@ impl ImageCatalog for SqliteCatalog {
     async fn list_members(&self, image_id: Uuid) -> CatalogResult<Vec<Member>> {
         self.read(move |c| {
             let mut buf = [0u8; 36];
-            query_all(
-                c,
-                sqlite!(st::LIST_MEMBERS),
-                [rows::uuid_text(&image_id, &mut buf)],
-                |r| rows::decode_member(r),
-            )
+            query_all(c, sqlite!(st::LIST_MEMBERS), [rows::uuid_text(&image_id, &mut buf)], |r| rows::decode_member(r))
         })
         .await
     }
@@ -592,20 +461,11 @@ impl ImageCatalog for SqliteCatalog {
             let n = execute(
                 c,
                 sqlite!(st::UPDATE_MEMBER),
-                params![
-                    image_id,
-                    m.member_id,
-                    m.status.as_str(),
-                    rows::micros(&m.created_at),
-                    rows::micros(&m.updated_at)
-                ],
+                params![image_id, m.member_id, m.status.as_str(), rows::micros(&m.created_at), rows::micros(&m.updated_at)],
             )
             .map_err(backend)?;
             if n == 0 {
-                return Err(CatalogError::Missing(format!(
-                    "member {} of image {}",
-                    m.member_id, m.image_id
-                )));
+                return Err(CatalogError::Missing(format!("member {} of image {}", m.member_id, m.image_id)));
             }
             Ok(())
         })
@@ -616,13 +476,7 @@ impl ImageCatalog for SqliteCatalog {
         let member_id = owned(member_id);
         self.write(move |c| {
             let mut buf = [0u8; 36];
-            execute(
-                c,
-                sqlite!(st::DELETE_MEMBER),
-                params![rows::uuid_text(&image_id, &mut buf), member_id],
-            )
-            .map(|n| n > 0)
-            .map_err(backend)
+            execute(c, sqlite!(st::DELETE_MEMBER), params![rows::uuid_text(&image_id, &mut buf), member_id]).map(|n| n > 0).map_err(backend)
         })
         .await
     }
@@ -630,54 +484,26 @@ impl ImageCatalog for SqliteCatalog {
     async fn insert_alt_key(&self, namespace: &str, key: &str, target: &str) -> CatalogResult<()> {
         let (namespace, key, target) = (owned(namespace), owned(key), owned(target));
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::INSERT_ALT_KEY),
-                params![namespace, key, target],
-            )
-            .map(drop)
-            .map_err(|e| {
-                write_error(
-                    e,
-                    || shared::alt_key_duplicate(&namespace, &key),
-                    String::new,
-                )
-            })
+            execute(c, sqlite!(st::INSERT_ALT_KEY), params![namespace, key, target])
+                .map(drop)
+                .map_err(|e| write_error(e, || shared::alt_key_duplicate(&namespace, &key), String::new))
         })
         .await
     }
 
     async fn find_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<Option<String>> {
         let (namespace, key) = (owned(namespace), owned(key));
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::FIND_ALT_KEY), params![namespace, key], |r| {
-                rows::decode_single_string(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::FIND_ALT_KEY), params![namespace, key], |r| rows::decode_single_string(r))).await
     }
 
     async fn alt_key_of(&self, namespace: &str, target: &str) -> CatalogResult<Option<String>> {
         let (namespace, target) = (owned(namespace), owned(target));
-        self.read(move |c| {
-            query_opt(
-                c,
-                sqlite!(st::ALT_KEY_OF),
-                params![namespace, target],
-                |r| rows::decode_single_string(r),
-            )
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::ALT_KEY_OF), params![namespace, target], |r| rows::decode_single_string(r))).await
     }
 
     async fn delete_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<bool> {
         let (namespace, key) = (owned(namespace), owned(key));
-        self.write(move |c| {
-            execute(c, sqlite!(st::DELETE_ALT_KEY), params![namespace, key])
-                .map(|n| n > 0)
-                .map_err(backend)
-        })
-        .await
+        self.write(move |c| execute(c, sqlite!(st::DELETE_ALT_KEY), params![namespace, key]).map(|n| n > 0).map_err(backend)).await
     }
 
     async fn list_alt_keys(
@@ -690,36 +516,12 @@ impl ImageCatalog for SqliteCatalog {
         let range = shared::AltKeyRange::new(namespace, prefix, after, limit);
         self.read(move |c| {
             let decode = |r: &Row<'_>| rows::decode_alt_key_pair(r);
-            let (ns, lower, n) = (
-                &range.namespace,
-                &range.lower,
-                shared::sql_limit(range.limit),
-            );
+            let (ns, lower, n) = (&range.namespace, &range.lower, shared::sql_limit(range.limit));
             match (&range.upper, range.exclusive) {
-                (None, false) => query_all(
-                    c,
-                    sqlite!(st::LIST_ALT_KEYS_FROM),
-                    params![ns, lower, n],
-                    decode,
-                ),
-                (None, true) => query_all(
-                    c,
-                    sqlite!(st::LIST_ALT_KEYS_AFTER),
-                    params![ns, lower, n],
-                    decode,
-                ),
-                (Some(upper), false) => query_all(
-                    c,
-                    sqlite!(st::LIST_ALT_KEYS_FROM_BELOW),
-                    params![ns, lower, upper, n],
-                    decode,
-                ),
-                (Some(upper), true) => query_all(
-                    c,
-                    sqlite!(st::LIST_ALT_KEYS_AFTER_BELOW),
-                    params![ns, lower, upper, n],
-                    decode,
-                ),
+                (None, false) => query_all(c, sqlite!(st::LIST_ALT_KEYS_FROM), params![ns, lower, n], decode),
+                (None, true) => query_all(c, sqlite!(st::LIST_ALT_KEYS_AFTER), params![ns, lower, n], decode),
+                (Some(upper), false) => query_all(c, sqlite!(st::LIST_ALT_KEYS_FROM_BELOW), params![ns, lower, upper, n], decode),
+                (Some(upper), true) => query_all(c, sqlite!(st::LIST_ALT_KEYS_AFTER_BELOW), params![ns, lower, upper, n], decode),
             }
         })
         .await
@@ -751,18 +553,9 @@ impl ImageCatalog for SqliteCatalog {
         .await
     }
 
-    async fn get_operation(
-        &self,
-        dialect: &str,
-        id: &str,
-    ) -> CatalogResult<Option<OperationRecord>> {
+    async fn get_operation(&self, dialect: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
         let (dialect, id) = (owned(dialect), owned(id));
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::GET_OPERATION), params![dialect, id], |r| {
-                rows::decode_operation(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_OPERATION), params![dialect, id], |r| rows::decode_operation(r))).await
     }
 
     async fn update_operation(&self, op: &OperationRecord) -> CatalogResult<()> {
@@ -787,39 +580,22 @@ impl ImageCatalog for SqliteCatalog {
             )
             .map_err(|e| write_error(e, || shared::operation_duplicate(&op), String::new))?;
             if n == 0 {
-                return Err(CatalogError::Missing(format!(
-                    "operation {}/{}",
-                    op.dialect, op.id
-                )));
+                return Err(CatalogError::Missing(format!("operation {}/{}", op.dialect, op.id)));
             }
             Ok(())
         })
         .await
     }
 
-    async fn list_operations(
-        &self,
-        dialect: &str,
-        target: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> CatalogResult<Vec<OperationRecord>> {
+    async fn list_operations(&self, dialect: &str, target: &str, after: Option<&str>, limit: usize) -> CatalogResult<Vec<OperationRecord>> {
         let (dialect, target, after) = (owned(dialect), owned(target), after.map(owned));
         self.read(move |c| {
             let decode = |r: &Row<'_>| rows::decode_operation(r);
             match &after {
-                None => query_all(
-                    c,
-                    sqlite!(st::LIST_OPERATIONS),
-                    params![dialect, target, shared::sql_limit(limit)],
-                    decode,
-                ),
-                Some(after) => query_all(
-                    c,
-                    sqlite!(st::LIST_OPERATIONS_AFTER),
-                    params![dialect, target, after, shared::sql_limit(limit)],
-                    decode,
-                ),
+                None => query_all(c, sqlite!(st::LIST_OPERATIONS), params![dialect, target, shared::sql_limit(limit)], decode),
+                Some(after) => {
+                    query_all(c, sqlite!(st::LIST_OPERATIONS_AFTER), params![dialect, target, after, shared::sql_limit(limit)], decode)
+                }
             }
         })
         .await
@@ -833,12 +609,7 @@ impl ImageCatalog for SqliteCatalog {
     ) -> CatalogResult<Option<OperationRecord>> {
         let (dialect, project, key) = (owned(dialect), owned(project_id), owned(key));
         self.read(move |c| {
-            query_opt(
-                c,
-                sqlite!(st::FIND_OPERATION_BY_IDEMPOTENCY_KEY),
-                params![dialect, project, key],
-                |r| rows::decode_operation(r),
-            )
+            query_opt(c, sqlite!(st::FIND_OPERATION_BY_IDEMPOTENCY_KEY), params![dialect, project, key], |r| rows::decode_operation(r))
         })
         .await
     }
@@ -849,101 +620,56 @@ impl IdentityCatalog for SqliteCatalog {
     async fn insert_domain(&self, d: &Domain) -> CatalogResult<()> {
         let d = d.clone();
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::INSERT_DOMAIN),
-                params![d.id, d.name, d.description, d.enabled],
-            )
-            .map(drop)
-            .map_err(|e| write_error(e, || format!("domain {} ({})", d.id, d.name), String::new))
+            execute(c, sqlite!(st::INSERT_DOMAIN), params![d.id, d.name, d.description, d.enabled])
+                .map(drop)
+                .map_err(|e| write_error(e, || format!("domain {} ({})", d.id, d.name), String::new))
         })
         .await
     }
 
     async fn get_domain(&self, id: &str) -> CatalogResult<Option<Domain>> {
         let id = owned(id);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::GET_DOMAIN), [&id], |r| {
-                rows::decode_domain(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_DOMAIN), [&id], |r| rows::decode_domain(r))).await
     }
 
     async fn find_domain_by_name(&self, name: &str) -> CatalogResult<Option<Domain>> {
         let name = owned(name);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::FIND_DOMAIN_BY_NAME), [&name], |r| {
-                rows::decode_domain(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::FIND_DOMAIN_BY_NAME), [&name], |r| rows::decode_domain(r))).await
     }
 
     async fn list_domains(&self) -> CatalogResult<Vec<Domain>> {
-        self.read(|c| query_all(c, sqlite!(st::LIST_DOMAINS), [], |r| rows::decode_domain(r)))
-            .await
+        self.read(|c| query_all(c, sqlite!(st::LIST_DOMAINS), [], |r| rows::decode_domain(r))).await
     }
 
     async fn insert_project(&self, p: &Project) -> CatalogResult<()> {
         let p = p.clone();
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::INSERT_PROJECT),
-                params![p.id, p.name, p.domain_id, p.description, p.enabled],
-            )
-            .map(drop)
-            .map_err(|e| write_error(e, || shared::project_duplicate(&p), String::new))
+            execute(c, sqlite!(st::INSERT_PROJECT), params![p.id, p.name, p.domain_id, p.description, p.enabled])
+                .map(drop)
+                .map_err(|e| write_error(e, || shared::project_duplicate(&p), String::new))
         })
         .await
     }
 
     async fn get_project(&self, id: &str) -> CatalogResult<Option<Project>> {
         let id = owned(id);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::GET_PROJECT), [&id], |r| {
-                rows::decode_project(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_PROJECT), [&id], |r| rows::decode_project(r))).await
     }
 
-    async fn find_project_by_name(
-        &self,
-        domain_id: &str,
-        name: &str,
-    ) -> CatalogResult<Option<Project>> {
+    async fn find_project_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<Project>> {
         let (domain, name) = (owned(domain_id), owned(name));
-        self.read(move |c| {
-            query_opt(
-                c,
-                sqlite!(st::FIND_PROJECT_BY_NAME),
-                params![domain, name],
-                |r| rows::decode_project(r),
-            )
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::FIND_PROJECT_BY_NAME), params![domain, name], |r| rows::decode_project(r))).await
     }
 
     async fn list_projects(&self) -> CatalogResult<Vec<Project>> {
-        self.read(|c| {
-            query_all(c, sqlite!(st::LIST_PROJECTS), [], |r| {
-                rows::decode_project(r)
-            })
-        })
-        .await
+        self.read(|c| query_all(c, sqlite!(st::LIST_PROJECTS), [], |r| rows::decode_project(r))).await
     }
 
     async fn update_project(&self, p: &Project) -> CatalogResult<()> {
         let p = p.clone();
         self.write(move |c| {
-            let n = execute(
-                c,
-                sqlite!(st::UPDATE_PROJECT),
-                params![p.id, p.name, p.domain_id, p.description, p.enabled],
-            )
-            .map_err(|e| write_error(e, || shared::project_duplicate(&p), String::new))?;
+            let n = execute(c, sqlite!(st::UPDATE_PROJECT), params![p.id, p.name, p.domain_id, p.description, p.enabled])
+                .map_err(|e| write_error(e, || shared::project_duplicate(&p), String::new))?;
             if n == 0 {
                 return Err(CatalogError::Missing(format!("project {}", p.id)));
             }
@@ -955,9 +681,7 @@ impl IdentityCatalog for SqliteCatalog {
     async fn delete_project(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
         self.write(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             execute(&tx, sqlite!(st::DELETE_PROJECT_ASSIGNMENTS), [&id]).map_err(backend)?;
             let n = execute(&tx, sqlite!(st::DELETE_PROJECT), [&id]).map_err(backend)?;
             tx.commit().map_err(backend)?;
@@ -972,15 +696,7 @@ impl IdentityCatalog for SqliteCatalog {
             execute(
                 c,
                 sqlite!(st::INSERT_USER),
-                params![
-                    u.id,
-                    u.name,
-                    u.domain_id,
-                    u.password_hash,
-                    u.enabled,
-                    u.default_project_id,
-                    rows::micros(&u.created_at)
-                ],
+                params![u.id, u.name, u.domain_id, u.password_hash, u.enabled, u.default_project_id, rows::micros(&u.created_at)],
             )
             .map(drop)
             .map_err(|e| write_error(e, || shared::user_duplicate(&u), String::new))
@@ -990,26 +706,16 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn get_user(&self, id: &str) -> CatalogResult<Option<User>> {
         let id = owned(id);
-        self.read(move |c| query_opt(c, sqlite!(st::GET_USER), [&id], |r| rows::decode_user(r)))
-            .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_USER), [&id], |r| rows::decode_user(r))).await
     }
 
     async fn find_user_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<User>> {
         let (domain, name) = (owned(domain_id), owned(name));
-        self.read(move |c| {
-            query_opt(
-                c,
-                sqlite!(st::FIND_USER_BY_NAME),
-                params![domain, name],
-                |r| rows::decode_user(r),
-            )
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::FIND_USER_BY_NAME), params![domain, name], |r| rows::decode_user(r))).await
     }
 
     async fn list_users(&self) -> CatalogResult<Vec<User>> {
-        self.read(|c| query_all(c, sqlite!(st::LIST_USERS), [], |r| rows::decode_user(r)))
-            .await
+        self.read(|c| query_all(c, sqlite!(st::LIST_USERS), [], |r| rows::decode_user(r))).await
     }
 
     async fn update_user(&self, u: &User) -> CatalogResult<()> {
@@ -1018,15 +724,7 @@ impl IdentityCatalog for SqliteCatalog {
             let n = execute(
                 c,
                 sqlite!(st::UPDATE_USER),
-                params![
-                    u.id,
-                    u.name,
-                    u.domain_id,
-                    u.password_hash,
-                    u.enabled,
-                    u.default_project_id,
-                    rows::micros(&u.created_at)
-                ],
+                params![u.id, u.name, u.domain_id, u.password_hash, u.enabled, u.default_project_id, rows::micros(&u.created_at)],
             )
             .map_err(|e| write_error(e, || shared::user_duplicate(&u), String::new))?;
             if n == 0 {
@@ -1040,14 +738,10 @@ impl IdentityCatalog for SqliteCatalog {
     async fn delete_user(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
         self.write(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            for sql in [
-                sqlite!(st::DELETE_USER_ASSIGNMENTS),
-                sqlite!(st::DELETE_USER_ACCESS_KEYS),
-                sqlite!(st::DELETE_USER_APP_CREDENTIALS),
-            ] {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            for sql in
+                [sqlite!(st::DELETE_USER_ASSIGNMENTS), sqlite!(st::DELETE_USER_ACCESS_KEYS), sqlite!(st::DELETE_USER_APP_CREDENTIALS)]
+            {
                 execute(&tx, sql, [&id]).map_err(backend)?;
             }
             let n = execute(&tx, sqlite!(st::DELETE_USER), [&id]).map_err(backend)?;
@@ -1069,49 +763,28 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn get_role(&self, id: &str) -> CatalogResult<Option<Role>> {
         let id = owned(id);
-        self.read(move |c| query_opt(c, sqlite!(st::GET_ROLE), [&id], |r| rows::decode_role(r)))
-            .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_ROLE), [&id], |r| rows::decode_role(r))).await
     }
 
     async fn find_role_by_name(&self, name: &str) -> CatalogResult<Option<Role>> {
         let name = owned(name);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::FIND_ROLE_BY_NAME), [&name], |r| {
-                rows::decode_role(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::FIND_ROLE_BY_NAME), [&name], |r| rows::decode_role(r))).await
     }
 
     async fn list_roles(&self) -> CatalogResult<Vec<Role>> {
-        self.read(|c| query_all(c, sqlite!(st::LIST_ROLES), [], |r| rows::decode_role(r)))
-            .await
+        self.read(|c| query_all(c, sqlite!(st::LIST_ROLES), [], |r| rows::decode_role(r))).await
     }
 
     async fn grant_role(&self, a: &RoleAssignment) -> CatalogResult<()> {
         let a = a.clone();
-        self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::GRANT_ROLE),
-                params![a.user_id, a.project_id, a.role_id],
-            )
-            .map(drop)
-            .map_err(backend)
-        })
-        .await
+        self.write(move |c| execute(c, sqlite!(st::GRANT_ROLE), params![a.user_id, a.project_id, a.role_id]).map(drop).map_err(backend))
+            .await
     }
 
     async fn revoke_role(&self, a: &RoleAssignment) -> CatalogResult<bool> {
         let a = a.clone();
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::REVOKE_ROLE),
-                params![a.user_id, a.project_id, a.role_id],
-            )
-            .map(|n| n > 0)
-            .map_err(backend)
+            execute(c, sqlite!(st::REVOKE_ROLE), params![a.user_id, a.project_id, a.role_id]).map(|n| n > 0).map_err(backend)
         })
         .await
     }
@@ -1123,12 +796,7 @@ impl IdentityCatalog for SqliteCatalog {
         role_id: Option<&str>,
     ) -> CatalogResult<Vec<RoleAssignment>> {
         let sql = role_assignments_query(Flavor::Sqlite, user_id, project_id, role_id);
-        self.read(move |c| {
-            query_all(c, &sql.text, params_from_iter(sql.params.iter()), |r| {
-                rows::decode_assignment(r)
-            })
-        })
-        .await
+        self.read(move |c| query_all(c, &sql.text, params_from_iter(sql.params.iter()), |r| rows::decode_assignment(r))).await
     }
 
     async fn insert_access_key(&self, k: &AccessKey) -> CatalogResult<()> {
@@ -1137,15 +805,7 @@ impl IdentityCatalog for SqliteCatalog {
             execute(
                 c,
                 sqlite!(st::INSERT_ACCESS_KEY),
-                params![
-                    k.id,
-                    k.secret,
-                    k.user_id,
-                    k.project_id,
-                    k.description,
-                    rows::micros(&k.created_at),
-                    k.public_key
-                ],
+                params![k.id, k.secret, k.user_id, k.project_id, k.description, rows::micros(&k.created_at), k.public_key],
             )
             .map(drop)
             .map_err(|e| write_error(e, || format!("access key {}", k.id), String::new))
@@ -1155,32 +815,17 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn get_access_key(&self, id: &str) -> CatalogResult<Option<AccessKey>> {
         let id = owned(id);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::GET_ACCESS_KEY), [&id], |r| {
-                rows::decode_access_key(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_ACCESS_KEY), [&id], |r| rows::decode_access_key(r))).await
     }
 
     async fn list_access_keys(&self, user_id: &str) -> CatalogResult<Vec<AccessKey>> {
         let user = owned(user_id);
-        self.read(move |c| {
-            query_all(c, sqlite!(st::LIST_ACCESS_KEYS), [&user], |r| {
-                rows::decode_access_key(r)
-            })
-        })
-        .await
+        self.read(move |c| query_all(c, sqlite!(st::LIST_ACCESS_KEYS), [&user], |r| rows::decode_access_key(r))).await
     }
 
     async fn delete_access_key(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
-        self.write(move |c| {
-            execute(c, sqlite!(st::DELETE_ACCESS_KEY), [&id])
-                .map(|n| n > 0)
-                .map_err(backend)
-        })
-        .await
+        self.write(move |c| execute(c, sqlite!(st::DELETE_ACCESS_KEY), [&id]).map(|n| n > 0).map_err(backend)).await
     }
 
     async fn insert_app_credential(&self, a: &ApplicationCredential) -> CatalogResult<()> {
@@ -1210,93 +855,52 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn get_app_credential(&self, id: &str) -> CatalogResult<Option<ApplicationCredential>> {
         let id = owned(id);
-        self.read(move |c| {
-            query_opt(c, sqlite!(st::GET_APP_CREDENTIAL), [&id], |r| {
-                rows::decode_app_credential(r)
-            })
-        })
-        .await
+        self.read(move |c| query_opt(c, sqlite!(st::GET_APP_CREDENTIAL), [&id], |r| rows::decode_app_credential(r))).await
     }
 
-    async fn list_app_credentials(
-        &self,
-        user_id: &str,
-    ) -> CatalogResult<Vec<ApplicationCredential>> {
+    async fn list_app_credentials(&self, user_id: &str) -> CatalogResult<Vec<ApplicationCredential>> {
         let user = owned(user_id);
-        self.read(move |c| {
-            query_all(c, sqlite!(st::LIST_APP_CREDENTIALS), [&user], |r| {
-                rows::decode_app_credential(r)
-            })
-        })
-        .await
+        self.read(move |c| query_all(c, sqlite!(st::LIST_APP_CREDENTIALS), [&user], |r| rows::decode_app_credential(r))).await
     }
 
     async fn delete_app_credential(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
-        self.write(move |c| {
-            execute(c, sqlite!(st::DELETE_APP_CREDENTIAL), [&id])
-                .map(|n| n > 0)
-                .map_err(backend)
-        })
-        .await
+        self.write(move |c| execute(c, sqlite!(st::DELETE_APP_CREDENTIAL), [&id]).map(|n| n > 0).map_err(backend)).await
     }
 
     async fn insert_signing_key(&self, k: &SigningKey) -> CatalogResult<()> {
         let k = k.clone();
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::INSERT_SIGNING_KEY),
-                params![k.id, k.kind, k.material, rows::micros(&k.created_at)],
-            )
-            .map(drop)
-            .map_err(|e| write_error(e, || format!("signing key {}", k.id), String::new))
+            execute(c, sqlite!(st::INSERT_SIGNING_KEY), params![k.id, k.kind, k.material, rows::micros(&k.created_at)])
+                .map(drop)
+                .map_err(|e| write_error(e, || format!("signing key {}", k.id), String::new))
         })
         .await
     }
 
     async fn list_signing_keys(&self, kind: &str) -> CatalogResult<Vec<SigningKey>> {
         let kind = owned(kind);
-        self.read(move |c| {
-            query_all(c, sqlite!(st::LIST_SIGNING_KEYS), [&kind], |r| {
-                rows::decode_signing_key(r)
-            })
-        })
-        .await
+        self.read(move |c| query_all(c, sqlite!(st::LIST_SIGNING_KEYS), [&kind], |r| rows::decode_signing_key(r))).await
     }
 
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
-        self.write(move |c| {
-            execute(c, sqlite!(st::DELETE_SIGNING_KEY), [&id])
-                .map(|n| n > 0)
-                .map_err(backend)
-        })
-        .await
+        self.write(move |c| execute(c, sqlite!(st::DELETE_SIGNING_KEY), [&id]).map(|n| n > 0).map_err(backend)).await
     }
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()> {
         let r = r.clone();
         self.write(move |c| {
-            execute(
-                c,
-                sqlite!(st::INSERT_REVOCATION),
-                params![r.audit_id, rows::micros(&r.expires_at)],
-            )
-            .map(drop)
-            .map_err(|e| write_error(e, || format!("revocation of {}", r.audit_id), String::new))
+            execute(c, sqlite!(st::INSERT_REVOCATION), params![r.audit_id, rows::micros(&r.expires_at)])
+                .map(drop)
+                .map_err(|e| write_error(e, || format!("revocation of {}", r.audit_id), String::new))
         })
         .await
     }
 
     async fn list_revocations(&self, now: Timestamp) -> CatalogResult<Vec<Revocation>> {
         let now = rows::micros(&now);
-        self.read(move |c| {
-            query_all(c, sqlite!(st::LIST_REVOCATIONS), [now], |r| {
-                rows::decode_revocation(r)
-            })
-        })
-        .await
+        self.read(move |c| query_all(c, sqlite!(st::LIST_REVOCATIONS), [now], |r| rows::decode_revocation(r))).await
     }
 }
 
@@ -1308,9 +912,7 @@ mod tests {
 
     fn plan(conn: &Connection, query: &ListQuery, marker: Option<&Image>) -> String {
         let sql = list_images_query(Flavor::Sqlite, query, marker);
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))
-            .unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text)).unwrap();
         let mut rows = stmt.query(params_from_iter(sql.params.iter())).unwrap();
         let mut out = String::new();
         while let Some(row) = rows.next().unwrap() {
@@ -1335,11 +937,7 @@ mod tests {
     /// sort order: a page deep in the list costs what the first page costs.
     #[test]
     fn keyset_pages_are_index_ranges() {
-        let mut conn = configure(
-            Connection::open_in_memory().unwrap(),
-            ConnectionRole::Writer,
-        )
-        .unwrap();
+        let mut conn = configure(Connection::open_in_memory().unwrap(), ConnectionRole::Writer).unwrap();
         migrate(&mut conn).unwrap();
         let mut marker = Image::new(Uuid::new_v4(), None, imagery_core::time::now());
         marker.name = Some("m".into());
@@ -1347,25 +945,16 @@ mod tests {
         for scope in [user(), ListScope::everything()] {
             q.scope = scope;
             let p = plan(&conn, &q, Some(&marker));
-            assert!(
-                p.contains("SEARCH images USING INDEX images_created ((created_at,id)<(?,?))"),
-                "{p}"
-            );
+            assert!(p.contains("SEARCH images USING INDEX images_created ((created_at,id)<(?,?))"), "{p}");
             assert!(!p.contains("TEMP B-TREE"), "{p}");
         }
         q.sort = vec![(SortKey::Name, SortDir::Asc)];
         let p = plan(&conn, &q, Some(&marker));
-        assert!(
-            p.contains("SEARCH images USING INDEX images_name ((name,created_at,id)>(?,?,?))"),
-            "{p}"
-        );
+        assert!(p.contains("SEARCH images USING INDEX images_name ((name,created_at,id)>(?,?,?))"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
         q.filters = vec![Filter::Tag("x".into())];
         let p = plan(&conn, &q, Some(&marker));
-        assert!(
-            p.contains("USING INDEX images_name") && !p.contains("TEMP B-TREE"),
-            "{p}"
-        );
+        assert!(p.contains("USING INDEX images_name") && !p.contains("TEMP B-TREE"), "{p}");
     }
 
     #[tokio::test]
@@ -1374,13 +963,10 @@ mod tests {
         let catalog = SqliteCatalog::open_file(dir.join("c.db")).await.unwrap();
         let pragmas = |c: &Connection| -> (String, i64, i64, i64) {
             (
-                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                    .unwrap(),
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap(),
                 c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap(),
-                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-                    .unwrap(),
-                c.query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-                    .unwrap(),
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap(),
+                c.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap(),
             )
         };
         let expected = ("wal".to_string(), 2, 1, 10_000);

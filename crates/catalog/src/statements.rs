@@ -46,14 +46,12 @@ pub(crate) const INSERT_IMAGE: &str = concat!(
     image_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
 );
-pub(crate) const GET_IMAGE: &str =
-    concat!("SELECT ", image_columns!(), " FROM images WHERE id = $1");
+pub(crate) const GET_IMAGE: &str = concat!("SELECT ", image_columns!(), " FROM images WHERE id = $1");
 /// What `update_image` needs to decide between `Stale`, `Missing` and which child
 /// rows to rewrite. PostgreSQL appends `FOR UPDATE`; SQLite's write lock is taken by
 /// `BEGIN IMMEDIATE`.
 pub(crate) const IMAGE_VERSION: &str = "SELECT version, tags, properties FROM images WHERE id = $1";
-pub(crate) const IMAGE_VERSION_FOR_UPDATE: &str =
-    "SELECT version, tags, properties FROM images WHERE id = $1 FOR UPDATE";
+pub(crate) const IMAGE_VERSION_FOR_UPDATE: &str = "SELECT version, tags, properties FROM images WHERE id = $1 FOR UPDATE";
 /// Parameters as in `INSERT_IMAGE` except `$23`, which is the expected version.
 pub(crate) const UPDATE_IMAGE: &str = "UPDATE images SET name = $2, status = $3, visibility = $4, protected = $5, \
      os_hidden = $6, owner = $7, min_disk = $8, min_ram = $9, container_format = $10, disk_format = $11, size = $12, \
@@ -62,43 +60,33 @@ pub(crate) const UPDATE_IMAGE: &str = "UPDATE images SET name = $2, status = $3,
      WHERE id = $1 AND version = $23";
 pub(crate) const INSERT_TAG: &str = "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)";
 pub(crate) const DELETE_TAG: &str = "DELETE FROM image_tags WHERE image_id = $1 AND tag = $2";
-pub(crate) const UPSERT_PROPERTY: &str =
-    "INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3) \
+pub(crate) const UPSERT_PROPERTY: &str = "INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3) \
      ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value";
-pub(crate) const DELETE_PROPERTY: &str =
-    "DELETE FROM image_properties WHERE image_id = $1 AND name = $2";
+pub(crate) const DELETE_PROPERTY: &str = "DELETE FROM image_properties WHERE image_id = $1 AND name = $2";
 pub(crate) const USAGE: &str = "SELECT CAST(COUNT(*) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN status IN ('active', 'deactivated', 'saving') THEN size ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN status IN ('uploading', 'importing') THEN size ELSE 0 END), 0) AS BIGINT) \
      FROM images WHERE owner = $1 AND status NOT IN ('deleted', 'pending_delete')";
-pub(crate) const BLOB_IN_USE: &str =
-    "SELECT EXISTS (SELECT 1 FROM images WHERE blob_key = $1 AND status <> 'deleted')";
+pub(crate) const BLOB_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM images WHERE blob_key = $1 AND status <> 'deleted')";
 
 // ---- members ------------------------------------------------------------------
 
 pub(crate) const INSERT_MEMBER: &str =
     "INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
-pub(crate) const GET_MEMBER: &str =
-    "SELECT image_id, member_id, status, created_at, updated_at FROM image_members \
+pub(crate) const GET_MEMBER: &str = "SELECT image_id, member_id, status, created_at, updated_at FROM image_members \
      WHERE image_id = $1 AND member_id = $2";
-pub(crate) const LIST_MEMBERS: &str =
-    "SELECT image_id, member_id, status, created_at, updated_at FROM image_members \
+pub(crate) const LIST_MEMBERS: &str = "SELECT image_id, member_id, status, created_at, updated_at FROM image_members \
      WHERE image_id = $1 ORDER BY created_at, member_id";
 pub(crate) const UPDATE_MEMBER: &str =
     "UPDATE image_members SET status = $3, created_at = $4, updated_at = $5 WHERE image_id = $1 AND member_id = $2";
-pub(crate) const DELETE_MEMBER: &str =
-    "DELETE FROM image_members WHERE image_id = $1 AND member_id = $2";
+pub(crate) const DELETE_MEMBER: &str = "DELETE FROM image_members WHERE image_id = $1 AND member_id = $2";
 
 // ---- alternate keys -----------------------------------------------------------
 
-pub(crate) const INSERT_ALT_KEY: &str =
-    "INSERT INTO alt_keys (namespace, alt_key, target) VALUES ($1, $2, $3)";
-pub(crate) const FIND_ALT_KEY: &str =
-    "SELECT target FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
-pub(crate) const ALT_KEY_OF: &str =
-    "SELECT alt_key FROM alt_keys WHERE namespace = $1 AND target = $2 ORDER BY alt_key LIMIT 1";
-pub(crate) const DELETE_ALT_KEY: &str =
-    "DELETE FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
+pub(crate) const INSERT_ALT_KEY: &str = "INSERT INTO alt_keys (namespace, alt_key, target) VALUES ($1, $2, $3)";
+pub(crate) const FIND_ALT_KEY: &str = "SELECT target FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
+pub(crate) const ALT_KEY_OF: &str = "SELECT alt_key FROM alt_keys WHERE namespace = $1 AND target = $2 ORDER BY alt_key LIMIT 1";
+pub(crate) const DELETE_ALT_KEY: &str = "DELETE FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
 /// Listing: `$2` is the inclusive (`_FROM`) or exclusive (`_AFTER`) lower bound,
 /// `$3` the exclusive upper bound of the prefix range (`_BELOW`), last the limit.
 pub(crate) const LIST_ALT_KEYS_FROM: &str =
@@ -118,16 +106,9 @@ macro_rules! operation_columns {
     };
 }
 
-pub(crate) const INSERT_OPERATION: &str = concat!(
-    "INSERT INTO operations (",
-    operation_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-);
-pub(crate) const GET_OPERATION: &str = concat!(
-    "SELECT ",
-    operation_columns!(),
-    " FROM operations WHERE dialect = $1 AND id = $2"
-);
+pub(crate) const INSERT_OPERATION: &str =
+    concat!("INSERT INTO operations (", operation_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+pub(crate) const GET_OPERATION: &str = concat!("SELECT ", operation_columns!(), " FROM operations WHERE dialect = $1 AND id = $2");
 pub(crate) const UPDATE_OPERATION: &str = "UPDATE operations SET project_id = $3, target = $4, description = $5, \
      created_by = $6, created_at = $7, modified_at = $8, done = $9, payload = $10, idempotency_key = $11 \
      WHERE id = $1 AND dialect = $2";
@@ -145,62 +126,40 @@ pub(crate) const LIST_OPERATIONS_AFTER: &str = concat!(
      (SELECT created_at, id FROM operations WHERE dialect = $1 AND id = $3) \
      ORDER BY created_at DESC, id DESC LIMIT $4"
 );
-pub(crate) const FIND_OPERATION_BY_IDEMPOTENCY_KEY: &str = concat!(
-    "SELECT ",
-    operation_columns!(),
-    " FROM operations WHERE dialect = $1 AND project_id = $2 AND idempotency_key = $3"
-);
+pub(crate) const FIND_OPERATION_BY_IDEMPOTENCY_KEY: &str =
+    concat!("SELECT ", operation_columns!(), " FROM operations WHERE dialect = $1 AND project_id = $2 AND idempotency_key = $3");
 
 // ---- domains, projects, users, roles --------------------------------------------
 
-pub(crate) const INSERT_DOMAIN: &str =
-    "INSERT INTO domains (id, name, description, enabled) VALUES ($1, $2, $3, $4)";
-pub(crate) const GET_DOMAIN: &str =
-    "SELECT id, name, description, enabled FROM domains WHERE id = $1";
-pub(crate) const FIND_DOMAIN_BY_NAME: &str =
-    "SELECT id, name, description, enabled FROM domains WHERE name = $1";
-pub(crate) const LIST_DOMAINS: &str =
-    "SELECT id, name, description, enabled FROM domains ORDER BY id";
+pub(crate) const INSERT_DOMAIN: &str = "INSERT INTO domains (id, name, description, enabled) VALUES ($1, $2, $3, $4)";
+pub(crate) const GET_DOMAIN: &str = "SELECT id, name, description, enabled FROM domains WHERE id = $1";
+pub(crate) const FIND_DOMAIN_BY_NAME: &str = "SELECT id, name, description, enabled FROM domains WHERE name = $1";
+pub(crate) const LIST_DOMAINS: &str = "SELECT id, name, description, enabled FROM domains ORDER BY id";
 
-pub(crate) const INSERT_PROJECT: &str =
-    "INSERT INTO projects (id, name, domain_id, description, enabled) VALUES ($1, $2, $3, $4, $5)";
-pub(crate) const GET_PROJECT: &str =
-    "SELECT id, name, domain_id, description, enabled FROM projects WHERE id = $1";
+pub(crate) const INSERT_PROJECT: &str = "INSERT INTO projects (id, name, domain_id, description, enabled) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const GET_PROJECT: &str = "SELECT id, name, domain_id, description, enabled FROM projects WHERE id = $1";
 pub(crate) const FIND_PROJECT_BY_NAME: &str =
     "SELECT id, name, domain_id, description, enabled FROM projects WHERE domain_id = $1 AND name = $2";
-pub(crate) const LIST_PROJECTS: &str =
-    "SELECT id, name, domain_id, description, enabled FROM projects ORDER BY id";
-pub(crate) const UPDATE_PROJECT: &str =
-    "UPDATE projects SET name = $2, domain_id = $3, description = $4, enabled = $5 WHERE id = $1";
+pub(crate) const LIST_PROJECTS: &str = "SELECT id, name, domain_id, description, enabled FROM projects ORDER BY id";
+pub(crate) const UPDATE_PROJECT: &str = "UPDATE projects SET name = $2, domain_id = $3, description = $4, enabled = $5 WHERE id = $1";
 pub(crate) const DELETE_PROJECT: &str = "DELETE FROM projects WHERE id = $1";
-pub(crate) const DELETE_PROJECT_ASSIGNMENTS: &str =
-    "DELETE FROM role_assignments WHERE project_id = $1";
+pub(crate) const DELETE_PROJECT_ASSIGNMENTS: &str = "DELETE FROM role_assignments WHERE project_id = $1";
 
 macro_rules! user_columns {
     () => {
         "id, name, domain_id, password_hash, enabled, default_project_id, created_at"
     };
 }
-pub(crate) const INSERT_USER: &str = concat!(
-    "INSERT INTO users (",
-    user_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
-);
+pub(crate) const INSERT_USER: &str = concat!("INSERT INTO users (", user_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
 pub(crate) const GET_USER: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
-pub(crate) const FIND_USER_BY_NAME: &str = concat!(
-    "SELECT ",
-    user_columns!(),
-    " FROM users WHERE domain_id = $1 AND name = $2"
-);
+pub(crate) const FIND_USER_BY_NAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE domain_id = $1 AND name = $2");
 pub(crate) const LIST_USERS: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY id");
-pub(crate) const UPDATE_USER: &str =
-    "UPDATE users SET name = $2, domain_id = $3, password_hash = $4, enabled = $5, \
+pub(crate) const UPDATE_USER: &str = "UPDATE users SET name = $2, domain_id = $3, password_hash = $4, enabled = $5, \
      default_project_id = $6, created_at = $7 WHERE id = $1";
 pub(crate) const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
 pub(crate) const DELETE_USER_ASSIGNMENTS: &str = "DELETE FROM role_assignments WHERE user_id = $1";
 pub(crate) const DELETE_USER_ACCESS_KEYS: &str = "DELETE FROM access_keys WHERE user_id = $1";
-pub(crate) const DELETE_USER_APP_CREDENTIALS: &str =
-    "DELETE FROM app_credentials WHERE user_id = $1";
+pub(crate) const DELETE_USER_APP_CREDENTIALS: &str = "DELETE FROM app_credentials WHERE user_id = $1";
 
 pub(crate) const INSERT_ROLE: &str = "INSERT INTO roles (id, name) VALUES ($1, $2)";
 pub(crate) const GET_ROLE: &str = "SELECT id, name FROM roles WHERE id = $1";
@@ -209,8 +168,7 @@ pub(crate) const LIST_ROLES: &str = "SELECT id, name FROM roles ORDER BY id";
 
 pub(crate) const GRANT_ROLE: &str =
     "INSERT INTO role_assignments (user_id, project_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-pub(crate) const REVOKE_ROLE: &str =
-    "DELETE FROM role_assignments WHERE user_id = $1 AND project_id = $2 AND role_id = $3";
+pub(crate) const REVOKE_ROLE: &str = "DELETE FROM role_assignments WHERE user_id = $1 AND project_id = $2 AND role_id = $3";
 
 // ---- credentials and keys -----------------------------------------------------
 
@@ -219,21 +177,11 @@ macro_rules! access_key_columns {
         "id, secret, user_id, project_id, description, created_at, public_key"
     };
 }
-pub(crate) const INSERT_ACCESS_KEY: &str = concat!(
-    "INSERT INTO access_keys (",
-    access_key_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
-);
-pub(crate) const GET_ACCESS_KEY: &str = concat!(
-    "SELECT ",
-    access_key_columns!(),
-    " FROM access_keys WHERE id = $1"
-);
-pub(crate) const LIST_ACCESS_KEYS: &str = concat!(
-    "SELECT ",
-    access_key_columns!(),
-    " FROM access_keys WHERE user_id = $1 ORDER BY created_at, id"
-);
+pub(crate) const INSERT_ACCESS_KEY: &str =
+    concat!("INSERT INTO access_keys (", access_key_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+pub(crate) const GET_ACCESS_KEY: &str = concat!("SELECT ", access_key_columns!(), " FROM access_keys WHERE id = $1");
+pub(crate) const LIST_ACCESS_KEYS: &str =
+    concat!("SELECT ", access_key_columns!(), " FROM access_keys WHERE user_id = $1 ORDER BY created_at, id");
 pub(crate) const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1";
 
 macro_rules! app_credential_columns {
@@ -241,42 +189,26 @@ macro_rules! app_credential_columns {
         "id, name, user_id, project_id, description, secret_hash, roles, expires_at, unrestricted, created_at"
     };
 }
-pub(crate) const INSERT_APP_CREDENTIAL: &str = concat!(
-    "INSERT INTO app_credentials (",
-    app_credential_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-);
-pub(crate) const GET_APP_CREDENTIAL: &str = concat!(
-    "SELECT ",
-    app_credential_columns!(),
-    " FROM app_credentials WHERE id = $1"
-);
-pub(crate) const LIST_APP_CREDENTIALS: &str = concat!(
-    "SELECT ",
-    app_credential_columns!(),
-    " FROM app_credentials WHERE user_id = $1 ORDER BY created_at, id"
-);
+pub(crate) const INSERT_APP_CREDENTIAL: &str =
+    concat!("INSERT INTO app_credentials (", app_credential_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+pub(crate) const GET_APP_CREDENTIAL: &str = concat!("SELECT ", app_credential_columns!(), " FROM app_credentials WHERE id = $1");
+pub(crate) const LIST_APP_CREDENTIALS: &str =
+    concat!("SELECT ", app_credential_columns!(), " FROM app_credentials WHERE user_id = $1 ORDER BY created_at, id");
 pub(crate) const DELETE_APP_CREDENTIAL: &str = "DELETE FROM app_credentials WHERE id = $1";
 
-pub(crate) const INSERT_SIGNING_KEY: &str =
-    "INSERT INTO signing_keys (id, kind, material, created_at) VALUES ($1, $2, $3, $4)";
+pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (id, kind, material, created_at) VALUES ($1, $2, $3, $4)";
 pub(crate) const LIST_SIGNING_KEYS: &str =
     "SELECT id, kind, material, created_at FROM signing_keys WHERE kind = $1 ORDER BY created_at DESC, id DESC";
 pub(crate) const DELETE_SIGNING_KEY: &str = "DELETE FROM signing_keys WHERE id = $1";
 
-pub(crate) const INSERT_REVOCATION: &str =
-    "INSERT INTO revocations (audit_id, expires_at) VALUES ($1, $2)";
-pub(crate) const LIST_REVOCATIONS: &str =
-    "SELECT audit_id, expires_at FROM revocations WHERE expires_at > $1 ORDER BY audit_id";
+pub(crate) const INSERT_REVOCATION: &str = "INSERT INTO revocations (audit_id, expires_at) VALUES ($1, $2)";
+pub(crate) const LIST_REVOCATIONS: &str = "SELECT audit_id, expires_at FROM revocations WHERE expires_at > $1 ORDER BY audit_id";
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn sqlite_spelling_swaps_only_placeholders() {
-        assert_eq!(
-            sqlite!("SELECT a FROM t WHERE b = $1 AND c = $12"),
-            "SELECT a FROM t WHERE b = ?1 AND c = ?12"
-        );
+        assert_eq!(sqlite!("SELECT a FROM t WHERE b = $1 AND c = $12"), "SELECT a FROM t WHERE b = ?1 AND c = ?12");
         assert_eq!(sqlite!(super::GET_IMAGE).matches('?').count(), 1);
     }
 }

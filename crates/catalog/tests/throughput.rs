@@ -20,11 +20,7 @@ use imagery_core::time::from_micros;
 use uuid::Uuid;
 
 fn image(n: usize) -> Image {
-    let mut img = Image::new(
-        Uuid::new_v4(),
-        Some(format!("project-{}", n % 50)),
-        from_micros(1_700_000_000_000_000 + n as i64 * 1000),
-    );
+    let mut img = Image::new(Uuid::new_v4(), Some(format!("project-{}", n % 50)), from_micros(1_700_000_000_000_000 + n as i64 * 1000));
     img.name = Some(format!("image-{n}"));
     img.status = ImageStatus::Active;
     img.visibility = match n % 10 {
@@ -58,20 +54,14 @@ async fn seed(catalog: &Arc<dyn Catalog>, count: usize) -> Vec<Uuid> {
         t.await.expect("join").expect("insert");
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "seeded {count} images in {secs:.1} s ({:.0} inserts/s)",
-        count as f64 / secs
-    );
+    println!("seeded {count} images in {secs:.1} s ({:.0} inserts/s)", count as f64 / secs);
     ids
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "seeds a large catalog; run explicitly"]
 async fn sqlite_get_image_and_deep_pages() {
-    let count: usize = std::env::var("IMAGERY_BENCH_IMAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let count: usize = std::env::var("IMAGERY_BENCH_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/bench.db", dir.path().display());
     let catalog = open(&url).await.expect("open");
@@ -99,10 +89,7 @@ async fn sqlite_get_image_and_deep_pages() {
         total += w.await.expect("join");
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "get_image: {total} calls in {secs:.2} s = {:.0} calls/s (64 concurrent)",
-        total as f64 / secs
-    );
+    println!("get_image: {total} calls in {secs:.2} s = {:.0} calls/s (64 concurrent)", total as f64 / secs);
 
     let scope = ListScope {
         is_admin: false,

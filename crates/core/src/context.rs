@@ -15,12 +15,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn new(user_id: Option<String>, project_id: Option<String>, roles: impl IntoIterator<Item = String>) -> Self {
-        Caller {
-            user_id,
-            user_name: None,
-            project_id,
-            roles: roles.into_iter().map(|r| r.to_ascii_lowercase()).collect(),
-        }
+        Caller { user_id, user_name: None, project_id, roles: roles.into_iter().map(|r| r.to_ascii_lowercase()).collect() }
     }
 
     /// The development no-auth context: an admin without a project, as Glance's

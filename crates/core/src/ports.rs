@@ -75,14 +75,16 @@ pub trait ImageCatalog: Send + Sync + 'static {
     async fn alt_key_of(&self, namespace: &str, target: &str) -> CatalogResult<Option<String>>;
     async fn delete_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<bool>;
     /// Keys of a namespace starting with `prefix`, ordered by key, after `after`.
-    async fn list_alt_keys(&self, namespace: &str, prefix: &str, after: Option<&str>, limit: usize) -> CatalogResult<Vec<(String, String)>>;
+    async fn list_alt_keys(&self, namespace: &str, prefix: &str, after: Option<&str>, limit: usize)
+        -> CatalogResult<Vec<(String, String)>>;
 
     async fn insert_operation(&self, op: &OperationRecord) -> CatalogResult<()>;
     async fn get_operation(&self, dialect: &str, id: &str) -> CatalogResult<Option<OperationRecord>>;
     async fn update_operation(&self, op: &OperationRecord) -> CatalogResult<()>;
     /// Operations on one target, newest first, after the operation id `after`.
     async fn list_operations(&self, dialect: &str, target: &str, after: Option<&str>, limit: usize) -> CatalogResult<Vec<OperationRecord>>;
-    async fn find_operation_by_idempotency_key(&self, dialect: &str, project_id: &str, key: &str) -> CatalogResult<Option<OperationRecord>>;
+    async fn find_operation_by_idempotency_key(&self, dialect: &str, project_id: &str, key: &str)
+        -> CatalogResult<Option<OperationRecord>>;
 }
 
 #[async_trait]
@@ -116,7 +118,12 @@ pub trait IdentityCatalog: Send + Sync + 'static {
     async fn grant_role(&self, a: &RoleAssignment) -> CatalogResult<()>;
     async fn revoke_role(&self, a: &RoleAssignment) -> CatalogResult<bool>;
     /// Assignments matching every given criterion.
-    async fn list_role_assignments(&self, user_id: Option<&str>, project_id: Option<&str>, role_id: Option<&str>) -> CatalogResult<Vec<RoleAssignment>>;
+    async fn list_role_assignments(
+        &self,
+        user_id: Option<&str>,
+        project_id: Option<&str>,
+        role_id: Option<&str>,
+    ) -> CatalogResult<Vec<RoleAssignment>>;
 
     async fn insert_access_key(&self, k: &AccessKey) -> CatalogResult<()>;
     async fn get_access_key(&self, id: &str) -> CatalogResult<Option<AccessKey>>;

@@ -81,14 +81,7 @@ pub struct ListScope {
 impl ListScope {
     /// Every image regardless of owner, visibility or hidden flag (maintenance tasks).
     pub fn everything() -> Self {
-        ListScope {
-            is_admin: true,
-            project_id: None,
-            visibility: None,
-            include_community: true,
-            member_status: None,
-            os_hidden: None,
-        }
+        ListScope { is_admin: true, project_id: None, visibility: None, include_community: true, member_status: None, os_hidden: None }
     }
 }
 

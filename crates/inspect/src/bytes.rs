@@ -32,10 +32,7 @@ pub(crate) fn u64_be(buf: &[u8], offset: usize) -> Option<u64> {
 
 /// Does `buf` hold `magic` at `offset`?
 pub(crate) fn has_at(buf: &[u8], offset: usize, magic: &[u8]) -> bool {
-    offset
-        .checked_add(magic.len())
-        .and_then(|end| buf.get(offset..end))
-        .is_some_and(|found| found == magic)
+    offset.checked_add(magic.len()).and_then(|end| buf.get(offset..end)).is_some_and(|found| found == magic)
 }
 
 #[cfg(test)]

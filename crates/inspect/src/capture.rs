@@ -14,11 +14,7 @@ pub(crate) struct Capture {
 
 impl Capture {
     pub(crate) fn new(offset: u64, len: usize) -> Self {
-        Capture {
-            offset,
-            len,
-            data: Vec::new(),
-        }
+        Capture { offset, len, data: Vec::new() }
     }
 
     pub(crate) fn offset(&self) -> u64 {

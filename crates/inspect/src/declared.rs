@@ -22,12 +22,7 @@ pub fn is_inspectable(disk_format: &str) -> bool {
 /// value is the virtual size to record.
 pub fn check_declared(declared: &str, inspection: &Inspection) -> Result<Option<u64>, String> {
     let detected = inspection.format;
-    let safe = || {
-        inspection
-            .safety
-            .clone()
-            .map_err(|reason| format!("Image failed safety checks: {reason}"))
-    };
+    let safe = || inspection.safety.clone().map_err(|reason| format!("Image failed safety checks: {reason}"));
     if declared == detected.as_str() {
         safe()?;
         return Ok(inspection.virtual_size);
@@ -40,9 +35,7 @@ pub fn check_declared(declared: &str, inspection: &Inspection) -> Result<Option<
         safe()?;
         return Ok(Some(inspection.byte_count));
     }
-    Err(format!(
-        "Image disk_format {declared} does not match stream data {detected}"
-    ))
+    Err(format!("Image disk_format {declared} does not match stream data {detected}"))
 }
 
 #[cfg(test)]
@@ -50,12 +43,7 @@ mod tests {
     use super::*;
 
     fn seen(format: DiskFormat, virtual_size: Option<u64>, safety: Result<(), &str>) -> Inspection {
-        Inspection {
-            format,
-            virtual_size,
-            safety: safety.map_err(str::to_string),
-            byte_count: 1000,
-        }
+        Inspection { format, virtual_size, safety: safety.map_err(str::to_string), byte_count: 1000 }
     }
 
     #[test]
@@ -63,17 +51,10 @@ mod tests {
         let qcow2 = seen(DiskFormat::Qcow2, Some(1 << 30), Ok(()));
         assert_eq!(check_declared("qcow2", &qcow2), Ok(Some(1 << 30)));
         assert_eq!(check_declared("raw", &qcow2), Ok(Some(1000)));
-        assert_eq!(
-            check_declared("vmdk", &qcow2),
-            Err("Image disk_format vmdk does not match stream data qcow2".into())
-        );
+        assert_eq!(check_declared("vmdk", &qcow2), Err("Image disk_format vmdk does not match stream data qcow2".into()));
         assert!(check_declared("ami", &qcow2).is_err());
 
-        let backed = seen(
-            DiskFormat::Qcow2,
-            Some(1 << 30),
-            Err("Image has a backing file"),
-        );
+        let backed = seen(DiskFormat::Qcow2, Some(1 << 30), Err("Image has a backing file"));
         let failed = Err("Image failed safety checks: Image has a backing file".to_string());
         assert_eq!(check_declared("qcow2", &backed), failed);
         assert_eq!(check_declared("raw", &backed), failed);
@@ -83,27 +64,16 @@ mod tests {
         for opaque in ["ami", "ari", "aki", "ploop", "something-else"] {
             assert_eq!(check_declared(opaque, &raw), Ok(None));
         }
-        assert_eq!(
-            check_declared("qcow2", &raw),
-            Err("Image disk_format qcow2 does not match stream data raw".into())
-        );
+        assert_eq!(check_declared("qcow2", &raw), Err("Image disk_format qcow2 does not match stream data raw".into()));
 
         let iso = seen(DiskFormat::Iso, Some(4096), Ok(()));
         assert_eq!(check_declared("iso", &iso), Ok(Some(4096)));
         assert_eq!(check_declared("raw", &iso), Ok(Some(1000)));
 
-        let gpt = seen(
-            DiskFormat::Gpt,
-            Some(1000),
-            Err("GPT MBR has no partitions defined"),
-        );
+        let gpt = seen(DiskFormat::Gpt, Some(1000), Err("GPT MBR has no partitions defined"));
         assert_eq!(check_declared("ami", &gpt), Ok(None));
-        assert!(check_declared("raw", &gpt)
-            .unwrap_err()
-            .starts_with("Image failed safety checks"));
-        assert!(check_declared("vhd", &gpt)
-            .unwrap_err()
-            .contains("stream data gpt"));
+        assert!(check_declared("raw", &gpt).unwrap_err().starts_with("Image failed safety checks"));
+        assert!(check_declared("vhd", &gpt).unwrap_err().contains("stream data gpt"));
     }
 
     #[test]

@@ -30,12 +30,7 @@ impl Default for Inspector {
 
 impl Inspector {
     pub fn new() -> Self {
-        Inspector {
-            head: Vec::new(),
-            tail: Tail::new(),
-            fed: 0,
-            vhdx: vhdx::SizeLocator::new(),
-        }
+        Inspector { head: Vec::new(), tail: Tail::new(), fed: 0, vhdx: vhdx::SizeLocator::new() }
     }
 
     /// The next bytes of the stream.
@@ -49,8 +44,7 @@ impl Inspector {
             if self.head.is_empty() {
                 self.head.reserve_exact(HEAD_LEN);
             }
-            self.head
-                .extend_from_slice(&chunk[..wanted.min(chunk.len())]);
+            self.head.extend_from_slice(&chunk[..wanted.min(chunk.len())]);
         }
         self.tail.push(chunk);
         self.vhdx.feed(&self.head, chunk, at);
@@ -65,23 +59,9 @@ impl Inspector {
     /// The verdict once the stream has ended; `total_len` is the number of bytes of
     /// the whole upload (the same as were fed), reported as the raw byte count.
     pub fn finish(self, total_len: u64) -> Inspection {
-        let evidence = Evidence {
-            head: &self.head,
-            tail: self.tail.bytes(),
-            total_len,
-            vhdx_virtual_size: self.vhdx.finish(&self.head),
-        };
-        let Detection {
-            format,
-            virtual_size,
-            safety,
-        } = decide(&evidence);
-        Inspection {
-            format,
-            virtual_size,
-            safety,
-            byte_count: total_len,
-        }
+        let evidence = Evidence { head: &self.head, tail: self.tail.bytes(), total_len, vhdx_virtual_size: self.vhdx.finish(&self.head) };
+        let Detection { format, virtual_size, safety } = decide(&evidence);
+        Inspection { format, virtual_size, safety, byte_count: total_len }
     }
 }
 
@@ -100,17 +80,9 @@ fn decide(e: &Evidence<'_>) -> Detection {
     let iso = iso::probe(e.head);
     if !headers.is_empty() {
         let mut primary = headers.remove(0);
-        let others: Vec<&str> = headers
-            .iter()
-            .chain(iso.as_ref())
-            .map(|d| d.format.as_str())
-            .collect();
+        let others: Vec<&str> = headers.iter().chain(iso.as_ref()).map(|d| d.format.as_str()).collect();
         if !others.is_empty() {
-            primary.safety = Err(format!(
-                "Multiple formats detected: {}, {}",
-                primary.format.as_str(),
-                others.join(", ")
-            ));
+            primary.safety = Err(format!("Multiple formats detected: {}, {}", primary.format.as_str(), others.join(", ")));
         }
         return primary;
     }

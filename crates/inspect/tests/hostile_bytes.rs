@@ -52,25 +52,7 @@ fn assert_stable(bytes: &[u8], noise: &mut Noise) {
 #[test]
 fn random_bytes() {
     let mut noise = Noise(0x1234_5678_9abc_def1);
-    for len in [
-        0,
-        1,
-        2,
-        3,
-        4,
-        7,
-        8,
-        63,
-        64,
-        511,
-        512,
-        513,
-        1535,
-        1536,
-        4096,
-        40_000,
-        HEAD_LEN + 3,
-    ] {
+    for len in [0, 1, 2, 3, 4, 7, 8, 63, 64, 511, 512, 513, 1535, 1536, 4096, 40_000, HEAD_LEN + 3] {
         let bytes = noise.bytes(len);
         assert_stable(&bytes, &mut noise);
     }
@@ -98,10 +80,7 @@ const SIGNATURES: [(usize, &[u8]); 12] = [
 
 /// Plant `magic` at `offset` in `bytes`, if it fits.
 fn plant(bytes: &mut [u8], offset: usize, magic: &[u8]) {
-    if let Some(slot) = offset
-        .checked_add(magic.len())
-        .and_then(|end| bytes.get_mut(offset..end))
-    {
+    if let Some(slot) = offset.checked_add(magic.len()).and_then(|end| bytes.get_mut(offset..end)) {
         slot.copy_from_slice(magic);
     }
 }
@@ -110,15 +89,7 @@ fn plant(bytes: &mut [u8], offset: usize, magic: &[u8]) {
 fn signatures_followed_by_garbage() {
     let mut noise = Noise(0xdead_beef_cafe_f00d);
     for (offset, magic) in SIGNATURES {
-        for len in [
-            offset + magic.len(),
-            offset + magic.len() + 1,
-            100,
-            600,
-            0x9000,
-            0x5_0000,
-            HEAD_LEN + 2000,
-        ] {
+        for len in [offset + magic.len(), offset + magic.len() + 1, 100, 600, 0x9000, 0x5_0000, HEAD_LEN + 2000] {
             for _ in 0..3 {
                 let mut bytes = noise.bytes(len);
                 plant(&mut bytes, offset, magic);
@@ -139,43 +110,18 @@ fn hostile_offsets_and_counts() {
         plant(&mut bytes, 0x3_0000, b"regi");
         let count = [0u32, 1, 2047, 2048, u32::MAX][noise.below(5)];
         plant(&mut bytes, 0x3_0008, &count.to_le_bytes());
-        plant(
-            &mut bytes,
-            0x3_0010,
-            &[
-                0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47, 0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f,
-                0x88, 0x6e,
-            ],
-        );
-        let meta = [
-            0u64,
-            0x3_0000,
-            (len as u64).saturating_sub(40),
-            u64::MAX,
-            u64::MAX - 7,
-            noise.next(),
-        ][noise.below(6)];
+        plant(&mut bytes, 0x3_0010, &[0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47, 0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f, 0x88, 0x6e]);
+        let meta = [0u64, 0x3_0000, (len as u64).saturating_sub(40), u64::MAX, u64::MAX - 7, noise.next()][noise.below(6)];
         plant(&mut bytes, 0x3_0020, &meta.to_le_bytes());
         if let Ok(at) = usize::try_from(meta) {
             plant(&mut bytes, at, b"metadata");
-            plant(
-                &mut bytes,
-                at.saturating_add(10),
-                &(noise.below(3000) as u16).to_le_bytes(),
-            );
+            plant(&mut bytes, at.saturating_add(10), &(noise.below(3000) as u16).to_le_bytes());
             plant(
                 &mut bytes,
                 at.saturating_add(32),
-                &[
-                    0x24, 0x42, 0xa5, 0x2f, 0x1b, 0xcd, 0x76, 0x48, 0xb2, 0x11, 0x5d, 0xbe, 0xd8,
-                    0x3b, 0xf4, 0xb8,
-                ],
+                &[0x24, 0x42, 0xa5, 0x2f, 0x1b, 0xcd, 0x76, 0x48, 0xb2, 0x11, 0x5d, 0xbe, 0xd8, 0x3b, 0xf4, 0xb8],
             );
-            plant(
-                &mut bytes,
-                at.saturating_add(48),
-                &(noise.next() as u32).to_le_bytes(),
-            );
+            plant(&mut bytes, at.saturating_add(48), &(noise.next() as u32).to_le_bytes());
         }
         assert_stable(&bytes, &mut noise);
 
@@ -184,16 +130,8 @@ fn hostile_offsets_and_counts() {
         let mut vmdk = noise.bytes(vmdk_len);
         plant(&mut vmdk, 0, b"KDMV");
         plant(&mut vmdk, 4, &(noise.below(5) as u32).to_le_bytes());
-        plant(
-            &mut vmdk,
-            28,
-            &[1u64, 0, u64::MAX, noise.next()][noise.below(4)].to_le_bytes(),
-        );
-        plant(
-            &mut vmdk,
-            36,
-            &[1u64, 0, u64::MAX, 1 << 55][noise.below(4)].to_le_bytes(),
-        );
+        plant(&mut vmdk, 28, &[1u64, 0, u64::MAX, noise.next()][noise.below(4)].to_le_bytes());
+        plant(&mut vmdk, 36, &[1u64, 0, u64::MAX, 1 << 55][noise.below(4)].to_le_bytes());
         if noise.below(2) == 0 {
             plant(&mut vmdk, 56, &u64::MAX.to_le_bytes());
         }

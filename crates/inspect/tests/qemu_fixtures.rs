@@ -10,16 +10,8 @@ use imagery_inspect::{check_declared, DiskFormat, Inspection, Inspector};
 const CHUNK_SIZES: [usize; 4] = [1, 7, 4096, 65537];
 
 fn qemu_img(args: &[&str], dir: &Path) {
-    let out = Command::new("qemu-img")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("qemu-img must be installed to run these tests");
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("qemu-img").args(args).current_dir(dir).output().expect("qemu-img must be installed to run these tests");
+    assert!(out.status.success(), "qemu-img {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// `(format, virtual-size)` as qemu sees the file, probing or with a forced format.
@@ -30,11 +22,7 @@ fn qemu_info(path: &Path, forced_format: Option<&str>) -> (String, u64) {
         cmd.args(["-f", f]);
     }
     let out = cmd.arg(path).output().expect("qemu-img info");
-    assert!(
-        out.status.success(),
-        "qemu-img info: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "qemu-img info: {}", String::from_utf8_lossy(&out.stderr));
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("qemu-img json");
     let format = info["format"].as_str().expect("format").to_string();
     let size = info["virtual-size"].as_u64().expect("virtual-size");
@@ -63,9 +51,7 @@ struct Fixtures {
 
 impl Fixtures {
     fn new() -> Self {
-        Fixtures {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
+        Fixtures { dir: tempfile::tempdir().expect("tempdir") }
     }
 
     fn create(&self, name: &str, args: &[&str]) -> PathBuf {
@@ -81,13 +67,7 @@ impl Fixtures {
 }
 
 /// Create `name` with `args` (ending in the size), inspect it and compare with qemu.
-fn check_against_qemu(
-    fx: &Fixtures,
-    name: &str,
-    args: &[&str],
-    qemu_format: &str,
-    ours: DiskFormat,
-) -> Inspection {
+fn check_against_qemu(fx: &Fixtures, name: &str, args: &[&str], qemu_format: &str, ours: DiskFormat) -> Inspection {
     let path = fx.create(name, args);
     let bytes = std::fs::read(&path).expect("read fixture");
     let inspection = inspect(&bytes);
@@ -102,52 +82,24 @@ fn check_against_qemu(
 #[test]
 fn qcow2_plain_backing_and_data_file() {
     let fx = Fixtures::new();
-    let plain = check_against_qemu(
-        &fx,
-        "plain.qcow2",
-        &["-f", "qcow2", "100M"],
-        "qcow2",
-        DiskFormat::Qcow2,
-    );
+    let plain = check_against_qemu(&fx, "plain.qcow2", &["-f", "qcow2", "100M"], "qcow2", DiskFormat::Qcow2);
     assert_eq!(plain.safety, Ok(()));
     assert_eq!(check_declared("qcow2", &plain), Ok(Some(100 << 20)));
     assert_eq!(check_declared("raw", &plain), Ok(Some(plain.byte_count)));
-    assert_eq!(
-        check_declared("vmdk", &plain),
-        Err("Image disk_format vmdk does not match stream data qcow2".into())
-    );
+    assert_eq!(check_declared("vmdk", &plain), Err("Image disk_format vmdk does not match stream data qcow2".into()));
 
-    let v2 = check_against_qemu(
-        &fx,
-        "v2.qcow2",
-        &["-f", "qcow2", "-o", "compat=0.10", "3M"],
-        "qcow2",
-        DiskFormat::Qcow2,
-    );
+    let v2 = check_against_qemu(&fx, "v2.qcow2", &["-f", "qcow2", "-o", "compat=0.10", "3M"], "qcow2", DiskFormat::Qcow2);
     assert_eq!(v2.safety, Ok(()));
 
-    let backed = check_against_qemu(
-        &fx,
-        "backed.qcow2",
-        &["-f", "qcow2", "-b", "plain.qcow2", "-F", "qcow2", "100M"],
-        "qcow2",
-        DiskFormat::Qcow2,
-    );
+    let backed =
+        check_against_qemu(&fx, "backed.qcow2", &["-f", "qcow2", "-b", "plain.qcow2", "-F", "qcow2", "100M"], "qcow2", DiskFormat::Qcow2);
     assert_eq!(backed.safety, Err("Image has a backing file".into()));
     for declared in ["qcow2", "raw"] {
-        assert_eq!(
-            check_declared(declared, &backed),
-            Err("Image failed safety checks: Image has a backing file".into())
-        );
+        assert_eq!(check_declared(declared, &backed), Err("Image failed safety checks: Image has a backing file".into()));
     }
 
-    let external = check_against_qemu(
-        &fx,
-        "external.qcow2",
-        &["-f", "qcow2", "-o", "data_file=external.data", "64M"],
-        "qcow2",
-        DiskFormat::Qcow2,
-    );
+    let external =
+        check_against_qemu(&fx, "external.qcow2", &["-f", "qcow2", "-o", "data_file=external.data", "64M"], "qcow2", DiskFormat::Qcow2);
     assert_eq!(external.safety, Err("Image has data_file set".into()));
     assert!(check_declared("raw", &external).is_err());
 }
@@ -155,44 +107,21 @@ fn qcow2_plain_backing_and_data_file() {
 #[test]
 fn vmdk_sparse_stream_optimized_and_flat_descriptor() {
     let fx = Fixtures::new();
-    for (name, subformat) in [
-        ("sparse.vmdk", "monolithicSparse"),
-        ("stream.vmdk", "streamOptimized"),
-    ] {
+    for (name, subformat) in [("sparse.vmdk", "monolithicSparse"), ("stream.vmdk", "streamOptimized")] {
         let option = format!("subformat={subformat}");
-        let seen = check_against_qemu(
-            &fx,
-            name,
-            &["-f", "vmdk", "-o", &option, "50M"],
-            "vmdk",
-            DiskFormat::Vmdk,
-        );
+        let seen = check_against_qemu(&fx, name, &["-f", "vmdk", "-o", &option, "50M"], "vmdk", DiskFormat::Vmdk);
         assert_eq!(seen.safety, Ok(()), "{subformat}");
         assert_eq!(check_declared("vmdk", &seen), Ok(Some(50 << 20)));
     }
 
     // monolithicFlat: the upload is the descriptor file, pointing at another file.
-    let flat = check_against_qemu(
-        &fx,
-        "flat.vmdk",
-        &["-f", "vmdk", "-o", "subformat=monolithicFlat", "10M"],
-        "vmdk",
-        DiskFormat::Vmdk,
-    );
-    assert_eq!(
-        flat.safety,
-        Err("Unsupported VMDK subformat monolithicFlat".into())
-    );
-    assert_eq!(
-        check_declared("vmdk", &flat),
-        Err("Image failed safety checks: Unsupported VMDK subformat monolithicFlat".into())
-    );
+    let flat = check_against_qemu(&fx, "flat.vmdk", &["-f", "vmdk", "-o", "subformat=monolithicFlat", "10M"], "vmdk", DiskFormat::Vmdk);
+    assert_eq!(flat.safety, Err("Unsupported VMDK subformat monolithicFlat".into()));
+    assert_eq!(check_declared("vmdk", &flat), Err("Image failed safety checks: Unsupported VMDK subformat monolithicFlat".into()));
 
     // The same descriptor claiming an allowed type but reaching outside the image.
     let text = std::fs::read_to_string(fx.dir.path().join("flat.vmdk")).expect("descriptor");
-    let hostile = text
-        .replace("monolithicFlat", "monolithicSparse")
-        .replace("\"flat-flat.vmdk\"", "\"/etc/shadow\"");
+    let hostile = text.replace("monolithicFlat", "monolithicSparse").replace("\"flat-flat.vmdk\"", "\"/etc/shadow\"");
     assert_ne!(hostile, text);
     let seen = inspect(hostile.as_bytes());
     assert_eq!(seen.format, DiskFormat::Vmdk);
@@ -205,10 +134,7 @@ fn vmdk_sparse_stream_optimized_and_flat_descriptor() {
 #[test]
 fn vmdk_stream_optimized_with_footer() {
     let fx = Fixtures::new();
-    let path = fx.create(
-        "stream.vmdk",
-        &["-f", "vmdk", "-o", "subformat=streamOptimized", "20M"],
-    );
+    let path = fx.create("stream.vmdk", &["-f", "vmdk", "-o", "subformat=streamOptimized", "20M"]);
     let original = std::fs::read(&path).expect("read");
     let mut bytes = original.clone();
     bytes[56..64].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -225,17 +151,11 @@ fn vmdk_stream_optimized_with_footer() {
     let mut no_eos = bytes.clone();
     let last = no_eos.len() - 1;
     no_eos[last] = 1;
-    assert_eq!(
-        inspect(&no_eos).safety,
-        Err("End-of-stream marker is invalid".into())
-    );
+    assert_eq!(inspect(&no_eos).safety, Err("End-of-stream marker is invalid".into()));
     let mut footer_says_footer = bytes.clone();
     let footer_gd = bytes.len() - 1024 + 56;
     footer_says_footer[footer_gd..footer_gd + 8].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert_eq!(
-        inspect(&footer_says_footer).safety,
-        Err("Footer indicates another footer".into())
-    );
+    assert_eq!(inspect(&footer_says_footer).safety, Err("Footer indicates another footer".into()));
 }
 
 #[test]
@@ -244,13 +164,7 @@ fn vhd_fixed_and_dynamic() {
     for subformat in ["fixed", "dynamic"] {
         let name = format!("{subformat}.vhd");
         let option = format!("subformat={subformat}");
-        let seen = check_against_qemu(
-            &fx,
-            &name,
-            &["-f", "vpc", "-o", &option, "3M"],
-            "vpc",
-            DiskFormat::Vhd,
-        );
+        let seen = check_against_qemu(&fx, &name, &["-f", "vpc", "-o", &option, "3M"], "vpc", DiskFormat::Vhd);
         assert_eq!(seen.safety, Ok(()), "{subformat}");
         assert_eq!(check_declared("vhd", &seen), Ok(seen.virtual_size));
         assert!(check_declared("vhdx", &seen).is_err());
@@ -260,29 +174,11 @@ fn vhd_fixed_and_dynamic() {
 #[test]
 fn vhdx_vdi_and_raw() {
     let fx = Fixtures::new();
-    let vhdx = check_against_qemu(
-        &fx,
-        "disk.vhdx",
-        &["-f", "vhdx", "100M"],
-        "vhdx",
-        DiskFormat::Vhdx,
-    );
+    let vhdx = check_against_qemu(&fx, "disk.vhdx", &["-f", "vhdx", "100M"], "vhdx", DiskFormat::Vhdx);
     assert_eq!(vhdx.safety, Ok(()));
-    let vdi = check_against_qemu(
-        &fx,
-        "disk.vdi",
-        &["-f", "vdi", "30M"],
-        "vdi",
-        DiskFormat::Vdi,
-    );
+    let vdi = check_against_qemu(&fx, "disk.vdi", &["-f", "vdi", "30M"], "vdi", DiskFormat::Vdi);
     assert_eq!(vdi.safety, Ok(()));
-    let raw = check_against_qemu(
-        &fx,
-        "disk.raw",
-        &["-f", "raw", "1M"],
-        "raw",
-        DiskFormat::Raw,
-    );
+    let raw = check_against_qemu(&fx, "disk.raw", &["-f", "raw", "1M"], "raw", DiskFormat::Raw);
     assert_eq!(raw.safety, Ok(()));
     assert_eq!(check_declared("raw", &raw), Ok(Some(1 << 20)));
     assert_eq!(check_declared("ami", &raw), Ok(None));
@@ -351,10 +247,7 @@ fn disguised_images_are_refused() {
     bytes[0x8001..0x8006].copy_from_slice(b"CD001");
     let seen = inspect(&bytes);
     assert_eq!(seen.format, DiskFormat::Qcow2);
-    assert_eq!(
-        seen.safety,
-        Err("Multiple formats detected: qcow2, iso".into())
-    );
+    assert_eq!(seen.safety, Err("Multiple formats detected: qcow2, iso".into()));
     assert!(check_declared("iso", &seen).is_err());
     assert!(check_declared("qcow2", &seen).is_err());
 }
@@ -386,10 +279,7 @@ fn truncated_fixtures_never_panic() {
     let fixtures = [
         fx.create("a.qcow2", &["-f", "qcow2", "10M"]),
         fx.create("a.vmdk", &["-f", "vmdk", "10M"]),
-        fx.create(
-            "s.vmdk",
-            &["-f", "vmdk", "-o", "subformat=streamOptimized", "10M"],
-        ),
+        fx.create("s.vmdk", &["-f", "vmdk", "-o", "subformat=streamOptimized", "10M"]),
         fx.create("a.vhd", &["-f", "vpc", "10M"]),
         fx.create("a.vhdx", &["-f", "vhdx", "10M"]),
         fx.create("a.vdi", &["-f", "vdi", "10M"]),

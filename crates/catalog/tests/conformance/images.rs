@@ -34,18 +34,11 @@ fn full_image() -> Image {
         created_at: at(1),
         updated_at: at(999_999),
         deleted_at: Some(at(-1)),
-        tags: BTreeSet::from([
-            "alpha".to_string(),
-            "\u{00e9}t\u{00e9}".to_string(),
-            "".to_string(),
-        ]),
+        tags: BTreeSet::from(["alpha".to_string(), "\u{00e9}t\u{00e9}".to_string(), "".to_string()]),
         properties: BTreeMap::from([
             ("os_distro".to_string(), "ubuntu".to_string()),
             ("empty".to_string(), String::new()),
-            (
-                format!("{RESERVED_PREFIX}yandex_family"),
-                "ubuntu-2404".to_string(),
-            ),
+            (format!("{RESERVED_PREFIX}yandex_family"), "ubuntu-2404".to_string()),
         ]),
         version: 7,
     }
@@ -62,11 +55,7 @@ pub async fn image_round_trip(ctx: Ctx) {
     assert_eq!(c.get_image(minimal.id).await.unwrap(), Some(minimal));
 
     // Sub-second precision survives exactly, before and after the epoch.
-    let mut old = Image::new(
-        Uuid::new_v4(),
-        None,
-        imagery_core::time::from_micros(-1_234_567),
-    );
+    let mut old = Image::new(Uuid::new_v4(), None, imagery_core::time::from_micros(-1_234_567));
     old.updated_at = imagery_core::time::from_micros(1);
     c.insert_image(&old).await.unwrap();
     assert_eq!(c.get_image(old.id).await.unwrap(), Some(old));
@@ -80,10 +69,7 @@ pub async fn image_duplicate_id(ctx: Ctx) {
     c.insert_image(&img).await.unwrap();
     let mut again = image("two", Some("q"), Visibility::Public);
     again.id = img.id;
-    assert!(matches!(
-        c.insert_image(&again).await,
-        Err(CatalogError::Duplicate(_))
-    ));
+    assert!(matches!(c.insert_image(&again).await, Err(CatalogError::Duplicate(_))));
     assert_eq!(c.get_image(img.id).await.unwrap(), Some(img));
 }
 
@@ -95,10 +81,7 @@ pub async fn image_update_replaces_row(ctx: Ctx) {
     let c = &ctx.catalog;
     let mut img = image("before", Some("p"), Visibility::Shared);
     img.tags = BTreeSet::from(["keep".to_string(), "drop".to_string()]);
-    img.properties = BTreeMap::from([
-        ("k1".to_string(), "v1".to_string()),
-        ("gone".to_string(), "x".to_string()),
-    ]);
+    img.properties = BTreeMap::from([("k1".to_string(), "v1".to_string()), ("gone".to_string(), "x".to_string())]);
     img.version = 3;
     c.insert_image(&img).await.unwrap();
 
@@ -107,10 +90,7 @@ pub async fn image_update_replaces_row(ctx: Ctx) {
     changed.version = 3;
     changed.os_hidden = false;
     changed.tags = BTreeSet::from(["keep".to_string(), "new".to_string()]);
-    changed.properties = BTreeMap::from([
-        ("k1".to_string(), "v2".to_string()),
-        ("added".to_string(), "y".to_string()),
-    ]);
+    changed.properties = BTreeMap::from([("k1".to_string(), "v2".to_string()), ("added".to_string(), "y".to_string())]);
     let updated = c.update_image(&changed).await.unwrap();
     assert_eq!(updated.version, 4);
     let mut expected = changed.clone();
@@ -147,17 +127,10 @@ pub async fn image_update_replaces_row(ctx: Ctx) {
     let next = c.update_image(&next).await.unwrap();
     assert_eq!(next.version, 5);
     assert_eq!(c.get_image(img.id).await.unwrap(), Some(next));
-    assert!(c
-        .list_images(&find(Filter::Tag("keep".into())))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(c.list_images(&find(Filter::Tag("keep".into()))).await.unwrap().is_empty());
 
     let ghost = image("ghost", Some("p"), Visibility::Private);
-    assert!(matches!(
-        c.update_image(&ghost).await,
-        Err(CatalogError::Missing(_))
-    ));
+    assert!(matches!(c.update_image(&ghost).await, Err(CatalogError::Missing(_))));
 }
 
 pub async fn image_concurrent_updates_one_wins(ctx: Ctx) {
@@ -186,77 +159,37 @@ pub async fn image_concurrent_updates_one_wins(ctx: Ctx) {
 
 pub async fn usage_and_blob_references(ctx: Ctx) {
     let c = &ctx.catalog;
-    let mk =
-        |name: &str, owner: &str, status: ImageStatus, size: Option<i64>, blob: Option<&str>| {
-            let mut i = image(name, Some(owner), Visibility::Private);
-            i.status = status;
-            i.size = size;
-            i.blob_key = blob.map(str::to_owned);
-            i
-        };
+    let mk = |name: &str, owner: &str, status: ImageStatus, size: Option<i64>, blob: Option<&str>| {
+        let mut i = image(name, Some(owner), Visibility::Private);
+        i.status = status;
+        i.size = size;
+        i.blob_key = blob.map(str::to_owned);
+        i
+    };
     for img in [
-        mk(
-            "active",
-            "p",
-            ImageStatus::Active,
-            Some(100),
-            Some("blob-a"),
-        ),
-        mk(
-            "deactivated",
-            "p",
-            ImageStatus::Deactivated,
-            Some(20),
-            Some("blob-b"),
-        ),
+        mk("active", "p", ImageStatus::Active, Some(100), Some("blob-a")),
+        mk("deactivated", "p", ImageStatus::Deactivated, Some(20), Some("blob-b")),
         mk("saving", "p", ImageStatus::Saving, Some(3), None),
         mk("uploading", "p", ImageStatus::Uploading, Some(4000), None),
         mk("importing", "p", ImageStatus::Importing, Some(50000), None),
         mk("queued", "p", ImageStatus::Queued, None, None),
         mk("killed", "p", ImageStatus::Killed, Some(7), None),
-        mk(
-            "deleted",
-            "p",
-            ImageStatus::Deleted,
-            Some(1_000_000),
-            Some("blob-c"),
-        ),
-        mk(
-            "pending-delete",
-            "p",
-            ImageStatus::PendingDelete,
-            Some(2_000_000),
-            Some("blob-d"),
-        ),
-        mk(
-            "other",
-            "q",
-            ImageStatus::Active,
-            Some(9_000_000),
-            Some("blob-a"),
-        ),
+        mk("deleted", "p", ImageStatus::Deleted, Some(1_000_000), Some("blob-c")),
+        mk("pending-delete", "p", ImageStatus::PendingDelete, Some(2_000_000), Some("blob-d")),
+        mk("other", "q", ImageStatus::Active, Some(9_000_000), Some("blob-a")),
     ] {
         c.insert_image(&img).await.unwrap();
     }
     let usage = c.usage("p").await.unwrap();
-    assert_eq!(
-        usage.image_count, 7,
-        "every image not deleted or pending delete"
-    );
+    assert_eq!(usage.image_count, 7, "every image not deleted or pending delete");
     assert_eq!(usage.stored_bytes, 123);
     assert_eq!(usage.staged_bytes, 54000);
     assert_eq!(c.usage("nobody").await.unwrap(), Default::default());
 
     assert!(c.blob_in_use("blob-a").await.unwrap());
     assert!(c.blob_in_use("blob-b").await.unwrap());
-    assert!(
-        !c.blob_in_use("blob-c").await.unwrap(),
-        "deleted images release their blob"
-    );
-    assert!(
-        c.blob_in_use("blob-d").await.unwrap(),
-        "pending_delete still holds its blob"
-    );
+    assert!(!c.blob_in_use("blob-c").await.unwrap(), "deleted images release their blob");
+    assert!(c.blob_in_use("blob-d").await.unwrap(), "pending_delete still holds its blob");
     assert!(!c.blob_in_use("blob-unknown").await.unwrap());
 }
 
@@ -271,9 +204,6 @@ pub async fn reopen_is_idempotent_and_concurrent(ctx: Ctx) {
     let other = image("from-b", Some("p"), Visibility::Public);
     b.insert_image(&other).await.unwrap();
     assert_eq!(ctx.catalog.get_image(other.id).await.unwrap(), Some(other));
-    let listed = a
-        .list_images(&ListQuery::new(ListScope::everything(), 10))
-        .await
-        .unwrap();
+    let listed = a.list_images(&ListQuery::new(ListScope::everything(), 10)).await.unwrap();
     assert_eq!(names(&listed), sorted(&["from-b", "persisted"]));
 }

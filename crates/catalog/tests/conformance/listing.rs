@@ -8,9 +8,7 @@ use std::sync::Arc;
 use imagery_catalog::{Catalog, CatalogError};
 use imagery_core::image::{Image, ImageStatus, Visibility};
 use imagery_core::member::{Member, MemberStatus};
-use imagery_core::query::{
-    Cmp, Filter, IntField, ListQuery, ListScope, SortDir, SortKey, TextField, TimeField,
-};
+use imagery_core::query::{Cmp, Filter, IntField, ListQuery, ListScope, SortDir, SortKey, TextField, TimeField};
 use uuid::Uuid;
 
 use crate::support::{at, image, names, sorted, Ctx};
@@ -48,24 +46,11 @@ async fn scoping_world(c: &Arc<dyn Catalog>) {
     let mut killed_hidden = image("a_killed_hidden", Some("alice"), Public);
     killed_hidden.status = ImageStatus::Killed;
     killed_hidden.os_hidden = true;
-    images.extend([
-        hidden_b,
-        hidden_a,
-        deleted,
-        pending_delete,
-        killed,
-        killed_hidden,
-    ]);
+    images.extend([hidden_b, hidden_a, deleted, pending_delete, killed, killed_hidden]);
     for img in &images {
         c.insert_image(img).await.unwrap();
     }
-    let id_of = |name: &str| {
-        images
-            .iter()
-            .find(|i| i.name.as_deref() == Some(name))
-            .map(|i| i.id)
-            .unwrap()
-    };
+    let id_of = |name: &str| images.iter().find(|i| i.name.as_deref() == Some(name)).map(|i| i.id).unwrap();
     for (name, member, status) in [
         ("b_shared_pending", "alice", MemberStatus::Pending),
         ("b_shared_accepted", "alice", MemberStatus::Accepted),
@@ -75,13 +60,7 @@ async fn scoping_world(c: &Arc<dyn Catalog>) {
         // A membership on a non-shared image does not make it visible.
         ("b_priv", "alice", MemberStatus::Accepted),
     ] {
-        let m = Member {
-            image_id: id_of(name),
-            member_id: member.into(),
-            status,
-            created_at: at(0),
-            updated_at: at(0),
-        };
+        let m = Member { image_id: id_of(name), member_id: member.into(), status, created_at: at(0), updated_at: at(0) };
         c.insert_member(&m).await.unwrap();
     }
 }
@@ -119,129 +98,51 @@ pub async fn scope_regular_user_default_view(ctx: Ctx) {
     // member_status None: shared-with-me in any status.
     assert_eq!(
         listed(c, alice.clone()).await,
-        with(
-            &ALICE_OWN,
-            &[
-                "b_pub",
-                "b_shared_pending",
-                "b_shared_accepted",
-                "b_shared_rejected",
-                "n_priv",
-                "n_comm"
-            ]
-        )
+        with(&ALICE_OWN, &["b_pub", "b_shared_pending", "b_shared_accepted", "b_shared_rejected", "n_priv", "n_comm"])
     );
     for (status, shared) in [
         (MemberStatus::Accepted, "b_shared_accepted"),
         (MemberStatus::Pending, "b_shared_pending"),
         (MemberStatus::Rejected, "b_shared_rejected"),
     ] {
-        let s = ListScope {
-            member_status: Some(status),
-            ..alice.clone()
-        };
-        assert_eq!(
-            listed(c, s).await,
-            with(&ALICE_OWN, &["b_pub", shared, "n_priv", "n_comm"]),
-            "{status}"
-        );
+        let s = ListScope { member_status: Some(status), ..alice.clone() };
+        assert_eq!(listed(c, s).await, with(&ALICE_OWN, &["b_pub", shared, "n_priv", "n_comm"]), "{status}");
     }
     // visibility=all adds others' community images.
-    let all = ListScope {
-        include_community: true,
-        member_status: Some(MemberStatus::Accepted),
-        ..alice.clone()
-    };
-    assert_eq!(
-        listed(c, all).await,
-        with(
-            &ALICE_OWN,
-            &["b_pub", "b_shared_accepted", "b_comm", "n_priv", "n_comm"]
-        )
-    );
+    let all = ListScope { include_community: true, member_status: Some(MemberStatus::Accepted), ..alice.clone() };
+    assert_eq!(listed(c, all).await, with(&ALICE_OWN, &["b_pub", "b_shared_accepted", "b_comm", "n_priv", "n_comm"]));
     // carol sees bob's image shared with her, but not alice's private ones.
-    let carol = ListScope {
-        member_status: Some(MemberStatus::Accepted),
-        ..scope(false, Some("carol"))
-    };
-    assert_eq!(
-        listed(c, carol).await,
-        sorted(&["a_pub", "b_pub", "b_shared_carol", "n_priv", "n_comm"])
-    );
+    let carol = ListScope { member_status: Some(MemberStatus::Accepted), ..scope(false, Some("carol")) };
+    assert_eq!(listed(c, carol).await, sorted(&["a_pub", "b_pub", "b_shared_carol", "n_priv", "n_comm"]));
 }
 
 pub async fn scope_regular_user_by_visibility(ctx: Ctx) {
     let c = &ctx.catalog;
     scoping_world(c).await;
     let alice = scope(false, Some("alice"));
-    let vis = |v: Visibility, status: Option<MemberStatus>| ListScope {
-        visibility: Some(v),
-        member_status: status,
-        ..alice.clone()
-    };
-    assert_eq!(
-        listed(c, vis(Visibility::Public, None)).await,
-        sorted(&["a_pub", "b_pub"])
-    );
-    assert_eq!(
-        listed(c, vis(Visibility::Private, None)).await,
-        sorted(&["a_priv", "n_priv"])
-    );
+    let vis = |v: Visibility, status: Option<MemberStatus>| ListScope { visibility: Some(v), member_status: status, ..alice.clone() };
+    assert_eq!(listed(c, vis(Visibility::Public, None)).await, sorted(&["a_pub", "b_pub"]));
+    assert_eq!(listed(c, vis(Visibility::Private, None)).await, sorted(&["a_priv", "n_priv"]));
     assert_eq!(
         listed(c, vis(Visibility::Shared, None)).await,
-        sorted(&[
-            "a_shared",
-            "b_shared_pending",
-            "b_shared_accepted",
-            "b_shared_rejected"
-        ])
+        sorted(&["a_shared", "b_shared_pending", "b_shared_accepted", "b_shared_rejected"])
     );
-    assert_eq!(
-        listed(c, vis(Visibility::Shared, Some(MemberStatus::Pending))).await,
-        sorted(&["a_shared", "b_shared_pending"])
-    );
-    assert_eq!(
-        listed(c, vis(Visibility::Shared, Some(MemberStatus::Accepted))).await,
-        sorted(&["a_shared", "b_shared_accepted"])
-    );
-    assert_eq!(
-        listed(c, vis(Visibility::Community, None)).await,
-        sorted(&["a_comm", "b_comm", "n_comm"])
-    );
+    assert_eq!(listed(c, vis(Visibility::Shared, Some(MemberStatus::Pending))).await, sorted(&["a_shared", "b_shared_pending"]));
+    assert_eq!(listed(c, vis(Visibility::Shared, Some(MemberStatus::Accepted))).await, sorted(&["a_shared", "b_shared_accepted"]));
+    assert_eq!(listed(c, vis(Visibility::Community, None)).await, sorted(&["a_comm", "b_comm", "n_comm"]));
 }
 
 pub async fn scope_projectless_user(ctx: Ctx) {
     let c = &ctx.catalog;
     scoping_world(c).await;
     let anon = scope(false, None);
-    assert_eq!(
-        listed(c, anon.clone()).await,
-        sorted(&["a_pub", "b_pub", "n_priv", "n_comm"])
-    );
-    let vis = |v| ListScope {
-        visibility: Some(v),
-        ..anon.clone()
-    };
-    assert_eq!(
-        listed(c, vis(Visibility::Shared)).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        listed(c, vis(Visibility::Private)).await,
-        sorted(&["n_priv"])
-    );
-    assert_eq!(
-        listed(c, vis(Visibility::Community)).await,
-        sorted(&["a_comm", "b_comm", "n_comm"])
-    );
-    let all = ListScope {
-        include_community: true,
-        ..anon
-    };
-    assert_eq!(
-        listed(c, all).await,
-        sorted(&["a_pub", "b_pub", "n_priv", "n_comm", "a_comm", "b_comm"])
-    );
+    assert_eq!(listed(c, anon.clone()).await, sorted(&["a_pub", "b_pub", "n_priv", "n_comm"]));
+    let vis = |v| ListScope { visibility: Some(v), ..anon.clone() };
+    assert_eq!(listed(c, vis(Visibility::Shared)).await, Vec::<String>::new());
+    assert_eq!(listed(c, vis(Visibility::Private)).await, sorted(&["n_priv"]));
+    assert_eq!(listed(c, vis(Visibility::Community)).await, sorted(&["a_comm", "b_comm", "n_comm"]));
+    let all = ListScope { include_community: true, ..anon };
+    assert_eq!(listed(c, all).await, sorted(&["a_pub", "b_pub", "n_priv", "n_comm", "a_comm", "b_comm"]));
 }
 
 pub async fn scope_admin(ctx: Ctx) {
@@ -263,94 +164,40 @@ pub async fn scope_admin(ctx: Ctx) {
         "n_priv",
         "n_comm",
     ];
-    let without = |gone: &[&str]| {
-        sorted(
-            &everything_visible
-                .iter()
-                .copied()
-                .filter(|n| !gone.contains(n))
-                .collect::<Vec<_>>(),
-        )
-    };
+    let without = |gone: &[&str]| sorted(&everything_visible.iter().copied().filter(|n| !gone.contains(n)).collect::<Vec<_>>());
     // Default view: every project's images except other projects' community ones.
     assert_eq!(listed(c, admin.clone()).await, without(&["b_comm"]));
     // member_status does not narrow what an admin sees.
-    let accepted = ListScope {
-        member_status: Some(MemberStatus::Accepted),
-        ..admin.clone()
-    };
+    let accepted = ListScope { member_status: Some(MemberStatus::Accepted), ..admin.clone() };
     assert_eq!(listed(c, accepted).await, without(&["b_comm"]));
-    let all = ListScope {
-        include_community: true,
-        ..admin.clone()
-    };
+    let all = ListScope { include_community: true, ..admin.clone() };
     assert_eq!(listed(c, all).await, without(&[]));
-    let vis = |v| ListScope {
-        visibility: Some(v),
-        ..admin.clone()
-    };
-    assert_eq!(
-        listed(c, vis(Visibility::Community)).await,
-        sorted(&["a_comm", "b_comm", "n_comm"])
-    );
+    let vis = |v| ListScope { visibility: Some(v), ..admin.clone() };
+    assert_eq!(listed(c, vis(Visibility::Community)).await, sorted(&["a_comm", "b_comm", "n_comm"]));
     assert_eq!(
         listed(c, vis(Visibility::Shared)).await,
-        sorted(&[
-            "a_shared",
-            "b_shared_pending",
-            "b_shared_accepted",
-            "b_shared_rejected",
-            "b_shared_carol"
-        ])
+        sorted(&["a_shared", "b_shared_pending", "b_shared_accepted", "b_shared_rejected", "b_shared_carol"])
     );
-    assert_eq!(
-        listed(c, vis(Visibility::Private)).await,
-        sorted(&["a_priv", "b_priv", "n_priv"])
-    );
+    assert_eq!(listed(c, vis(Visibility::Private)).await, sorted(&["a_priv", "b_priv", "n_priv"]));
     // A project-less admin (no-auth mode) has no community images of its own.
-    assert_eq!(
-        listed(c, scope(true, None)).await,
-        without(&["a_comm", "b_comm"])
-    );
+    assert_eq!(listed(c, scope(true, None)).await, without(&["a_comm", "b_comm"]));
     // The maintenance scope sees hidden images as well (never killed or deleted ones
     // unless asked).
     let mut everything = without(&[]);
     everything.extend(["a_priv_hidden".to_string(), "b_pub_hidden".to_string()]);
     everything.sort();
     assert_eq!(listed(c, ListScope::everything()).await, everything);
-    let hidden_only = ListScope {
-        os_hidden: Some(true),
-        ..ListScope::everything()
-    };
-    assert_eq!(
-        listed(c, hidden_only).await,
-        sorted(&["a_priv_hidden", "b_pub_hidden"])
-    );
+    let hidden_only = ListScope { os_hidden: Some(true), ..ListScope::everything() };
+    assert_eq!(listed(c, hidden_only).await, sorted(&["a_priv_hidden", "b_pub_hidden"]));
 }
 
 pub async fn scope_hidden_deleted_killed(ctx: Ctx) {
     let c = &ctx.catalog;
     scoping_world(c).await;
     let alice = scope(false, Some("alice"));
-    let default_names = with(
-        &ALICE_OWN,
-        &[
-            "b_pub",
-            "b_shared_pending",
-            "b_shared_accepted",
-            "b_shared_rejected",
-            "n_priv",
-            "n_comm",
-        ],
-    );
-    let hidden = |h| ListScope {
-        os_hidden: Some(h),
-        ..alice.clone()
-    };
-    assert_eq!(
-        listed(c, hidden(true)).await,
-        sorted(&["a_priv_hidden", "b_pub_hidden"])
-    );
+    let default_names = with(&ALICE_OWN, &["b_pub", "b_shared_pending", "b_shared_accepted", "b_shared_rejected", "n_priv", "n_comm"]);
+    let hidden = |h| ListScope { os_hidden: Some(h), ..alice.clone() };
+    assert_eq!(listed(c, hidden(true)).await, sorted(&["a_priv_hidden", "b_pub_hidden"]));
     assert_eq!(listed(c, hidden(false)).await, default_names);
 
     let mut q = ListQuery::new(alice.clone(), 1000);
@@ -358,26 +205,13 @@ pub async fn scope_hidden_deleted_killed(ctx: Ctx) {
     let mut expected = default_names.clone();
     expected.extend(["a_deleted".to_string(), "b_pending_delete".to_string()]);
     expected.sort();
-    assert_eq!(
-        listed_query(c, q.clone()).await,
-        expected,
-        "killed images never appear"
-    );
+    assert_eq!(listed_query(c, q.clone()).await, expected, "killed images never appear");
 
-    let admin = ListScope {
-        os_hidden: Some(true),
-        ..scope(true, None)
-    };
-    assert_eq!(
-        listed(c, admin).await,
-        sorted(&["a_priv_hidden", "b_pub_hidden"]),
-        "killed images never appear, even hidden"
-    );
+    let admin = ListScope { os_hidden: Some(true), ..scope(true, None) };
+    assert_eq!(listed(c, admin).await, sorted(&["a_priv_hidden", "b_pub_hidden"]), "killed images never appear, even hidden");
     let mut everything = ListQuery::new(ListScope::everything(), 1000);
     everything.include_deleted = true;
-    everything
-        .filters
-        .push(imagery_core::query::status_filter(&[ImageStatus::Killed]));
+    everything.filters.push(imagery_core::query::status_filter(&[ImageStatus::Killed]));
     assert_eq!(listed_query(c, everything).await, Vec::<String>::new());
 }
 
@@ -389,26 +223,13 @@ struct FilterWorld {
 
 async fn filter_world(c: &Arc<dyn Catalog>) -> FilterWorld {
     let mut images = Vec::new();
-    let formats = [
-        (Some("bare"), Some("qcow2")),
-        (Some("ovf"), Some("raw")),
-        (None, None),
-        (Some("bare"), Some("iso")),
-    ];
+    let formats = [(Some("bare"), Some("qcow2")), (Some("ovf"), Some("raw")), (None, None), (Some("bare"), Some("iso"))];
     for n in 0..12i64 {
-        let mut img = image(
-            &format!("img-{n:02}"),
-            Some(["p1", "p2", "p3"][(n % 3) as usize]),
-            Visibility::Public,
-        );
+        let mut img = image(&format!("img-{n:02}"), Some(["p1", "p2", "p3"][(n % 3) as usize]), Visibility::Public);
         let (cf, df) = formats[(n % 4) as usize];
         img.container_format = cf.map(str::to_owned);
         img.disk_format = df.map(str::to_owned);
-        img.status = [
-            ImageStatus::Active,
-            ImageStatus::Queued,
-            ImageStatus::Saving,
-        ][(n % 3) as usize];
+        img.status = [ImageStatus::Active, ImageStatus::Queued, ImageStatus::Saving][(n % 3) as usize];
         img.size = if n % 5 == 0 { None } else { Some(n * 100) };
         img.virtual_size = if n % 4 == 0 { None } else { Some(n * 1000) };
         img.min_disk = n % 4;
@@ -424,10 +245,7 @@ async fn filter_world(c: &Arc<dyn Catalog>) -> FilterWorld {
         if n % 3 == 0 {
             img.tags.insert("three".into());
         }
-        img.properties.insert(
-            "os_distro".into(),
-            ["ubuntu", "debian"][(n % 2) as usize].into(),
-        );
+        img.properties.insert("os_distro".into(), ["ubuntu", "debian"][(n % 2) as usize].into());
         if n % 4 == 0 {
             img.properties.insert("hw_rng".into(), "true".into());
         }
@@ -439,14 +257,7 @@ async fn filter_world(c: &Arc<dyn Catalog>) -> FilterWorld {
 
 impl FilterWorld {
     fn expect(&self, keep: impl Fn(&Image) -> bool) -> Vec<String> {
-        names(
-            &self
-                .images
-                .iter()
-                .filter(|i| keep(i))
-                .cloned()
-                .collect::<Vec<_>>(),
-        )
+        names(&self.images.iter().filter(|i| keep(i)).cloned().collect::<Vec<_>>())
     }
 }
 
@@ -484,10 +295,7 @@ pub async fn filters_text_in(ctx: Ctx) {
     };
     let cases: Vec<(TextField, Vec<String>)> = vec![
         (TextField::Name, vec!["img-03".into()]),
-        (
-            TextField::Name,
-            vec!["img-03".into(), "img-07".into(), "nope".into()],
-        ),
+        (TextField::Name, vec!["img-03".into(), "img-07".into(), "nope".into()]),
         (TextField::Status, vec!["queued".into()]),
         (TextField::Status, vec!["queued".into(), "saving".into()]),
         (TextField::ContainerFormat, vec!["bare".into()]),
@@ -495,54 +303,27 @@ pub async fn filters_text_in(ctx: Ctx) {
         (TextField::Owner, vec!["p2".into()]),
         (TextField::Checksum, vec!["md5-1".into()]),
         (TextField::OsHashValue, vec!["sha-0".into(), "sha-2".into()]),
-        (
-            TextField::Id,
-            vec![w.images[4].id.to_string(), w.images[9].id.to_string()],
-        ),
+        (TextField::Id, vec![w.images[4].id.to_string(), w.images[9].id.to_string()]),
     ];
     for (field, values) in cases {
         let expected = w.expect(|i| text(i, field).is_some_and(|v| values.contains(&v)));
         assert!(!expected.is_empty(), "fixture covers {field:?}");
-        assert_eq!(
-            filtered(c, vec![Filter::In(field, values.clone())]).await,
-            expected,
-            "{field:?} in {values:?}"
-        );
+        assert_eq!(filtered(c, vec![Filter::In(field, values.clone())]).await, expected, "{field:?} in {values:?}");
     }
     // Ids match whatever their spelling; a malformed id or an empty list matches nothing.
     let upper = w.images[2].id.to_string().to_uppercase();
-    assert_eq!(
-        filtered(c, vec![Filter::In(TextField::Id, vec![upper])]).await,
-        sorted(&["img-02"])
-    );
-    assert!(filtered(
-        c,
-        vec![Filter::In(TextField::Id, vec!["not-a-uuid".into()])]
-    )
-    .await
-    .is_empty());
-    assert!(filtered(c, vec![Filter::In(TextField::Name, vec![])])
-        .await
-        .is_empty());
+    assert_eq!(filtered(c, vec![Filter::In(TextField::Id, vec![upper])]).await, sorted(&["img-02"]));
+    assert!(filtered(c, vec![Filter::In(TextField::Id, vec!["not-a-uuid".into()])]).await.is_empty());
+    assert!(filtered(c, vec![Filter::In(TextField::Name, vec![])]).await.is_empty());
     // Values are data, never SQL.
-    assert!(filtered(
-        c,
-        vec![Filter::In(TextField::Name, vec!["x' OR '1'='1".into()])]
-    )
-    .await
-    .is_empty());
+    assert!(filtered(c, vec![Filter::In(TextField::Name, vec!["x' OR '1'='1".into()])]).await.is_empty());
 }
 
 pub async fn filters_numeric_and_time(ctx: Ctx) {
     let c = &ctx.catalog;
     let w = filter_world(c).await;
     let cmps = [Cmp::Eq, Cmp::Neq, Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte];
-    for field in [
-        IntField::Size,
-        IntField::VirtualSize,
-        IntField::MinDisk,
-        IntField::MinRam,
-    ] {
+    for field in [IntField::Size, IntField::VirtualSize, IntField::MinDisk, IntField::MinRam] {
         let value = |i: &Image| match field {
             IntField::Size => i.size,
             IntField::VirtualSize => i.virtual_size,
@@ -557,11 +338,7 @@ pub async fn filters_numeric_and_time(ctx: Ctx) {
         };
         for cmp in cmps {
             let expected = w.expect(|i| value(i).is_some_and(|v| compare(cmp, v, pivot)));
-            assert_eq!(
-                filtered(c, vec![Filter::Int(field, cmp, pivot)]).await,
-                expected,
-                "{field:?} {cmp:?}"
-            );
+            assert_eq!(filtered(c, vec![Filter::Int(field, cmp, pivot)]).await, expected, "{field:?} {cmp:?}");
         }
     }
     for field in [TimeField::CreatedAt, TimeField::UpdatedAt] {
@@ -571,68 +348,37 @@ pub async fn filters_numeric_and_time(ctx: Ctx) {
         };
         let pivot = value(&w.images[5]);
         for cmp in cmps {
-            let expected =
-                w.expect(|i| compare(cmp, value(i).timestamp_micros(), pivot.timestamp_micros()));
-            assert_eq!(
-                filtered(c, vec![Filter::Time(field, cmp, pivot)]).await,
-                expected,
-                "{field:?} {cmp:?}"
-            );
+            let expected = w.expect(|i| compare(cmp, value(i).timestamp_micros(), pivot.timestamp_micros()));
+            assert_eq!(filtered(c, vec![Filter::Time(field, cmp, pivot)]).await, expected, "{field:?} {cmp:?}");
         }
     }
     // size_min / size_max together.
     let expected = w.expect(|i| i.size.is_some_and(|s| (300..=800).contains(&s)));
-    assert_eq!(
-        filtered(
-            c,
-            vec![
-                Filter::Int(IntField::Size, Cmp::Gte, 300),
-                Filter::Int(IntField::Size, Cmp::Lte, 800)
-            ]
-        )
-        .await,
-        expected
-    );
+    assert_eq!(filtered(c, vec![Filter::Int(IntField::Size, Cmp::Gte, 300), Filter::Int(IntField::Size, Cmp::Lte, 800)]).await, expected);
 }
 
 pub async fn filters_protected_tags_properties(ctx: Ctx) {
     let c = &ctx.catalog;
     let w = filter_world(c).await;
     for p in [true, false] {
-        assert_eq!(
-            filtered(c, vec![Filter::Protected(p)]).await,
-            w.expect(|i| i.protected == p)
-        );
+        assert_eq!(filtered(c, vec![Filter::Protected(p)]).await, w.expect(|i| i.protected == p));
     }
     let tag = |t: &str| Filter::Tag(t.into());
-    assert_eq!(
-        filtered(c, vec![tag("even")]).await,
-        w.expect(|i| i.tags.contains("even"))
-    );
+    assert_eq!(filtered(c, vec![tag("even")]).await, w.expect(|i| i.tags.contains("even")));
     assert_eq!(
         filtered(c, vec![tag("even"), tag("three")]).await,
         w.expect(|i| i.tags.contains("even") && i.tags.contains("three")),
         "tag filters AND together"
     );
-    assert!(filtered(c, vec![tag("even"), tag("missing")])
-        .await
-        .is_empty());
+    assert!(filtered(c, vec![tag("even"), tag("missing")]).await.is_empty());
     let prop = |k: &str, v: &str| Filter::Property(k.into(), v.into());
     assert_eq!(
         filtered(c, vec![prop("os_distro", "debian")]).await,
         w.expect(|i| i.properties.get("os_distro").map(String::as_str) == Some("debian"))
     );
-    assert!(
-        filtered(c, vec![prop("os_distro", "DEBIAN")])
-            .await
-            .is_empty(),
-        "property values match exactly"
-    );
+    assert!(filtered(c, vec![prop("os_distro", "DEBIAN")]).await.is_empty(), "property values match exactly");
     assert!(filtered(c, vec![prop("hw_rng", "false")]).await.is_empty());
-    assert_eq!(
-        filtered(c, vec![Filter::HasProperty("hw_rng".into())]).await,
-        w.expect(|i| i.properties.contains_key("hw_rng"))
-    );
+    assert_eq!(filtered(c, vec![Filter::HasProperty("hw_rng".into())]).await, w.expect(|i| i.properties.contains_key("hw_rng")));
     // Everything at once.
     let expected = w.expect(|i| {
         i.tags.contains("even")
@@ -700,11 +446,7 @@ fn sort_value(i: &Image, key: SortKey) -> SortValue {
 fn order(a: &Image, b: &Image, sort: &[(SortKey, SortDir)]) -> Ordering {
     for (key, dir) in sort {
         let o = sort_value(a, *key).cmp(&sort_value(b, *key));
-        let o = if *dir == SortDir::Desc {
-            o.reverse()
-        } else {
-            o
-        };
+        let o = if *dir == SortDir::Desc { o.reverse() } else { o };
         if o != Ordering::Equal {
             return o;
         }
@@ -714,12 +456,7 @@ fn order(a: &Image, b: &Image, sort: &[(SortKey, SortDir)]) -> Ordering {
 
 /// Many images with ties on every key, NULL names and formats, mixed case names.
 async fn sort_world(c: &Arc<dyn Catalog>, count: i64) -> Vec<Image> {
-    let statuses = [
-        ImageStatus::Active,
-        ImageStatus::Queued,
-        ImageStatus::Deactivated,
-        ImageStatus::Importing,
-    ];
+    let statuses = [ImageStatus::Active, ImageStatus::Queued, ImageStatus::Deactivated, ImageStatus::Importing];
     let mut images = Vec::new();
     for n in 0..count {
         let mut img = Image::new(Uuid::new_v4(), Some("p".into()), at((n % 7) * 1000));
@@ -733,15 +470,9 @@ async fn sort_world(c: &Arc<dyn Catalog>, count: i64) -> Vec<Image> {
             _ => Some(format!("z{n:03}")),
         };
         img.status = statuses[(n % 4) as usize];
-        img.container_format =
-            [None, Some("bare"), Some("ovf")][(n % 3) as usize].map(str::to_owned);
-        img.disk_format = [Some("raw"), None, Some("qcow2"), Some("iso"), None][(n % 5) as usize]
-            .map(str::to_owned);
-        img.size = if n % 4 == 0 {
-            None
-        } else {
-            Some((n % 9) * 1_000_000_000_000)
-        };
+        img.container_format = [None, Some("bare"), Some("ovf")][(n % 3) as usize].map(str::to_owned);
+        img.disk_format = [Some("raw"), None, Some("qcow2"), Some("iso"), None][(n % 5) as usize].map(str::to_owned);
+        img.size = if n % 4 == 0 { None } else { Some((n % 9) * 1_000_000_000_000) };
         img.updated_at = at((n % 11) * 10);
         img.min_disk = n % 3;
         img.min_ram = (n % 5) * 256;
@@ -775,36 +506,19 @@ fn ids(images: &[Image]) -> Vec<Uuid> {
     images.iter().map(|i| i.id).collect()
 }
 
-async fn check_sort(
-    c: &Arc<dyn Catalog>,
-    all: &[Image],
-    sort: Vec<(SortKey, SortDir)>,
-    pages: &[usize],
-) {
+async fn check_sort(c: &Arc<dyn Catalog>, all: &[Image], sort: Vec<(SortKey, SortDir)>, pages: &[usize]) {
     let mut q = ListQuery::new(ListScope::everything(), 10_000);
     q.sort = sort;
     let effective = q.effective_sort();
     let mut expected = all.to_vec();
     expected.sort_by(|a, b| order(a, b, &effective));
     let got = c.list_images(&q).await.unwrap();
-    assert_eq!(
-        ids(&got),
-        ids(&expected),
-        "one page sorted by {effective:?}"
-    );
+    assert_eq!(ids(&got), ids(&expected), "one page sorted by {effective:?}");
     for &page in pages {
         let walked = walk(c, &q, page).await;
         let unique: HashSet<Uuid> = walked.iter().map(|i| i.id).collect();
-        assert_eq!(
-            unique.len(),
-            walked.len(),
-            "no duplicates with {effective:?}, page {page}"
-        );
-        assert_eq!(
-            ids(&walked),
-            ids(&expected),
-            "pages of {page} sorted by {effective:?}"
-        );
+        assert_eq!(unique.len(), walked.len(), "no duplicates with {effective:?}, page {page}");
+        assert_eq!(ids(&walked), ids(&expected), "pages of {page} sorted by {effective:?}");
     }
 }
 
@@ -849,26 +563,16 @@ pub async fn pagination_with_filters_and_foreign_markers(ctx: Ctx) {
     let all = sort_world(c, 80).await;
     let mut q = ListQuery::new(ListScope::everything(), 1000);
     q.sort = vec![(SortKey::Name, SortDir::Asc)];
-    q.filters = vec![Filter::In(
-        TextField::Status,
-        vec!["active".into(), "queued".into()],
-    )];
+    q.filters = vec![Filter::In(TextField::Status, vec!["active".into(), "queued".into()])];
     let effective = q.effective_sort();
-    let mut expected: Vec<Image> = all
-        .iter()
-        .filter(|i| matches!(i.status, ImageStatus::Active | ImageStatus::Queued))
-        .cloned()
-        .collect();
+    let mut expected: Vec<Image> = all.iter().filter(|i| matches!(i.status, ImageStatus::Active | ImageStatus::Queued)).cloned().collect();
     expected.sort_by(|a, b| order(a, b, &effective));
     assert_eq!(ids(&walk(c, &q, 6).await), ids(&expected));
 
     // A marker the filters exclude still positions the page.
     let mut by_order = all.clone();
     by_order.sort_by(|a, b| order(a, b, &effective));
-    let marker = by_order
-        .iter()
-        .find(|i| i.status == ImageStatus::Deactivated)
-        .unwrap();
+    let marker = by_order.iter().find(|i| i.status == ImageStatus::Deactivated).unwrap();
     q.marker = Some(marker.id);
     let after: Vec<Uuid> = by_order
         .iter()
@@ -888,10 +592,7 @@ pub async fn list_limits_and_markers(ctx: Ctx) {
     q.limit = 3;
     assert_eq!(c.list_images(&q).await.unwrap().len(), 3);
     q.marker = Some(Uuid::new_v4());
-    assert!(matches!(
-        c.list_images(&q).await,
-        Err(CatalogError::Missing(_))
-    ));
+    assert!(matches!(c.list_images(&q).await, Err(CatalogError::Missing(_))));
     // The last image as marker: an empty page.
     let mut q = ListQuery::new(ListScope::everything(), 100);
     let full = c.list_images(&q).await.unwrap();
@@ -908,9 +609,6 @@ pub async fn listed_images_are_complete(ctx: Ctx) {
     img.properties = BTreeMap::from([("k".to_string(), "v".to_string())]);
     img.size = Some(42);
     c.insert_image(&img).await.unwrap();
-    let got = c
-        .list_images(&ListQuery::new(scope(false, Some("p")), 10))
-        .await
-        .unwrap();
+    let got = c.list_images(&ListQuery::new(scope(false, Some("p")), 10)).await.unwrap();
     assert_eq!(got, vec![img]);
 }

@@ -39,9 +39,7 @@ where
 {
     match backend {
         Backend::SqliteMemory => {
-            let catalog = open("sqlite::memory:")
-                .await
-                .expect("open in-memory sqlite");
+            let catalog = open("sqlite::memory:").await.expect("open in-memory sqlite");
             case(Ctx { catalog, url: None }).await;
         }
         Backend::SqliteFile => {
@@ -49,11 +47,7 @@ where
             // A missing parent directory must be created by `open`.
             let url = format!("sqlite://{}/nested/dir/catalog.db", dir.path().display());
             let catalog = open(&url).await.expect("open sqlite file");
-            case(Ctx {
-                catalog,
-                url: Some(url),
-            })
-            .await;
+            case(Ctx { catalog, url: Some(url) }).await;
         }
         Backend::Postgres => {
             let Some(admin_url) = postgres_url() else {
@@ -64,11 +58,7 @@ where
             let url = with_search_path(&admin_url, &schema);
             let outcome = AssertUnwindSafe(async {
                 let catalog = open(&url).await.expect("open postgres catalog");
-                case(Ctx {
-                    catalog,
-                    url: Some(url.clone()),
-                })
-                .await;
+                case(Ctx { catalog, url: Some(url.clone()) }).await;
             })
             .catch_unwind()
             .await;
@@ -114,14 +104,9 @@ fn with_search_path(url: &str, schema: &str) -> String {
 }
 
 async fn admin_execute(url: &str, sql: &str) {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
-        .await
-        .expect("connect to the PostgreSQL test server");
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect to the PostgreSQL test server");
     let task = tokio::spawn(connection);
-    client
-        .batch_execute(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     drop(client);
     let _ = task.await;
 }
@@ -143,10 +128,7 @@ pub fn image(name: &str, owner: Option<&str>, visibility: Visibility) -> Image {
 
 /// Sorted names of a list result, for set comparisons.
 pub fn names(images: &[Image]) -> Vec<String> {
-    let mut names: Vec<String> = images
-        .iter()
-        .map(|i| i.name.clone().unwrap_or_default())
-        .collect();
+    let mut names: Vec<String> = images.iter().map(|i| i.name.clone().unwrap_or_default()).collect();
     names.sort();
     names
 }

@@ -31,9 +31,7 @@ pub(crate) fn probe(head: &[u8]) -> Option<Detection> {
             b"CD001" => {
                 is_iso = true;
                 match descriptor[0] {
-                    PRIMARY if virtual_size.is_none() => {
-                        virtual_size = primary_volume_size(descriptor)
-                    }
+                    PRIMARY if virtual_size.is_none() => virtual_size = primary_volume_size(descriptor),
                     TERMINATOR => break,
                     _ => {}
                 }

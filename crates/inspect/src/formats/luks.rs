@@ -20,13 +20,8 @@ pub(crate) fn probe(head: &[u8], total_len: u64) -> Option<Detection> {
         None => Err("LUKS header is truncated".into()),
     };
     let virtual_size = match version {
-        Some(1) => u32_be(head, PAYLOAD_OFFSET_SECTORS)
-            .and_then(|sectors| total_len.checked_sub(u64::from(sectors) * 512)),
+        Some(1) => u32_be(head, PAYLOAD_OFFSET_SECTORS).and_then(|sectors| total_len.checked_sub(u64::from(sectors) * 512)),
         _ => None,
     };
-    Some(Detection {
-        format: DiskFormat::Luks,
-        virtual_size,
-        safety,
-    })
+    Some(Detection { format: DiskFormat::Luks, virtual_size, safety })
 }

@@ -17,11 +17,7 @@ pub(crate) fn probe(head: &[u8], total_len: u64) -> Option<Detection> {
     if !has_at(head, 510, &BOOT_SIGNATURE) || is_fat_boot_sector(head) {
         return None;
     }
-    Some(Detection {
-        format: DiskFormat::Gpt,
-        virtual_size: Some(total_len),
-        safety: check_partitions(head),
-    })
+    Some(Detection { format: DiskFormat::Gpt, virtual_size: Some(total_len), safety: check_partitions(head) })
 }
 
 fn is_fat_boot_sector(head: &[u8]) -> bool {
@@ -32,9 +28,7 @@ fn check_partitions(head: &[u8]) -> Result<(), String> {
     let mut used = Vec::new();
     let mut protective = false;
     for i in 0..4 {
-        let entry = head
-            .get(PARTITION_TABLE + 16 * i..PARTITION_TABLE + 16 * (i + 1))
-            .ok_or("MBR is truncated")?;
+        let entry = head.get(PARTITION_TABLE + 16 * i..PARTITION_TABLE + 16 * (i + 1)).ok_or("MBR is truncated")?;
         if entry[0] != 0x00 && entry[0] != 0x80 {
             return Err(format!("MBR PTE {i} has invalid boot flag"));
         }

@@ -35,11 +35,7 @@ pub(crate) struct Detection {
 
 impl Detection {
     pub(crate) fn safe(format: DiskFormat, virtual_size: Option<u64>) -> Self {
-        Detection {
-            format,
-            virtual_size,
-            safety: Ok(()),
-        }
+        Detection { format, virtual_size, safety: Ok(()) }
     }
 }
 

@@ -22,11 +22,7 @@ pub(crate) fn probe(head: &[u8]) -> Option<Detection> {
     if !has_at(head, 0, MAGIC) {
         return None;
     }
-    Some(Detection {
-        format: DiskFormat::Qcow2,
-        virtual_size: u64_be(head, SIZE),
-        safety: safety(head),
-    })
+    Some(Detection { format: DiskFormat::Qcow2, virtual_size: u64_be(head, SIZE), safety: safety(head) })
 }
 
 fn safety(head: &[u8]) -> Result<(), String> {
@@ -69,32 +65,12 @@ mod tests {
         assert_eq!(ok.virtual_size, Some(1 << 30));
         assert_eq!(ok.safety, Ok(()));
         assert_eq!(probe(&header(2, 0, u64::MAX)).unwrap().safety, Ok(()));
-        assert!(probe(&header(1, 0, 0))
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("version 1"));
+        assert!(probe(&header(1, 0, 0)).unwrap().safety.unwrap_err().contains("version 1"));
         assert!(probe(&header(4, 0, 0)).unwrap().safety.is_err());
-        assert!(probe(&header(3, 0x200, 0))
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("backing"));
-        assert!(probe(&header(3, 0, 0b100))
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("data_file"));
-        assert!(probe(&header(3, 0, 1 << 4))
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("Unknown"));
-        assert!(probe(&header(3, 0, 1 << 63))
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("Unknown"));
+        assert!(probe(&header(3, 0x200, 0)).unwrap().safety.unwrap_err().contains("backing"));
+        assert!(probe(&header(3, 0, 0b100)).unwrap().safety.unwrap_err().contains("data_file"));
+        assert!(probe(&header(3, 0, 1 << 4)).unwrap().safety.unwrap_err().contains("Unknown"));
+        assert!(probe(&header(3, 0, 1 << 63)).unwrap().safety.unwrap_err().contains("Unknown"));
         let truncated = probe(&header(3, 0, 0)[..40]).unwrap();
         assert_eq!(truncated.virtual_size, Some(1 << 30));
         assert_eq!(truncated.safety.unwrap_err(), TRUNCATED);

@@ -10,6 +10,5 @@ const SIGNATURE: u32 = 0xbeda_107f;
 const DISK_SIZE: usize = 0x170;
 
 pub(crate) fn probe(head: &[u8]) -> Option<Detection> {
-    (u32_le(head, SIGNATURE_OFFSET) == Some(SIGNATURE))
-        .then(|| Detection::safe(DiskFormat::Vdi, u64_le(head, DISK_SIZE)))
+    (u32_le(head, SIGNATURE_OFFSET) == Some(SIGNATURE)).then(|| Detection::safe(DiskFormat::Vdi, u64_le(head, DISK_SIZE)))
 }

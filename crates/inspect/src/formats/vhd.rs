@@ -33,9 +33,5 @@ fn from_footer(footer: &[u8]) -> Detection {
         Some(_) => Ok(()),
         None => Err("VHD footer is truncated".into()),
     };
-    Detection {
-        format: DiskFormat::Vhd,
-        virtual_size: u64_be(footer, CURRENT_SIZE),
-        safety,
-    }
+    Detection { format: DiskFormat::Vhd, virtual_size: u64_be(footer, CURRENT_SIZE), safety }
 }

@@ -20,13 +20,9 @@ const TABLE_HEADER_LEN: usize = 16;
 const METADATA_HEADER_LEN: usize = 32;
 const METADATA_TABLE_LEN: usize = METADATA_HEADER_LEN + MAX_ENTRIES * ENTRY_LEN;
 /// 8B7CA206-4790-4B9A-B8FE-575F050F886E, in its on-disk (mixed-endian) byte order.
-const METADATA_REGION_GUID: [u8; 16] = [
-    0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47, 0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f, 0x88, 0x6e,
-];
+const METADATA_REGION_GUID: [u8; 16] = [0x06, 0xa2, 0x7c, 0x8b, 0x90, 0x47, 0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f, 0x88, 0x6e];
 /// 2FA54224-CD1B-4876-B211-5DBED83BF4B8, the "Virtual Disk Size" metadata item.
-const VIRTUAL_DISK_SIZE_GUID: [u8; 16] = [
-    0x24, 0x42, 0xa5, 0x2f, 0x1b, 0xcd, 0x76, 0x48, 0xb2, 0x11, 0x5d, 0xbe, 0xd8, 0x3b, 0xf4, 0xb8,
-];
+const VIRTUAL_DISK_SIZE_GUID: [u8; 16] = [0x24, 0x42, 0xa5, 0x2f, 0x1b, 0xcd, 0x76, 0x48, 0xb2, 0x11, 0x5d, 0xbe, 0xd8, 0x3b, 0xf4, 0xb8];
 
 pub(crate) fn probe(head: &[u8], virtual_size: Option<u64>) -> Option<Detection> {
     has_at(head, 0, SIGNATURE).then(|| Detection::safe(DiskFormat::Vhdx, virtual_size))
@@ -56,9 +52,7 @@ enum Parse<T> {
 
 impl SizeLocator {
     pub(crate) fn new() -> Self {
-        SizeLocator {
-            state: State::Start,
-        }
+        SizeLocator { state: State::Start }
     }
 
     /// Offer the next `chunk` (at stream offset `at`); `head` is the head buffer
@@ -181,8 +175,7 @@ fn size_item_offset(table: &[u8]) -> Parse<u64> {
     for i in 0..count as usize {
         let entry = METADATA_HEADER_LEN + i * ENTRY_LEN;
         if has_at(table, entry, &VIRTUAL_DISK_SIZE_GUID) {
-            return u32_le(table, entry + 16)
-                .map_or(Parse::Invalid, |o| Parse::Found(u64::from(o)));
+            return u32_le(table, entry + 16).map_or(Parse::Invalid, |o| Parse::Found(u64::from(o)));
         }
     }
     Parse::Invalid
@@ -229,26 +222,14 @@ mod tests {
     #[test]
     fn follows_the_chain_wherever_it_lies() {
         let mib = 1 << 20;
-        for (meta, item) in [
-            (0x5_0000, 0x1_0000),
-            (mib - 0x100, 0x1_0000),
-            (3 * mib, 0x1_0000),
-            (3 * mib, 0x200),
-        ] {
+        for (meta, item) in [(0x5_0000, 0x1_0000), (mib - 0x100, 0x1_0000), (3 * mib, 0x1_0000), (3 * mib, 0x200)] {
             let bytes = image(4 * mib, meta, item, 0xabcd_0000);
             for chunk in [1, 511, 4096, 65537, 4 * mib] {
-                assert_eq!(
-                    locate(&bytes, chunk),
-                    Some(0xabcd_0000),
-                    "meta {meta:#x} item {item:#x} chunk {chunk}"
-                );
+                assert_eq!(locate(&bytes, chunk), Some(0xabcd_0000), "meta {meta:#x} item {item:#x} chunk {chunk}");
             }
         }
         // A short stream that ends inside the head still resolves.
-        assert_eq!(
-            locate(&image(0x7_0000, 0x5_0000, 0x1_0000, 7), 333),
-            Some(7)
-        );
+        assert_eq!(locate(&image(0x7_0000, 0x5_0000, 0x1_0000, 7), 333), Some(7));
     }
 
     #[test]
@@ -261,10 +242,7 @@ mod tests {
         bytes[e + 16..e + 20].copy_from_slice(&8u32.to_le_bytes());
         assert_eq!(locate(&bytes, 4096), Some(3 << 16));
         // The metadata region lies beyond the end.
-        assert_eq!(
-            locate(&image(4 * mib, 3 * mib, 0x1_0000, 9)[..3 * mib + 100], 4096),
-            None
-        );
+        assert_eq!(locate(&image(4 * mib, 3 * mib, 0x1_0000, 9)[..3 * mib + 100], 4096), None);
         // No metadata region entry.
         let mut no_region = image(2 * mib, 0x5_0000, 0x1_0000, 9);
         no_region[0x3_0030..0x3_0040].fill(0);

@@ -48,9 +48,7 @@ pub(crate) fn probe(head: &[u8], tail: &[u8]) -> Option<Detection> {
 }
 
 fn sparse(head: &[u8], tail: &[u8]) -> Detection {
-    let footer = (u64_le(head, GD_OFFSET) == Some(GD_AT_END))
-        .then(|| footer_header(tail))
-        .flatten();
+    let footer = (u64_le(head, GD_OFFSET) == Some(GD_AT_END)).then(|| footer_header(tail)).flatten();
     let capacity = u64_le(footer.unwrap_or(head), CAPACITY);
     Detection {
         format: DiskFormat::Vmdk,
@@ -74,12 +72,8 @@ fn sparse_safety(head: &[u8], tail: &[u8]) -> Result<(), String> {
         check_footer(head, tail)?;
     }
     // Bounded by DESCRIPTOR_MAX, so the cast cannot truncate.
-    let len = descriptor_sectors
-        .saturating_mul(SECTOR)
-        .min(DESCRIPTOR_MAX as u64) as usize;
-    let descriptor = head
-        .get(DESCRIPTOR_OFFSET..DESCRIPTOR_OFFSET + len)
-        .ok_or("VMDK descriptor is truncated")?;
+    let len = descriptor_sectors.saturating_mul(SECTOR).min(DESCRIPTOR_MAX as u64) as usize;
+    let descriptor = head.get(DESCRIPTOR_OFFSET..DESCRIPTOR_OFFSET + len).ok_or("VMDK descriptor is truncated")?;
     check_descriptor(descriptor_text(descriptor)?)
 }
 
@@ -91,10 +85,7 @@ fn footer_header(tail: &[u8]) -> Option<&[u8]> {
 }
 
 fn check_footer(head: &[u8], tail: &[u8]) -> Result<(), String> {
-    let start = tail
-        .len()
-        .checked_sub(1536)
-        .ok_or("VMDK footer is missing")?;
+    let start = tail.len().checked_sub(1536).ok_or("VMDK footer is missing")?;
     let footer_marker = &tail[start..start + 512];
     let footer = &tail[start + 512..start + 1024];
     let eos_marker = &tail[start + 1024..];
@@ -159,9 +150,7 @@ fn qemu_probes_descriptor(buf: &[u8]) -> bool {
                 let rest = &buf[p..];
                 return [b'1', b'2', b'3'].iter().any(|v| {
                     let line = [b"version=".as_slice(), &[*v]].concat();
-                    rest.starts_with(&line)
-                        && (rest[line.len()..].starts_with(b"\n")
-                            || rest[line.len()..].starts_with(b"\r\n"))
+                    rest.starts_with(&line) && (rest[line.len()..].starts_with(b"\n") || rest[line.len()..].starts_with(b"\r\n"))
                 });
             }
         }
@@ -173,12 +162,8 @@ fn qemu_probes_descriptor(buf: &[u8]) -> bool {
 fn oslo_sees_descriptor(head: &[u8]) -> bool {
     let first = &head[..head.len().min(512)];
     !first.is_empty()
-        && first
-            .iter()
-            .all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-        && descriptor_text(head)
-            .map(|text| text.to_ascii_lowercase().contains("createtype=\""))
-            .unwrap_or(false)
+        && first.iter().all(|&b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        && descriptor_text(head).map(|text| text.to_ascii_lowercase().contains("createtype=\"")).unwrap_or(false)
 }
 
 /// The descriptor as text: up to the first NUL (sectors are zero-padded) and at most
@@ -204,16 +189,10 @@ fn parse_lines(text: &str) -> Result<Vec<Line<'_>>, String> {
     let mut lines = Vec::new();
     for line in text.split('\n').map(str::trim) {
         let lower_first_word = line.split(' ').next().unwrap_or("").to_ascii_lowercase();
-        if line.is_empty() || line.starts_with('#') || line.to_ascii_lowercase().starts_with("ddb")
-        {
+        if line.is_empty() || line.starts_with('#') || line.to_ascii_lowercase().starts_with("ddb") {
             continue;
-        } else if let Some((key, value)) =
-            line.split_once('=').filter(|(key, _)| !key.contains(' '))
-        {
-            lines.push(Line::Field {
-                key,
-                value: value.trim().trim_matches('"'),
-            });
+        } else if let Some((key, value)) = line.split_once('=').filter(|(key, _)| !key.contains(' ')) {
+            lines.push(Line::Field { key, value: value.trim().trim_matches('"') });
         } else if ["rw", "rdonly", "noaccess"].contains(&lower_first_word.as_str()) {
             lines.push(Line::Extent(line));
         } else {
@@ -233,11 +212,7 @@ fn check_descriptor(text: &str) -> Result<(), String> {
     };
     match field("createType") {
         None => return Err("VMDK descriptor has no createType".into()),
-        Some(t)
-            if !ALLOWED_CREATE_TYPES
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(t)) =>
-        {
+        Some(t) if !ALLOWED_CREATE_TYPES.iter().any(|a| a.eq_ignore_ascii_case(t)) => {
             let shown: String = t.chars().take(64).collect();
             return Err(format!("Unsupported VMDK subformat {shown}"));
         }
@@ -290,49 +265,27 @@ mod tests {
 
     #[test]
     fn descriptor_files_are_recognised_and_checked() {
-        let flat = probe(
-            &descriptor_file("monolithicFlat", "RW 2048 FLAT \"a-flat.vmdk\" 0"),
-            &[],
-        )
-        .unwrap();
+        let flat = probe(&descriptor_file("monolithicFlat", "RW 2048 FLAT \"a-flat.vmdk\" 0"), &[]).unwrap();
         assert_eq!(flat.format, DiskFormat::Vmdk);
         assert_eq!(flat.virtual_size, Some(2048 * 512));
-        assert_eq!(
-            flat.safety.unwrap_err(),
-            "Unsupported VMDK subformat monolithicFlat"
-        );
+        assert_eq!(flat.safety.unwrap_err(), "Unsupported VMDK subformat monolithicFlat");
 
-        let escape = probe(
-            &descriptor_file("monolithicSparse", "RW 2048 SPARSE \"/etc/passwd\""),
-            &[],
-        )
-        .unwrap();
+        let escape = probe(&descriptor_file("monolithicSparse", "RW 2048 SPARSE \"/etc/passwd\""), &[]).unwrap();
         assert_eq!(escape.safety.unwrap_err(), "Invalid extent filenames found");
 
         let none = probe(&descriptor_file("streamOptimized", ""), &[]).unwrap();
         assert_eq!(none.safety.unwrap_err(), "No extents found");
 
-        let ok = probe(
-            &descriptor_file("streamOptimized", "RW 8 SPARSE \"x.vmdk\""),
-            &[],
-        )
-        .unwrap();
+        let ok = probe(&descriptor_file("streamOptimized", "RW 8 SPARSE \"x.vmdk\""), &[]).unwrap();
         assert_eq!(ok.safety, Ok(()));
 
         let mut parent = descriptor_file("monolithicSparse", "RW 8 SPARSE \"x.vmdk\"");
         parent.extend_from_slice(b"parentFileNameHint=\"base.vmdk\"\n");
-        assert!(probe(&parent, &[])
-            .unwrap()
-            .safety
-            .unwrap_err()
-            .contains("parent"));
+        assert!(probe(&parent, &[]).unwrap().safety.unwrap_err().contains("parent"));
 
         let mut junk = descriptor_file("monolithicSparse", "RW 8 SPARSE \"x.vmdk\"");
         junk.extend_from_slice(b"what is this\n");
-        assert_eq!(
-            probe(&junk, &[]).unwrap().safety.unwrap_err(),
-            INVALID_DESCRIPTOR
-        );
+        assert_eq!(probe(&junk, &[]).unwrap().safety.unwrap_err(), INVALID_DESCRIPTOR);
     }
 
     #[test]
