@@ -55,10 +55,7 @@ pub(crate) fn base_url(state: &GlanceState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.public_url {
         return url.trim_end_matches('/').to_string();
     }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let scheme = if state.tls { "https" } else { "http" };
     format!("{scheme}://{host}{}", state.mount_prefix)
 }
@@ -71,9 +68,7 @@ pub(crate) fn image_id(raw: &str) -> GlanceResult<Uuid> {
             return Ok(id);
         }
     }
-    Err(GlanceError::not_found(format!(
-        "No image found with ID {raw}"
-    )))
+    Err(GlanceError::not_found(format!("No image found with ID {raw}")))
 }
 
 pub fn router(state: GlanceState) -> Router {
@@ -101,53 +96,29 @@ async fn dispatch(state: GlanceState, request: Request) -> GlanceResult<Response
     let (parts, body) = request.into_parts();
     let endpoint = match parse(&parts.method, parts.uri.path()) {
         Ok(ep) => ep,
-        Err(RouteError::NotFound) => {
-            return Err(GlanceError::not_found("The resource could not be found."))
-        }
+        Err(RouteError::NotFound) => return Err(GlanceError::not_found("The resource could not be found.")),
         Err(RouteError::NotImplemented) => {
-            return Err(GlanceError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "The server does not support this method.",
-            ))
+            return Err(GlanceError::new(StatusCode::NOT_IMPLEMENTED, "The server does not support this method."))
         }
         Err(RouteError::MethodNotAllowed(allow)) => {
             return Err(GlanceError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "The method {} is not allowed for this resource.",
-                    parts.method
-                ),
+                format!("The method {} is not allowed for this resource.", parts.method),
             )
             .with_header("allow", allow));
         }
     };
     match endpoint {
-        Endpoint::VersionsRoot => {
-            return Ok(info::versions(
-                &state,
-                &parts.headers,
-                StatusCode::MULTIPLE_CHOICES,
-            ))
-        }
+        Endpoint::VersionsRoot => return Ok(info::versions(&state, &parts.headers, StatusCode::MULTIPLE_CHOICES)),
         Endpoint::Versions => return Ok(info::versions(&state, &parts.headers, StatusCode::OK)),
         Endpoint::Healthcheck => return Ok(info::healthcheck()),
         _ => {}
     }
-    let caller = state
-        .auth
-        .keystone_caller(&parts.headers)
-        .map_err(|f| GlanceError::unauthorized(&f, &state.auth_uri))?;
+    let caller = state.auth.keystone_caller(&parts.headers).map_err(|f| GlanceError::unauthorized(&f, &state.auth_uri))?;
     if endpoint.rejects_body() && imagery_http_common::body::has_body(&parts.headers) {
-        return Err(GlanceError::bad_request(
-            "A body is not expected with this request.",
-        ));
+        return Err(GlanceError::bad_request("A body is not expected with this request."));
     }
-    let ctx = Ctx {
-        state,
-        caller,
-        headers: parts.headers,
-        query: parts.uri.query().map(str::to_string),
-    };
+    let ctx = Ctx { state, caller, headers: parts.headers, query: parts.uri.query().map(str::to_string) };
     route(&ctx, endpoint, body).await
 }
 
@@ -175,13 +146,9 @@ async fn route(ctx: &Ctx, endpoint: Endpoint, body: Body) -> GlanceResult<Respon
         DeleteMember { id, member } => members::delete(ctx, &id, &member).await,
         Schema { name } => info::schema(ctx, &name),
         InfoImport => Ok(info::import_info(ctx)),
-        InfoStores | InfoStoresDetail => Err(GlanceError::not_found(
-            "Multi backend is not supported at this site.",
-        )),
+        InfoStores | InfoStoresDetail => Err(GlanceError::not_found("Multi backend is not supported at this site.")),
         InfoUsage => info::usage(ctx).await,
-        VersionsRoot | Versions | Healthcheck => {
-            Err(GlanceError::not_found("The resource could not be found."))
-        }
+        VersionsRoot | Versions | Healthcheck => Err(GlanceError::not_found("The resource could not be found.")),
     }
 }
 
@@ -189,10 +156,7 @@ async fn route(ctx: &Ctx, endpoint: Endpoint, body: Body) -> GlanceResult<Respon
 pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -204,27 +168,19 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 
 /// Read and parse a JSON request body (Glance does not check its Content-Type).
 pub(crate) async fn json_body(body: Body) -> GlanceResult<serde_json::Value> {
-    let bytes =
-        imagery_http_common::body::read_limited(body, imagery_http_common::body::MAX_DOCUMENT)
-            .await
-            .map_err(|e| match e {
-                imagery_http_common::body::BodyError::TooLarge => GlanceError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "The body of your request was too large for this server.",
-                ),
-                imagery_http_common::body::BodyError::Unreadable => {
-                    GlanceError::bad_request("The request body could not be read.")
-                }
-            })?;
+    let bytes = imagery_http_common::body::read_limited(body, imagery_http_common::body::MAX_DOCUMENT).await.map_err(|e| match e {
+        imagery_http_common::body::BodyError::TooLarge => {
+            GlanceError::new(StatusCode::PAYLOAD_TOO_LARGE, "The body of your request was too large for this server.")
+        }
+        imagery_http_common::body::BodyError::Unreadable => GlanceError::bad_request("The request body could not be read."),
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(GlanceError::bad_request("Body expected in request."));
     }
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|_| GlanceError::bad_request("Malformed JSON in request body."))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| GlanceError::bad_request("Malformed JSON in request body."))?;
     if !value.is_object() && !value.is_array() {
-        return Err(GlanceError::bad_request(
-            "Expected a JSON object or array in the request body.",
-        ));
+        return Err(GlanceError::bad_request("Expected a JSON object or array in the request body."));
     }
     Ok(value)
 }

@@ -19,11 +19,7 @@ pub type GlanceResult<T> = Result<T, GlanceError>;
 
 impl GlanceError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        GlanceError {
-            status,
-            message: message.into(),
-            headers: Vec::new(),
-        }
+        GlanceError { status, message: message.into(), headers: Vec::new() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -49,15 +45,12 @@ impl GlanceError {
 
     pub fn unauthorized(failure: &AuthFailure, auth_uri: &str) -> Self {
         let message = match failure {
-            AuthFailure::Missing => {
-                "The request you have made requires authentication.".to_string()
-            }
+            AuthFailure::Missing => "The request you have made requires authentication.".to_string(),
             AuthFailure::Invalid(why) => {
                 format!("The request you have made requires authentication. {why}")
             }
         };
-        Self::new(StatusCode::UNAUTHORIZED, message)
-            .with_header("www-authenticate", format!("Keystone uri=\"{auth_uri}\""))
+        Self::new(StatusCode::UNAUTHORIZED, message).with_header("www-authenticate", format!("Keystone uri=\"{auth_uri}\""))
     }
 
     /// Render for a client that sent `accept`.
@@ -83,10 +76,7 @@ impl GlanceError {
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
         let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static(content_type),
-        );
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         for (name, value) in &self.headers {
             if let Ok(v) = HeaderValue::from_str(value) {
                 headers.insert(*name, v);
@@ -111,10 +101,7 @@ fn preferred_format(accept: Option<&str>) -> Format {
     for range in accept.split(',') {
         let mut parts = range.split(';');
         let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q = parts.filter_map(|p| p.trim().strip_prefix("q=")).find_map(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
         match media.as_str() {
             "*/*" => {
                 html = html.max(q);
@@ -135,9 +122,7 @@ fn preferred_format(accept: Option<&str>) -> Format {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 impl From<DomainError> for GlanceError {
@@ -159,7 +144,5 @@ impl From<DomainError> for GlanceError {
 }
 
 pub fn accept_of(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
+    headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok())
 }

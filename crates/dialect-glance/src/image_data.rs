@@ -16,26 +16,19 @@ fn require_octet_stream(ctx: &Ctx) -> GlanceResult<()> {
         Some("application/octet-stream") => Ok(()),
         other => Err(GlanceError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "The request media type {} is not supported by this server.",
-                other.unwrap_or("")
-            ),
+            format!("The request media type {} is not supported by this server.", other.unwrap_or("")),
         )),
     }
 }
 
 fn announced_size(ctx: &Ctx) -> GlanceResult<Option<u64>> {
-    match ctx
-        .headers
-        .get("x-openstack-image-size")
-        .and_then(|v| v.to_str().ok())
-    {
+    match ctx.headers.get("x-openstack-image-size").and_then(|v| v.to_str().ok()) {
         None => Ok(None),
-        Some(raw) => raw.trim().parse::<u64>().map(Some).map_err(|_| {
-            GlanceError::bad_request(format!(
-                "Invalid image size '{raw}': it must be an integer."
-            ))
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| GlanceError::bad_request(format!("Invalid image size '{raw}': it must be an integer."))),
     }
 }
 
@@ -47,49 +40,27 @@ pub async fn upload(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
     let id = image_id(id)?;
     require_octet_stream(ctx)?;
     let size = announced_size(ctx)?;
-    ctx.service()
-        .upload(&ctx.caller, id, stream_of(body), size)
-        .await?;
+    ctx.service().upload(&ctx.caller, id, stream_of(body), size).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub async fn stage(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
     let id = image_id(id)?;
-    if !ctx
-        .service()
-        .config()
-        .import_methods
-        .iter()
-        .any(|m| m == "glance-direct")
-    {
-        return Err(GlanceError::not_found(
-            "The glance-direct import method is not enabled.",
-        ));
+    if !ctx.service().config().import_methods.iter().any(|m| m == "glance-direct") {
+        return Err(GlanceError::not_found("The glance-direct import method is not enabled."));
     }
     require_octet_stream(ctx)?;
     let size = announced_size(ctx)?;
-    ctx.service()
-        .stage(&ctx.caller, id, stream_of(body), size)
-        .await?;
+    ctx.service().stage(&ctx.caller, id, stream_of(body), size).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n`; several ranges → 400; nonsense → 416.
 fn parse_range(raw: &str) -> GlanceResult<DownloadRange> {
-    let unsatisfiable = || {
-        GlanceError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "Requested range not satisfiable",
-        )
-    };
-    let spec = raw
-        .trim()
-        .strip_prefix("bytes=")
-        .ok_or_else(unsatisfiable)?;
+    let unsatisfiable = || GlanceError::new(StatusCode::RANGE_NOT_SATISFIABLE, "Requested range not satisfiable");
+    let spec = raw.trim().strip_prefix("bytes=").ok_or_else(unsatisfiable)?;
     if spec.contains(',') {
-        return Err(GlanceError::bad_request(
-            "Multiple ranges are not supported.",
-        ));
+        return Err(GlanceError::bad_request("Multiple ranges are not supported."));
     }
     let (a, b) = spec.split_once('-').ok_or_else(unsatisfiable)?;
     let num = |s: &str| s.trim().parse::<u64>().map_err(|_| unsatisfiable());
@@ -103,22 +74,13 @@ fn parse_range(raw: &str) -> GlanceResult<DownloadRange> {
 
 /// A legacy request `Content-Range: bytes a-b/*` asks for a range too.
 fn content_range_request(raw: &str) -> GlanceResult<DownloadRange> {
-    let spec = raw
-        .trim()
-        .strip_prefix("bytes ")
-        .unwrap_or(raw)
-        .split('/')
-        .next()
-        .unwrap_or("");
+    let spec = raw.trim().strip_prefix("bytes ").unwrap_or(raw).split('/').next().unwrap_or("");
     parse_range(&format!("bytes={spec}"))
 }
 
 pub async fn download(ctx: &Ctx, id: &str) -> GlanceResult<Response> {
     let id = image_id(id)?;
-    let range = match (
-        ctx.headers.get(http::header::RANGE),
-        ctx.headers.get(http::header::CONTENT_RANGE),
-    ) {
+    let range = match (ctx.headers.get(http::header::RANGE), ctx.headers.get(http::header::CONTENT_RANGE)) {
         (Some(r), _) => Some(parse_range(r.to_str().unwrap_or(""))?),
         (None, Some(cr)) => Some(content_range_request(cr.to_str().unwrap_or(""))?),
         (None, None) => None,
@@ -129,37 +91,23 @@ pub async fn download(ctx: &Ctx, id: &str) -> GlanceResult<Response> {
     };
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     let length = match download.range {
         Some((first, last)) => {
             *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-            if let Ok(v) =
-                HeaderValue::from_str(&format!("bytes {first}-{last}/{}", download.total_size))
-            {
-                response
-                    .headers_mut()
-                    .insert(http::header::CONTENT_RANGE, v);
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {first}-{last}/{}", download.total_size)) {
+                response.headers_mut().insert(http::header::CONTENT_RANGE, v);
             }
             last - first + 1
         }
         None => {
-            if let Some(md5) = download
-                .image
-                .checksum
-                .as_deref()
-                .and_then(|c| HeaderValue::from_str(c).ok())
-            {
+            if let Some(md5) = download.image.checksum.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
                 response.headers_mut().insert("content-md5", md5);
             }
             download.total_size
         }
     };
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
+    response.headers_mut().insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
 }
 
@@ -170,40 +118,29 @@ pub async fn import(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
         .get("method")
         .and_then(Value::as_object)
         .ok_or_else(|| GlanceError::bad_request("Import request requires a 'method' field."))?;
-    let name = method.get("name").and_then(Value::as_str).ok_or_else(|| {
-        GlanceError::bad_request("Import request requires a 'method' field with a 'name'.")
-    })?;
+    let name = method
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| GlanceError::bad_request("Import request requires a 'method' field with a 'name'."))?;
     for flag in ["all_stores", "all_stores_must_succeed"] {
         if let Some(v) = value.get(flag) {
             if !v.is_boolean() {
-                return Err(GlanceError::bad_request(format!(
-                    "'{flag}' must be a boolean."
-                )));
+                return Err(GlanceError::bad_request(format!("'{flag}' must be a boolean.")));
             }
         }
     }
     if value.get("all_stores_must_succeed") == Some(&Value::Bool(false)) {
-        return Err(GlanceError::bad_request(
-            "This deployment has a single store: 'all_stores_must_succeed' cannot be false.",
-        ));
+        return Err(GlanceError::bad_request("This deployment has a single store: 'all_stores_must_succeed' cannot be false."));
     }
     let method = match name {
         "glance-direct" => ImportMethod::GlanceDirect,
         "web-download" => {
-            let uri = method
-                .get("uri")
-                .and_then(Value::as_str)
-                .ok_or_else(|| GlanceError::bad_request("web-download requires a 'uri'."))?;
-            ImportMethod::WebDownload {
-                uri: uri.to_string(),
-            }
+            let uri =
+                method.get("uri").and_then(Value::as_str).ok_or_else(|| GlanceError::bad_request("web-download requires a 'uri'."))?;
+            ImportMethod::WebDownload { uri: uri.to_string() }
         }
         "copy-image" => ImportMethod::CopyImage,
-        other => {
-            return Err(GlanceError::bad_request(format!(
-                "Import method {other} is not valid."
-            )))
-        }
+        other => return Err(GlanceError::bad_request(format!("Import method {other} is not valid."))),
     };
     ctx.service().import(&ctx.caller, id, method).await?;
     Ok(empty(StatusCode::ACCEPTED))
@@ -223,19 +160,10 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(
-            parse_range("bytes=0-9").ok(),
-            Some(DownloadRange::FromTo(0, 9))
-        );
+        assert_eq!(parse_range("bytes=0-9").ok(), Some(DownloadRange::FromTo(0, 9)));
         assert_eq!(parse_range("bytes=5-").ok(), Some(DownloadRange::From(5)));
         assert_eq!(parse_range("bytes=-5").ok(), Some(DownloadRange::Suffix(5)));
-        assert_eq!(
-            parse_range("bytes=0-1,4-5").err().map(|e| e.status),
-            Some(StatusCode::BAD_REQUEST)
-        );
-        assert_eq!(
-            parse_range("lines=1-2").err().map(|e| e.status),
-            Some(StatusCode::RANGE_NOT_SATISFIABLE)
-        );
+        assert_eq!(parse_range("bytes=0-1,4-5").err().map(|e| e.status), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(parse_range("lines=1-2").err().map(|e| e.status), Some(StatusCode::RANGE_NOT_SATISFIABLE));
     }
 }

@@ -36,69 +36,37 @@ const READ_ONLY: [&str; 14] = [
 /// Attributes nobody may set through this API.
 const RESERVED: [&str; 4] = ["location", "deleted", "deleted_at", "locations"];
 /// Base attributes: never custom properties, never removable.
-const BASE: [&str; 10] = [
-    "name",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "container_format",
-    "disk_format",
-    "min_disk",
-    "min_ram",
-    "owner",
-    "tags",
-];
+const BASE: [&str; 10] =
+    ["name", "visibility", "protected", "os_hidden", "container_format", "disk_format", "min_disk", "min_ram", "owner", "tags"];
 /// Schema-typed custom properties whose value must be null or a UUID.
 const UUID_PROPS: [&str; 2] = ["kernel_id", "ramdisk_id"];
 
 fn reserved_or_read_only(key: &str, on_create: bool) -> Option<GlanceError> {
-    if RESERVED.contains(&key)
-        || key.starts_with("os_glance")
-        || key.starts_with(imagery_core::image::RESERVED_PREFIX)
-    {
-        return Some(GlanceError::forbidden(format!(
-            "Attribute '{key}' is reserved."
-        )));
+    if RESERVED.contains(&key) || key.starts_with("os_glance") || key.starts_with(imagery_core::image::RESERVED_PREFIX) {
+        return Some(GlanceError::forbidden(format!("Attribute '{key}' is reserved.")));
     }
     if READ_ONLY.contains(&key) && !(on_create && key == "id") {
-        return Some(GlanceError::forbidden(format!(
-            "Attribute '{key}' is read-only."
-        )));
+        return Some(GlanceError::forbidden(format!("Attribute '{key}' is read-only.")));
     }
     None
 }
 
 fn invalid(attr: &str, why: &str) -> GlanceError {
-    GlanceError::bad_request(format!(
-        "Provided object does not match schema 'image': {why} Failed validating '{attr}'."
-    ))
+    GlanceError::bad_request(format!("Provided object does not match schema 'image': {why} Failed validating '{attr}'."))
 }
 
 /// Apply one base attribute or custom property value (as JSON) to an image.
-fn set_attribute(
-    image: &mut Image,
-    key: &str,
-    value: &Value,
-    formats: (&[String], &[String]),
-) -> GlanceResult<()> {
+fn set_attribute(image: &mut Image, key: &str, value: &Value, formats: (&[String], &[String])) -> GlanceResult<()> {
     let string_or_null = |v: &Value| -> GlanceResult<Option<String>> {
         match v {
             Value::Null => Ok(None),
             Value::String(s) => Ok(Some(s.clone())),
-            _ => Err(invalid(
-                key,
-                &format!("{v} is not of type 'null', 'string'."),
-            )),
+            _ => Err(invalid(key, &format!("{v} is not of type 'null', 'string'."))),
         }
     };
-    let boolean = |v: &Value| {
-        v.as_bool()
-            .ok_or_else(|| invalid(key, &format!("{v} is not of type 'boolean'.")))
-    };
+    let boolean = |v: &Value| v.as_bool().ok_or_else(|| invalid(key, &format!("{v} is not of type 'boolean'.")));
     let integer = |v: &Value| -> GlanceResult<i64> {
-        let n = v
-            .as_i64()
-            .ok_or_else(|| invalid(key, &format!("{v} is not of type 'integer'.")))?;
+        let n = v.as_i64().ok_or_else(|| invalid(key, &format!("{v} is not of type 'integer'.")))?;
         if !(0..=i64::from(i32::MAX)).contains(&n) {
             return Err(invalid(key, &format!("{n} is out of range.")));
         }
@@ -114,12 +82,8 @@ fn set_attribute(
         }
         "visibility" => {
             let v = value.as_str().and_then(|s| s.parse::<Visibility>().ok());
-            image.visibility = v.ok_or_else(|| {
-                invalid(
-                    key,
-                    &format!("{value} is not one of ['community', 'public', 'private', 'shared']."),
-                )
-            })?;
+            image.visibility =
+                v.ok_or_else(|| invalid(key, &format!("{value} is not one of ['community', 'public', 'private', 'shared'].")))?;
         }
         "protected" => image.protected = boolean(value)?,
         "os_hidden" => image.os_hidden = boolean(value)?,
@@ -134,11 +98,7 @@ fn set_attribute(
         }
         "container_format" | "disk_format" => {
             let v = string_or_null(value)?;
-            let allowed = if key == "container_format" {
-                formats.0
-            } else {
-                formats.1
-            };
+            let allowed = if key == "container_format" { formats.0 } else { formats.1 };
             if let Some(f) = &v {
                 if !allowed.iter().any(|a| a == f) {
                     return Err(invalid(key, &format!("'{f}' is not one of {allowed:?}.")));
@@ -151,14 +111,10 @@ fn set_attribute(
             }
         }
         "tags" => {
-            let items = value
-                .as_array()
-                .ok_or_else(|| invalid(key, &format!("{value} is not of type 'array'.")))?;
+            let items = value.as_array().ok_or_else(|| invalid(key, &format!("{value} is not of type 'array'.")))?;
             let mut tags = BTreeSet::new();
             for item in items {
-                let tag = item
-                    .as_str()
-                    .ok_or_else(|| invalid(key, &format!("{item} is not of type 'string'.")))?;
+                let tag = item.as_str().ok_or_else(|| invalid(key, &format!("{item} is not of type 'string'.")))?;
                 if tag.chars().count() > 255 {
                     return Err(invalid(key, "a tag is longer than 255 characters."));
                 }
@@ -168,9 +124,7 @@ fn set_attribute(
         }
         _ => {
             if key.chars().count() > 255 {
-                return Err(GlanceError::bad_request(
-                    "Custom property should not be greater than 255 characters.",
-                ));
+                return Err(GlanceError::bad_request("Custom property should not be greater than 255 characters."));
             }
             if UUID_PROPS.contains(&key) {
                 match value {
@@ -179,25 +133,13 @@ fn set_attribute(
                         return Ok(());
                     }
                     Value::String(s) if Uuid::parse_str(s).is_ok() && s.len() == 36 => {}
-                    _ => {
-                        return Err(invalid(
-                            key,
-                            &format!("{value} does not match the UUID pattern."),
-                        ))
-                    }
+                    _ => return Err(invalid(key, &format!("{value} does not match the UUID pattern."))),
                 }
             }
-            if key == "cinder_encryption_key_deletion_policy"
-                && !matches!(value.as_str(), Some("on_image_deletion" | "do_not_delete"))
-            {
-                return Err(invalid(
-                    key,
-                    &format!("{value} is not one of ['on_image_deletion', 'do_not_delete']."),
-                ));
+            if key == "cinder_encryption_key_deletion_policy" && !matches!(value.as_str(), Some("on_image_deletion" | "do_not_delete")) {
+                return Err(invalid(key, &format!("{value} is not one of ['on_image_deletion', 'do_not_delete'].")));
             }
-            let s = value
-                .as_str()
-                .ok_or_else(|| invalid(key, &format!("{value} is not of type 'string'.")))?;
+            let s = value.as_str().ok_or_else(|| invalid(key, &format!("{value} is not of type 'string'.")))?;
             image.properties.insert(key.to_string(), s.to_string());
         }
     }
@@ -212,32 +154,22 @@ fn formats(ctx: &Ctx) -> (&[String], &[String]) {
 pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
     let value = json_body(body).await?;
     let Value::Object(fields) = value else {
-        return Err(GlanceError::bad_request(
-            "Expected a JSON object describing the image.",
-        ));
+        return Err(GlanceError::bad_request("Expected a JSON object describing the image."));
     };
     let mut id = None;
     // Collect the attributes on a scratch image, then hand them to the service.
-    let mut scratch = Image::new(
-        Uuid::nil(),
-        ctx.caller.project_id.clone(),
-        imagery_core::time::now(),
-    );
+    let mut scratch = Image::new(Uuid::nil(), ctx.caller.project_id.clone(), imagery_core::time::now());
     let mut owner_given = false;
     for (key, value) in &fields {
         if let Some(err) = reserved_or_read_only(key, true) {
             return Err(err);
         }
         if key == "id" {
-            let raw = value
-                .as_str()
-                .ok_or_else(|| invalid("id", &format!("{value} is not of type 'string'.")))?;
+            let raw = value.as_str().ok_or_else(|| invalid("id", &format!("{value} is not of type 'string'.")))?;
             let parsed = Uuid::parse_str(raw)
                 .ok()
                 .filter(|_| raw.len() == 36)
-                .ok_or_else(|| {
-                    invalid("id", &format!("'{raw}' does not match the UUID pattern."))
-                })?;
+                .ok_or_else(|| invalid("id", &format!("'{raw}' does not match the UUID pattern.")))?;
             id = Some(parsed);
             continue;
         }
@@ -249,9 +181,7 @@ pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
     let new = NewImage {
         id,
         name: scratch.name,
-        visibility: fields
-            .contains_key("visibility")
-            .then_some(scratch.visibility),
+        visibility: fields.contains_key("visibility").then_some(scratch.visibility),
         protected: scratch.protected,
         os_hidden: scratch.os_hidden,
         container_format: scratch.container_format,
@@ -332,15 +262,10 @@ const PATCH_V20: &str = "application/openstack-images-v2.0-json-patch";
 
 /// Decode a one-segment JSON pointer (`/name`), honouring `~0` and `~1`.
 fn pointer_key(path: &str) -> GlanceResult<String> {
-    let bad =
-        || GlanceError::bad_request(format!("Invalid JSON pointer for this resource: '{path}'"));
-    let rest = path.strip_prefix('/').ok_or_else(|| {
-        GlanceError::bad_request(format!("Pointer `{path}` does not start with \"/\"."))
-    })?;
+    let bad = || GlanceError::bad_request(format!("Invalid JSON pointer for this resource: '{path}'"));
+    let rest = path.strip_prefix('/').ok_or_else(|| GlanceError::bad_request(format!("Pointer `{path}` does not start with \"/\".")))?;
     if rest.is_empty() || rest.ends_with('/') || rest.contains("//") {
-        return Err(GlanceError::bad_request(format!(
-            "Pointer `{path}` contains adjacent \"/\" or ends with \"/\"."
-        )));
+        return Err(GlanceError::bad_request(format!("Pointer `{path}` contains adjacent \"/\" or ends with \"/\".")));
     }
     if rest.contains('/') {
         return Err(bad());
@@ -367,9 +292,7 @@ fn pointer_key(path: &str) -> GlanceResult<String> {
 
 fn parse_patch(body: Value, draft4: bool) -> GlanceResult<Vec<PatchOp>> {
     let Value::Array(items) = body else {
-        return Err(GlanceError::bad_request(
-            "Request body must be a JSON array of operation objects.",
-        ));
+        return Err(GlanceError::bad_request("Request body must be a JSON array of operation objects."));
     };
     let mut ops = Vec::with_capacity(items.len());
     for item in items {
@@ -377,18 +300,22 @@ fn parse_patch(body: Value, draft4: bool) -> GlanceResult<Vec<PatchOp>> {
             return Err(GlanceError::bad_request("Operations must be JSON objects."));
         };
         let (op, path) = if draft4 {
-            let found: Vec<(Op, &Value)> = [
-                ("add", Op::Add),
-                ("replace", Op::Replace),
-                ("remove", Op::Remove),
-            ]
-            .into_iter()
-            .filter_map(|(name, op)| obj.get(name).map(|p| (op, p)))
-            .collect();
+            let found: Vec<(Op, &Value)> = [("add", Op::Add), ("replace", Op::Replace), ("remove", Op::Remove)]
+                .into_iter()
+                .filter_map(|(name, op)| obj.get(name).map(|p| (op, p)))
+                .collect();
             match found.as_slice() {
                 [(op, path)] => (*op, *path),
-                [] => return Err(GlanceError::bad_request("Operation objects must contain exactly one member named \"add\", \"remove\", or \"replace\".")),
-                _ => return Err(GlanceError::bad_request("Operation objects must contain only one member named \"add\", \"remove\", or \"replace\".")),
+                [] => {
+                    return Err(GlanceError::bad_request(
+                        "Operation objects must contain exactly one member named \"add\", \"remove\", or \"replace\".",
+                    ))
+                }
+                _ => {
+                    return Err(GlanceError::bad_request(
+                        "Operation objects must contain only one member named \"add\", \"remove\", or \"replace\".",
+                    ))
+                }
             }
         } else {
             let op = match obj.get("op").and_then(Value::as_str) {
@@ -396,34 +323,31 @@ fn parse_patch(body: Value, draft4: bool) -> GlanceResult<Vec<PatchOp>> {
                 Some("replace") => Op::Replace,
                 Some("remove") => Op::Remove,
                 Some(other) => return Err(GlanceError::bad_request(format!("Invalid operation: `{other}`."))),
-                None => return Err(GlanceError::bad_request("Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.")),
+                None => {
+                    return Err(GlanceError::bad_request(
+                        "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.",
+                    ))
+                }
             };
-            let path = obj.get("path").ok_or_else(|| {
-                GlanceError::bad_request("Unable to find 'path' in JSON Schema change")
-            })?;
+            let path = obj.get("path").ok_or_else(|| GlanceError::bad_request("Unable to find 'path' in JSON Schema change"))?;
             (op, path)
         };
-        let path = path
-            .as_str()
-            .ok_or_else(|| GlanceError::bad_request("Operation path must be a string."))?;
+        let path = path.as_str().ok_or_else(|| GlanceError::bad_request("Operation path must be a string."))?;
         let key = pointer_key(path)?;
         let value = match op {
             Op::Remove => None,
-            _ => Some(obj.get("value").cloned().ok_or_else(|| {
-                GlanceError::bad_request("Operation \"add\" requires a member named \"value\".")
-            })?),
+            _ => Some(
+                obj.get("value")
+                    .cloned()
+                    .ok_or_else(|| GlanceError::bad_request("Operation \"add\" requires a member named \"value\"."))?,
+            ),
         };
         ops.push(PatchOp { op, key, value });
     }
     Ok(ops)
 }
 
-fn apply_patch(
-    image: &mut Image,
-    ops: &[PatchOp],
-    draft4: bool,
-    formats: (&[String], &[String]),
-) -> Result<(), DomainError> {
+fn apply_patch(image: &mut Image, ops: &[PatchOp], draft4: bool, formats: (&[String], &[String])) -> Result<(), DomainError> {
     let to_domain = |e: GlanceError| match e.status {
         StatusCode::FORBIDDEN => DomainError::Forbidden(e.message),
         StatusCode::CONFLICT => DomainError::Conflict(e.message),
@@ -435,14 +359,10 @@ fn apply_patch(
         match op.op {
             Op::Remove => {
                 if is_base {
-                    return Err(DomainError::Forbidden(format!(
-                        "Property {key} may not be removed."
-                    )));
+                    return Err(DomainError::Forbidden(format!("Property {key} may not be removed.")));
                 }
                 if image.properties.remove(key).is_none() {
-                    return Err(DomainError::Conflict(format!(
-                        "Property {key} does not exist."
-                    )));
+                    return Err(DomainError::Conflict(format!("Property {key} does not exist.")));
                 }
             }
             Op::Add | Op::Replace => {
@@ -450,14 +370,10 @@ fn apply_patch(
                 if !is_base {
                     let exists = image.properties.contains_key(key);
                     if op.op == Op::Replace && !exists {
-                        return Err(DomainError::Conflict(format!(
-                            "Property {key} does not exist."
-                        )));
+                        return Err(DomainError::Conflict(format!("Property {key} does not exist.")));
                     }
                     if op.op == Op::Add && draft4 && exists {
-                        return Err(DomainError::Conflict(format!(
-                            "Property {key} already present."
-                        )));
+                        return Err(DomainError::Conflict(format!("Property {key} already present.")));
                     }
                 }
                 set_attribute(image, key, value, formats).map_err(to_domain)?;
@@ -492,12 +408,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
     }
     let (cf, df) = formats(ctx);
     let (cf, df) = (cf.to_vec(), df.to_vec());
-    let image = ctx
-        .service()
-        .update_image(&ctx.caller, id, |img| {
-            apply_patch(img, &ops, draft4, (&cf, &df))
-        })
-        .await?;
+    let image = ctx.service().update_image(&ctx.caller, id, |img| apply_patch(img, &ops, draft4, (&cf, &df))).await?;
     Ok(json_response(StatusCode::OK, &views::image(&image)))
 }
 
@@ -506,13 +417,8 @@ pub async fn update(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
 fn parse_time(raw: &str) -> GlanceResult<imagery_core::time::Timestamp> {
     chrono::DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").map(|t| t.and_utc())
-        })
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        })
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").map(|t| t.and_utc()))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
         .map_err(|_| GlanceError::bad_request(format!("Unable to parse datetime '{raw}'.")))
 }
 
@@ -535,35 +441,21 @@ fn split_operator(field: &str, raw: &str) -> GlanceResult<Vec<String>> {
                 }
             }
             if quoted {
-                return Err(GlanceError::bad_request(format!(
-                    "Invalid filter value {raw}. The quote is not closed."
-                )));
+                return Err(GlanceError::bad_request(format!("Invalid filter value {raw}. The quote is not closed.")));
             }
             values.push(current);
             Ok(values)
         }
-        _ if field == "name"
-            || field == "id"
-            || field == "status"
-            || field.ends_with("_format") =>
-        {
-            Err(GlanceError::bad_request(format!(
-                "Unable to filter by unknown operator '{op}'."
-            )))
+        _ if field == "name" || field == "id" || field == "status" || field.ends_with("_format") => {
+            Err(GlanceError::bad_request(format!("Unable to filter by unknown operator '{op}'.")))
         }
         _ => Ok(vec![raw.to_string()]),
     }
 }
 
 fn parse_cmp(raw: &str) -> (Cmp, &str) {
-    for (prefix, cmp) in [
-        ("gte:", Cmp::Gte),
-        ("gt:", Cmp::Gt),
-        ("lte:", Cmp::Lte),
-        ("lt:", Cmp::Lt),
-        ("neq:", Cmp::Neq),
-        ("eq:", Cmp::Eq),
-    ] {
+    for (prefix, cmp) in [("gte:", Cmp::Gte), ("gt:", Cmp::Gt), ("lte:", Cmp::Lte), ("lt:", Cmp::Lt), ("neq:", Cmp::Neq), ("eq:", Cmp::Eq)]
+    {
         if let Some(rest) = raw.strip_prefix(prefix) {
             return (cmp, rest);
         }
@@ -572,31 +464,21 @@ fn parse_cmp(raw: &str) -> (Cmp, &str) {
 }
 
 fn parse_int(name: &str, raw: &str) -> GlanceResult<i64> {
-    raw.trim()
-        .parse::<i64>()
-        .map_err(|_| GlanceError::bad_request(format!("{name} param must be an integer")))
+    raw.trim().parse::<i64>().map_err(|_| GlanceError::bad_request(format!("{name} param must be an integer")))
 }
 
 fn parse_bool_strict(name: &str, raw: &str, case_insensitive: bool) -> GlanceResult<bool> {
-    let v = if case_insensitive {
-        raw.to_ascii_lowercase()
-    } else {
-        raw.to_string()
-    };
+    let v = if case_insensitive { raw.to_ascii_lowercase() } else { raw.to_string() };
     match v.as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(GlanceError::bad_request(format!(
-            "Invalid value '{raw}' for '{name}': expected 'true' or 'false'."
-        ))),
+        _ => Err(GlanceError::bad_request(format!("Invalid value '{raw}' for '{name}': expected 'true' or 'false'."))),
     }
 }
 
 pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
     let query = ctx.query.clone().unwrap_or_default();
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let mut req = ImageListRequest::default();
     let mut sort_keys: Vec<SortKey> = Vec::new();
     let mut sort_dirs: Vec<SortDir> = Vec::new();
@@ -604,9 +486,7 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
     let parse_dir = |d: &str| match d {
         "asc" => Ok(SortDir::Asc),
         "desc" => Ok(SortDir::Desc),
-        _ => Err(GlanceError::bad_request(format!(
-            "Invalid sort direction: {d}"
-        ))),
+        _ => Err(GlanceError::bad_request(format!("Invalid sort direction: {d}"))),
     };
     let parse_key = |k: &str| {
         SortKey::parse(k).filter(|k| !matches!(k, SortKey::MinDisk | SortKey::MinRam)).ok_or_else(|| GlanceError::bad_request(format!("Invalid sort key: {k}. It must be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.")))
@@ -621,11 +501,8 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
                 req.limit = (n as usize).min(1000);
             }
             "marker" => {
-                let id = Uuid::parse_str(value).map_err(|_| {
-                    GlanceError::bad_request(format!(
-                        "Invalid marker. Image {value} could not be found."
-                    ))
-                })?;
+                let id = Uuid::parse_str(value)
+                    .map_err(|_| GlanceError::bad_request(format!("Invalid marker. Image {value} could not be found.")))?;
                 req.marker = Some(id);
             }
             "sort_key" => sort_keys.push(parse_key(value)?),
@@ -634,36 +511,20 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
             "visibility" => {
                 req.visibility = Some(match value.as_str() {
                     "all" => VisibilityParam::All,
-                    v => VisibilityParam::Only(v.parse().map_err(|_| {
-                        GlanceError::bad_request(format!("Invalid visibility value: {v}"))
-                    })?),
+                    v => VisibilityParam::Only(v.parse().map_err(|_| GlanceError::bad_request(format!("Invalid visibility value: {v}")))?),
                 });
             }
             "member_status" => {
                 req.member_status = match value.as_str() {
                     "all" => None,
-                    v => Some(v.parse::<MemberStatus>().map_err(|_| {
-                        GlanceError::bad_request(format!("Invalid status value: {v}"))
-                    })?),
+                    v => Some(v.parse::<MemberStatus>().map_err(|_| GlanceError::bad_request(format!("Invalid status value: {v}")))?),
                 };
             }
             "os_hidden" => req.os_hidden = Some(parse_bool_strict("os_hidden", value, true)?),
-            "protected" => req.filters.push(Filter::Protected(parse_bool_strict(
-                "protected",
-                value,
-                false,
-            )?)),
+            "protected" => req.filters.push(Filter::Protected(parse_bool_strict("protected", value, false)?)),
             "tag" => req.filters.push(Filter::Tag(value.clone())),
-            "size_min" => req.filters.push(Filter::Int(
-                IntField::Size,
-                Cmp::Gte,
-                parse_int("size_min", value)?,
-            )),
-            "size_max" => req.filters.push(Filter::Int(
-                IntField::Size,
-                Cmp::Lte,
-                parse_int("size_max", value)?,
-            )),
+            "size_min" => req.filters.push(Filter::Int(IntField::Size, Cmp::Gte, parse_int("size_min", value)?)),
+            "size_max" => req.filters.push(Filter::Int(IntField::Size, Cmp::Lte, parse_int("size_max", value)?)),
             "size" | "virtual_size" | "min_disk" | "min_ram" => {
                 let field = match key.as_str() {
                     "size" => IntField::Size,
@@ -671,23 +532,14 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
                     "min_disk" => IntField::MinDisk,
                     _ => IntField::MinRam,
                 };
-                req.filters
-                    .push(Filter::Int(field, Cmp::Eq, parse_int(key, value)?));
+                req.filters.push(Filter::Int(field, Cmp::Eq, parse_int(key, value)?));
             }
             "created_at" | "updated_at" => {
                 let (cmp, raw) = parse_cmp(value);
-                let field = if key == "created_at" {
-                    TimeField::CreatedAt
-                } else {
-                    TimeField::UpdatedAt
-                };
+                let field = if key == "created_at" { TimeField::CreatedAt } else { TimeField::UpdatedAt };
                 req.filters.push(Filter::Time(field, cmp, parse_time(raw)?));
             }
-            "changes-since" => {
-                return Err(GlanceError::bad_request(
-                    "The 'changes-since' filter is no longer available on v2.",
-                ))
-            }
+            "changes-since" => return Err(GlanceError::bad_request("The 'changes-since' filter is no longer available on v2.")),
             "name" | "id" | "status" | "container_format" | "disk_format" => {
                 let field = match key.as_str() {
                     "name" => TextField::Name,
@@ -700,33 +552,21 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
                 if field == TextField::Status {
                     for v in &values {
                         if v.parse::<imagery_core::ImageStatus>().is_err() {
-                            return Err(GlanceError::bad_request(format!(
-                                "Invalid status value: {v}"
-                            )));
+                            return Err(GlanceError::bad_request(format!("Invalid status value: {v}")));
                         }
                     }
                 }
                 req.filters.push(Filter::In(field, values));
             }
-            "owner" => req
-                .filters
-                .push(Filter::In(TextField::Owner, vec![value.clone()])),
-            "checksum" => req
-                .filters
-                .push(Filter::In(TextField::Checksum, vec![value.clone()])),
-            "os_hash_value" => req
-                .filters
-                .push(Filter::In(TextField::OsHashValue, vec![value.clone()])),
-            _ => req
-                .filters
-                .push(Filter::Property(key.clone(), value.clone())),
+            "owner" => req.filters.push(Filter::In(TextField::Owner, vec![value.clone()])),
+            "checksum" => req.filters.push(Filter::In(TextField::Checksum, vec![value.clone()])),
+            "os_hash_value" => req.filters.push(Filter::In(TextField::OsHashValue, vec![value.clone()])),
+            _ => req.filters.push(Filter::Property(key.clone(), value.clone())),
         }
     }
     if let Some(sort) = sort_param {
         if !sort_keys.is_empty() || !sort_dirs.is_empty() {
-            return Err(GlanceError::bad_request(
-                "The 'sort' param cannot be combined with 'sort_key' and 'sort_dir'.",
-            ));
+            return Err(GlanceError::bad_request("The 'sort' param cannot be combined with 'sort_key' and 'sort_dir'."));
         }
         let mut sort_spec = Vec::new();
         for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -738,54 +578,26 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
         }
     } else if !sort_keys.is_empty() || !sort_dirs.is_empty() {
         if sort_dirs.len() > 1 && sort_dirs.len() != sort_keys.len() {
-            return Err(GlanceError::bad_request(
-                "Number of sort dirs does not match the number of sort keys",
-            ));
+            return Err(GlanceError::bad_request("Number of sort dirs does not match the number of sort keys"));
         }
-        let keys = if sort_keys.is_empty() {
-            vec![SortKey::CreatedAt]
-        } else {
-            sort_keys
-        };
+        let keys = if sort_keys.is_empty() { vec![SortKey::CreatedAt] } else { sort_keys };
         let default_dir = sort_dirs.first().copied().unwrap_or(SortDir::Desc);
-        req.sort = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (*k, *sort_dirs.get(i).unwrap_or(&default_dir)))
-            .collect();
+        req.sort = keys.iter().enumerate().map(|(i, k)| (*k, *sort_dirs.get(i).unwrap_or(&default_dir))).collect();
     }
     let limit = req.limit;
     let page = ctx.service().list_images(&ctx.caller, req).await?;
-    let without_marker: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(k, _)| k != "marker")
-        .cloned()
-        .collect();
-    let encode = |items: &[(String, String)]| {
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(items)
-            .finish()
-    };
-    let first = if without_marker.is_empty() {
-        "/v2/images".to_string()
-    } else {
-        format!("/v2/images?{}", encode(&without_marker))
-    };
+    let without_marker: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "marker").cloned().collect();
+    let encode = |items: &[(String, String)]| form_urlencoded::Serializer::new(String::new()).extend_pairs(items).finish();
+    let first = if without_marker.is_empty() { "/v2/images".to_string() } else { format!("/v2/images?{}", encode(&without_marker)) };
     let mut body = Map::new();
-    body.insert(
-        "images".into(),
-        Value::Array(page.images.iter().map(views::image).collect()),
-    );
+    body.insert("images".into(), Value::Array(page.images.iter().map(views::image).collect()));
     body.insert("first".into(), json!(first));
     body.insert("schema".into(), json!("/v2/schemas/images"));
     if page.full && limit > 0 {
         if let Some(last) = page.images.last() {
             let mut next = without_marker.clone();
             next.push(("marker".into(), last.id.to_string()));
-            body.insert(
-                "next".into(),
-                json!(format!("/v2/images?{}", encode(&next))),
-            );
+            body.insert("next".into(), json!(format!("/v2/images?{}", encode(&next))));
         }
     }
     Ok(json_response(StatusCode::OK, &Value::Object(body)))

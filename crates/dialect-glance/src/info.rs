@@ -28,19 +28,14 @@ const VERSIONS: [(&str, &str); 14] = [
 
 pub fn versions(state: &GlanceState, headers: &HeaderMap, status: StatusCode) -> Response {
     let href = format!("{}/v2/", base_url(state, headers));
-    let values: Vec<Value> = VERSIONS
-        .iter()
-        .map(|(id, st)| json!({"id": id, "status": st, "links": [{"rel": "self", "href": href}]}))
-        .collect();
+    let values: Vec<Value> =
+        VERSIONS.iter().map(|(id, st)| json!({"id": id, "status": st, "links": [{"rel": "self", "href": href}]})).collect();
     json_response(status, &json!({"versions": values}))
 }
 
 pub fn healthcheck() -> Response {
     let mut response = Response::new(axum::body::Body::from("OK"));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=UTF-8"));
     response
 }
 

@@ -42,15 +42,10 @@ pub async fn update(ctx: &Ctx, id: &str, member: &str, body: Body) -> GlanceResu
     let value = json_body(body).await?;
     let status = match value.get("status") {
         None => return Err(GlanceError::bad_request("Status not specified")),
-        Some(Value::String(s)) => s
-            .parse::<MemberStatus>()
-            .map_err(|_| GlanceError::bad_request(format!("Invalid status: {s}")))?,
+        Some(Value::String(s)) => s.parse::<MemberStatus>().map_err(|_| GlanceError::bad_request(format!("Invalid status: {s}")))?,
         Some(other) => return Err(GlanceError::bad_request(format!("Invalid status: {other}"))),
     };
-    let m = ctx
-        .service()
-        .set_member_status(&ctx.caller, id, member, status)
-        .await?;
+    let m = ctx.service().set_member_status(&ctx.caller, id, member, status).await?;
     Ok(json_response(StatusCode::OK, &views::member(&m)))
 }
 

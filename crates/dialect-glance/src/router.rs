@@ -115,36 +115,20 @@ pub enum RouteError {
     NotImplemented,
 }
 
-const KNOWN_METHODS: [Method; 7] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::PATCH,
-    Method::DELETE,
-    Method::OPTIONS,
-];
+const KNOWN_METHODS: [Method; 7] = [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
 
 /// Is the first path segment a v2 version prefix (`v2`, `v2.0` … `v2.17`)?
 fn is_v2(segment: &str) -> bool {
     segment == "v2"
-        || segment.strip_prefix("v2.").is_some_and(|minor| {
-            !minor.is_empty() && minor.len() <= 2 && minor.bytes().all(|b| b.is_ascii_digit())
-        })
+        || segment
+            .strip_prefix("v2.")
+            .is_some_and(|minor| !minor.is_empty() && minor.len() <= 2 && minor.bytes().all(|b| b.is_ascii_digit()))
 }
 
 pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
-    let segments: Vec<&str> = if trimmed.is_empty() {
-        Vec::new()
-    } else {
-        trimmed.split('/').collect()
-    };
-    let method = if method == Method::HEAD {
-        &Method::GET
-    } else {
-        method
-    };
+    let segments: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
+    let method = if method == Method::HEAD { &Method::GET } else { method };
     let only = |m: &Method, allow: &'static str, ep: Endpoint| -> Result<Endpoint, RouteError> {
         if allow.split(", ").any(|a| a == m.as_str()) {
             Ok(ep)
@@ -152,11 +136,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
             Err(RouteError::MethodNotAllowed(allow))
         }
     };
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
     let Some(first) = segments.first() else {
         return only(method, "GET", Endpoint::VersionsRoot);
     };
@@ -197,21 +177,11 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
                 _ => Err(RouteError::MethodNotAllowed("GET, PUT")),
             }
         }
-        ["images", id, "stage"] if !id.is_empty() => {
-            only(method, "PUT", Endpoint::Stage { id: decode(id) })
-        }
-        ["images", id, "import"] if !id.is_empty() => {
-            only(method, "POST", Endpoint::Import { id: decode(id) })
-        }
-        ["images", id, "tasks"] if !id.is_empty() => {
-            only(method, "GET", Endpoint::ImageTasks { id: decode(id) })
-        }
-        ["images", id, "actions", "deactivate"] if !id.is_empty() => {
-            only(method, "POST", Endpoint::Deactivate { id: decode(id) })
-        }
-        ["images", id, "actions", "reactivate"] if !id.is_empty() => {
-            only(method, "POST", Endpoint::Reactivate { id: decode(id) })
-        }
+        ["images", id, "stage"] if !id.is_empty() => only(method, "PUT", Endpoint::Stage { id: decode(id) }),
+        ["images", id, "import"] if !id.is_empty() => only(method, "POST", Endpoint::Import { id: decode(id) }),
+        ["images", id, "tasks"] if !id.is_empty() => only(method, "GET", Endpoint::ImageTasks { id: decode(id) }),
+        ["images", id, "actions", "deactivate"] if !id.is_empty() => only(method, "POST", Endpoint::Deactivate { id: decode(id) }),
+        ["images", id, "actions", "reactivate"] if !id.is_empty() => only(method, "POST", Endpoint::Reactivate { id: decode(id) }),
         ["images", id, "tags", tag] if !id.is_empty() && !tag.is_empty() => {
             let (id, tag) = (decode(id), decode(tag));
             match *method {
@@ -237,20 +207,8 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
                 _ => Err(RouteError::MethodNotAllowed("GET, PUT, DELETE")),
             }
         }
-        ["schemas", name] => only(
-            method,
-            "GET",
-            Endpoint::Schema {
-                name: name.to_string(),
-            },
-        ),
-        ["schemas", "metadefs", name] => only(
-            method,
-            "GET",
-            Endpoint::Schema {
-                name: format!("metadefs/{name}"),
-            },
-        ),
+        ["schemas", name] => only(method, "GET", Endpoint::Schema { name: name.to_string() }),
+        ["schemas", "metadefs", name] => only(method, "GET", Endpoint::Schema { name: format!("metadefs/{name}") }),
         ["info", "import"] => only(method, "GET", Endpoint::InfoImport),
         ["info", "stores"] => only(method, "GET", Endpoint::InfoStores),
         ["info", "stores", "detail"] => only(method, "GET", Endpoint::InfoStoresDetail),
@@ -258,9 +216,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
         _ => Err(RouteError::NotFound),
     };
     match result {
-        Err(RouteError::NotFound) if !KNOWN_METHODS.contains(method) => {
-            Err(RouteError::NotImplemented)
-        }
+        Err(RouteError::NotFound) if !KNOWN_METHODS.contains(method) => Err(RouteError::NotImplemented),
         other => other,
     }
 }
@@ -272,43 +228,16 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(parse(&Method::GET, "/"), Ok(Endpoint::VersionsRoot));
-        assert_eq!(
-            parse(&Method::GET, "/v1/images"),
-            Ok(Endpoint::VersionsRoot)
-        );
+        assert_eq!(parse(&Method::GET, "/v1/images"), Ok(Endpoint::VersionsRoot));
         assert_eq!(parse(&Method::GET, "/versions"), Ok(Endpoint::Versions));
         assert_eq!(parse(&Method::GET, "/v2/images"), Ok(Endpoint::ListImages));
-        assert_eq!(
-            parse(&Method::GET, "/v2.9/images"),
-            Ok(Endpoint::ListImages)
-        );
-        assert_eq!(
-            parse(&Method::GET, "/v2/images/"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            parse(&Method::DELETE, "/v2/images/"),
-            Err(RouteError::NotFound)
-        );
-        assert_eq!(
-            parse(&Method::PUT, "/v2/images"),
-            Err(RouteError::MethodNotAllowed("GET, POST"))
-        );
-        assert_eq!(
-            parse(&Method::POST, "/v2/images/x"),
-            Err(RouteError::MethodNotAllowed("GET, PATCH, DELETE"))
-        );
-        assert_eq!(
-            parse(&Method::PUT, "/v2/images/x/tags/a%20b"),
-            Ok(Endpoint::AddTag {
-                id: "x".into(),
-                tag: "a b".into()
-            })
-        );
-        assert_eq!(
-            parse(&Method::GET, "/v2/nothing"),
-            Err(RouteError::NotFound)
-        );
+        assert_eq!(parse(&Method::GET, "/v2.9/images"), Ok(Endpoint::ListImages));
+        assert_eq!(parse(&Method::GET, "/v2/images/"), Err(RouteError::NotFound));
+        assert_eq!(parse(&Method::DELETE, "/v2/images/"), Err(RouteError::NotFound));
+        assert_eq!(parse(&Method::PUT, "/v2/images"), Err(RouteError::MethodNotAllowed("GET, POST")));
+        assert_eq!(parse(&Method::POST, "/v2/images/x"), Err(RouteError::MethodNotAllowed("GET, PATCH, DELETE")));
+        assert_eq!(parse(&Method::PUT, "/v2/images/x/tags/a%20b"), Ok(Endpoint::AddTag { id: "x".into(), tag: "a b".into() }));
+        assert_eq!(parse(&Method::GET, "/v2/nothing"), Err(RouteError::NotFound));
         let odd = Method::from_bytes(b"BREW").unwrap_or(Method::GET);
         assert_eq!(parse(&odd, "/v2/nothing"), Err(RouteError::NotImplemented));
     }

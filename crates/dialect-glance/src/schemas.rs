@@ -4,8 +4,7 @@
 
 use serde_json::{json, Value};
 
-const UUID_PATTERN: &str =
-    "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
+const UUID_PATTERN: &str = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 
 fn enum_with_null(values: &[String]) -> Value {
     let mut v = vec![Value::Null];

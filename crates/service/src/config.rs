@@ -46,19 +46,8 @@ impl Default for ServiceConfig {
             image_property_quota: 128,
             image_tag_quota: 128,
             image_member_quota: 128,
-            container_formats: strings(&[
-                "ami",
-                "ari",
-                "aki",
-                "bare",
-                "ovf",
-                "ova",
-                "docker",
-                "compressed",
-            ]),
-            disk_formats: strings(&[
-                "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
-            ]),
+            container_formats: strings(&["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]),
+            disk_formats: strings(&["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]),
             import_methods: strings(&["glance-direct", "web-download", "copy-image"]),
             web_download_allow: Vec::new(),
             require_image_format_match: true,
@@ -71,8 +60,6 @@ impl Default for ServiceConfig {
 
 impl ServiceConfig {
     pub fn quota_for(&self, project: &str) -> &Quota {
-        self.project_quotas
-            .get(project)
-            .unwrap_or(&self.default_quota)
+        self.project_quotas.get(project).unwrap_or(&self.default_quota)
     }
 }

@@ -59,18 +59,12 @@ struct Staged {
 
 impl Staged {
     fn new(data: ImageData, inspection: Inspection) -> Self {
-        Staged {
-            data,
-            format: inspection.format.as_str().to_string(),
-            virtual_size: inspection.virtual_size,
-            safety: inspection.safety,
-        }
+        Staged { data, format: inspection.format.as_str().to_string(), virtual_size: inspection.virtual_size, safety: inspection.safety }
     }
 
     fn inspection(&self) -> Inspection {
         Inspection {
-            format: imagery_inspect::DiskFormat::from_name(&self.format)
-                .unwrap_or(imagery_inspect::DiskFormat::Raw),
+            format: imagery_inspect::DiskFormat::from_name(&self.format).unwrap_or(imagery_inspect::DiskFormat::Raw),
             virtual_size: self.virtual_size,
             safety: self.safety.clone(),
             byte_count: u64::try_from(self.data.size).unwrap_or(0),
@@ -85,49 +79,30 @@ impl ImageService {
             (Some(_), Some(q)) => {
                 let left = u64::try_from(q.saturating_sub(usage_bytes)).unwrap_or(0);
                 if left < cap {
-                    return (left, format!("Denying attempt to upload image because it exceeds the quota: the project may store {q} bytes."));
+                    return (
+                        left,
+                        format!("Denying attempt to upload image because it exceeds the quota: the project may store {q} bytes."),
+                    );
                 }
-                (
-                    cap,
-                    format!("Image exceeds the storage quota or size cap of {cap} bytes."),
-                )
+                (cap, format!("Image exceeds the storage quota or size cap of {cap} bytes."))
             }
             _ => (cap, format!("Image exceeds the size cap of {cap} bytes.")),
         }
     }
 
-    pub async fn upload(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        body: ByteStream,
-        expected_size: Option<u64>,
-    ) -> DomainResult<Image> {
+    pub async fn upload(&self, caller: &Caller, id: Uuid, body: ByteStream, expected_size: Option<u64>) -> DomainResult<Image> {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
         if image.container_format.is_none() || image.disk_format.is_none() {
-            return Err(DomainError::BadRequest(
-                "Properties disk_format, container_format must be set prior to saving data.".into(),
-            ));
+            return Err(DomainError::BadRequest("Properties disk_format, container_format must be set prior to saving data.".into()));
         }
         if image.status != ImageStatus::Queued {
-            return Err(DomainError::Conflict(format!(
-                "Image status transition from {} to saving is not allowed",
-                image.status
-            )));
+            return Err(DomainError::Conflict(format!("Image status transition from {} to saving is not allowed", image.status)));
         }
         let (max_bytes, over_limit_message) = match image.owner.as_deref() {
             Some(owner) => {
                 let quota = self.config.quota_for(owner).image_size_total;
-                let used = if quota.is_some() {
-                    self.catalog
-                        .usage(owner)
-                        .await
-                        .map_err(backend)?
-                        .stored_bytes
-                } else {
-                    0
-                };
+                let used = if quota.is_some() { self.catalog.usage(owner).await.map_err(backend)?.stored_bytes } else { 0 };
                 self.upload_limit(&image, used, quota)
             }
             None => self.upload_limit(&image, 0, None),
@@ -136,10 +111,7 @@ impl ImageService {
         let claimed = self
             .transition(id, |img| {
                 if img.status != ImageStatus::Queued {
-                    return Err(DomainError::Conflict(format!(
-                        "Image status transition from {} to saving is not allowed",
-                        img.status
-                    )));
+                    return Err(DomainError::Conflict(format!("Image status transition from {} to saving is not allowed", img.status)));
                 }
                 img.status = ImageStatus::Saving;
                 img.set_reserved(UPLOAD_NODE, node.clone());
@@ -149,27 +121,10 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        let written = self
-            .write_blob(
-                body,
-                WriteLimits {
-                    max_bytes,
-                    expected_size,
-                    over_limit_message,
-                },
-                |_| {},
-            )
-            .await;
+        let written = self.write_blob(body, WriteLimits { max_bytes, expected_size, over_limit_message }, |_| {}).await;
         let result = match written {
-            Ok(stored) => match self.check_format(
-                image.container_format.as_deref(),
-                image.disk_format.as_deref(),
-                &stored.inspection,
-            ) {
-                Ok(virtual_size) => Ok(ImageData {
-                    virtual_size,
-                    ..stored.data
-                }),
+            Ok(stored) => match self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &stored.inspection) {
+                Ok(virtual_size) => Ok(ImageData { virtual_size, ..stored.data }),
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -196,11 +151,7 @@ impl ImageService {
                 Ok(true)
             })
             .await?;
-        stored.ok_or_else(|| {
-            DomainError::Gone(
-                "Image was deleted during the upload; its data has been discarded.".into(),
-            )
-        })
+        stored.ok_or_else(|| DomainError::Gone("Image was deleted during the upload; its data has been discarded.".into()))
     }
 
     async fn return_to_queued(&self, id: Uuid, from: ImageStatus) {
@@ -220,77 +171,36 @@ impl ImageService {
         }
     }
 
-    pub async fn download(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        range: Option<DownloadRange>,
-    ) -> DomainResult<Download> {
+    pub async fn download(&self, caller: &Caller, id: Uuid, range: Option<DownloadRange>) -> DomainResult<Download> {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_download(caller, &image)?;
         let (Some(key), Some(size)) = (image.blob_key.clone(), image.size) else {
-            return Ok(Download {
-                image,
-                body: None,
-                range: None,
-                total_size: 0,
-            });
+            return Ok(Download { image, body: None, range: None, total_size: 0 });
         };
         if !matches!(image.status, ImageStatus::Active | ImageStatus::Deactivated) {
-            return Ok(Download {
-                image,
-                body: None,
-                range: None,
-                total_size: 0,
-            });
+            return Ok(Download { image, body: None, range: None, total_size: 0 });
         }
         let total = u64::try_from(size).unwrap_or(0);
         let span = match range {
             None => None,
             Some(r) => Some(resolve_range(r, total)?),
         };
-        let body = self
-            .blobs
-            .read(&key, span.map(|(a, b)| a..b + 1))
-            .await
-            .map_err(|e| io_failure("read", e))?;
-        Ok(Download {
-            image,
-            body: Some(body),
-            range: span,
-            total_size: total,
-        })
+        let body = self.blobs.read(&key, span.map(|(a, b)| a..b + 1)).await.map_err(|e| io_failure("read", e))?;
+        Ok(Download { image, body: Some(body), range: span, total_size: total })
     }
 
     /// glance-direct step one: keep the bytes aside (status `uploading`).
-    pub async fn stage(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        body: ByteStream,
-        expected_size: Option<u64>,
-    ) -> DomainResult<Image> {
+    pub async fn stage(&self, caller: &Caller, id: Uuid, body: ByteStream, expected_size: Option<u64>) -> DomainResult<Image> {
         self.require_import_method("glance-direct")?;
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
         if image.status != ImageStatus::Queued {
-            return Err(DomainError::Conflict(format!(
-                "Image status transition from {} to uploading is not allowed",
-                image.status
-            )));
+            return Err(DomainError::Conflict(format!("Image status transition from {} to uploading is not allowed", image.status)));
         }
         let (max_bytes, over_limit_message) = match image.owner.as_deref() {
             Some(owner) => {
                 let quota = self.config.quota_for(owner).image_stage_total;
-                let used = if quota.is_some() {
-                    self.catalog
-                        .usage(owner)
-                        .await
-                        .map_err(backend)?
-                        .staged_bytes
-                } else {
-                    0
-                };
+                let used = if quota.is_some() { self.catalog.usage(owner).await.map_err(backend)?.staged_bytes } else { 0 };
                 self.upload_limit(&image, used, quota)
             }
             None => self.upload_limit(&image, 0, None),
@@ -298,10 +208,7 @@ impl ImageService {
         let claimed = self
             .transition(id, |img| {
                 if img.status != ImageStatus::Queued {
-                    return Err(DomainError::Conflict(format!(
-                        "Image status transition from {} to uploading is not allowed",
-                        img.status
-                    )));
+                    return Err(DomainError::Conflict(format!("Image status transition from {} to uploading is not allowed", img.status)));
                 }
                 img.status = ImageStatus::Uploading;
                 Ok(true)
@@ -310,21 +217,10 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        match self
-            .write_blob(
-                body,
-                WriteLimits {
-                    max_bytes,
-                    expected_size,
-                    over_limit_message,
-                },
-                |_| {},
-            )
-            .await
-        {
+        match self.write_blob(body, WriteLimits { max_bytes, expected_size, over_limit_message }, |_| {}).await {
             Ok(StoredBytes { data, inspection }) => {
-                let staged = serde_json::to_string(&Staged::new(data.clone(), inspection))
-                    .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+                let staged =
+                    serde_json::to_string(&Staged::new(data.clone(), inspection)).map_err(|e| DomainError::Unavailable(e.to_string()))?;
                 let stored = self
                     .transition(id, |img| {
                         if img.status != ImageStatus::Uploading {
@@ -337,9 +233,7 @@ impl ImageService {
                         Ok(true)
                     })
                     .await?;
-                stored.ok_or_else(|| {
-                    DomainError::Gone("Image was deleted while its data was being staged.".into())
-                })
+                stored.ok_or_else(|| DomainError::Gone("Image was deleted while its data was being staged.".into()))
             }
             Err(err) => {
                 self.return_to_queued(id, ImageStatus::Uploading).await;
@@ -352,19 +246,12 @@ impl ImageService {
         if self.config.import_methods.iter().any(|m| m == method) {
             Ok(())
         } else {
-            Err(DomainError::BadRequest(format!(
-                "Import method {method} is not enabled."
-            )))
+            Err(DomainError::BadRequest(format!("Import method {method} is not enabled.")))
         }
     }
 
     /// Start an interoperable import; the work finishes in the background (202).
-    pub async fn import(
-        self: &Arc<Self>,
-        caller: &Caller,
-        id: Uuid,
-        method: ImportMethod,
-    ) -> DomainResult<()> {
+    pub async fn import(self: &Arc<Self>, caller: &Caller, id: Uuid, method: ImportMethod) -> DomainResult<()> {
         let name = match &method {
             ImportMethod::GlanceDirect => "glance-direct",
             ImportMethod::WebDownload { .. } => "web-download",
@@ -374,51 +261,38 @@ impl ImageService {
         let (image, _) = self.visible_image(caller, id).await?;
         if method == ImportMethod::CopyImage {
             if !caller.is_admin() {
-                return Err(DomainError::Forbidden(
-                    "You are not authorized to complete copy_image action.".into(),
-                ));
+                return Err(DomainError::Forbidden("You are not authorized to complete copy_image action.".into()));
             }
             if image.status != ImageStatus::Active {
-                return Err(DomainError::Conflict(format!(
-                    "Image {id} is not active (status '{}').",
-                    image.status
-                )));
+                return Err(DomainError::Conflict(format!("Image {id} is not active (status '{}').", image.status)));
             }
-            return Err(DomainError::Conflict(
-                "This deployment has a single store and the image is already in it.".into(),
-            ));
+            return Err(DomainError::Conflict("This deployment has a single store and the image is already in it.".into()));
         }
         policy::require_modify(caller, &image)?;
         if image.container_format.is_none() || image.disk_format.is_none() {
-            return Err(DomainError::Conflict("The 'container_format' and 'disk_format' properties must be set on the image before import.".into()));
+            return Err(DomainError::Conflict(
+                "The 'container_format' and 'disk_format' properties must be set on the image before import.".into(),
+            ));
         }
         let needed = match method {
             ImportMethod::GlanceDirect => ImageStatus::Uploading,
             _ => ImageStatus::Queued,
         };
         if image.status != needed {
-            return Err(DomainError::Conflict(format!(
-                "Image {id} is in status '{}'; {name} import needs '{}'.",
-                image.status, needed
-            )));
+            return Err(DomainError::Conflict(format!("Image {id} is in status '{}'; {name} import needs '{}'.", image.status, needed)));
         }
         if let ImportMethod::WebDownload { uri } = &method {
-            let allowed = self
-                .config
-                .web_download_allow
-                .iter()
-                .any(|prefix| uri.starts_with(prefix.as_str()));
+            let allowed = self.config.web_download_allow.iter().any(|prefix| uri.starts_with(prefix.as_str()));
             if !allowed {
-                return Err(DomainError::BadRequest(format!("URI {uri} does not pass filtering: web-download is limited to configured URL prefixes.")));
+                return Err(DomainError::BadRequest(format!(
+                    "URI {uri} does not pass filtering: web-download is limited to configured URL prefixes."
+                )));
             }
         }
         let claimed = self
             .transition(id, |img| {
                 if img.status != needed {
-                    return Err(DomainError::Conflict(format!(
-                        "Image {id} changed status to '{}' before the import started.",
-                        img.status
-                    )));
+                    return Err(DomainError::Conflict(format!("Image {id} changed status to '{}' before the import started.", img.status)));
                 }
                 img.status = ImageStatus::Importing;
                 img.properties.remove("os_glance_failed_import");
@@ -443,8 +317,7 @@ impl ImageService {
                         }
                         img.reset_to_queued();
                         img.remove_reserved(STAGED);
-                        img.properties
-                            .insert("os_glance_failed_import".into(), "local".into());
+                        img.properties.insert("os_glance_failed_import".into(), "local".into());
                         Ok(true)
                     })
                     .await;
@@ -457,46 +330,20 @@ impl ImageService {
     }
 
     async fn import_staged(&self, id: Uuid) -> DomainResult<()> {
-        let image = self
-            .catalog
-            .get_image(id)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| DomainError::image_not_found(id))?;
+        let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
         let staged: Staged = image
             .reserved(STAGED)
             .and_then(|s| serde_json::from_str(s).ok())
             .ok_or_else(|| DomainError::Conflict("No staged data to import.".into()))?;
-        let virtual_size = self.check_format(
-            image.container_format.as_deref(),
-            image.disk_format.as_deref(),
-            &staged.inspection(),
-        )?;
-        self.activate_imported(
-            id,
-            ImageData {
-                virtual_size,
-                ..staged.data
-            },
-        )
-        .await
+        let virtual_size = self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &staged.inspection())?;
+        self.activate_imported(id, ImageData { virtual_size, ..staged.data }).await
     }
 
     async fn import_from_web(&self, id: Uuid, uri: &str) -> DomainResult<()> {
-        let image = self
-            .catalog
-            .get_image(id)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| DomainError::image_not_found(id))?;
-        let response = reqwest::get(uri)
-            .await
-            .map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}")))?;
+        let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
+        let response = reqwest::get(uri).await.map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}")))?;
         if !response.status().is_success() {
-            return Err(DomainError::BadRequest(format!(
-                "Fetching {uri} answered {}",
-                response.status()
-            )));
+            return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status())));
         }
         let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
         let limits = WriteLimits {
@@ -505,19 +352,8 @@ impl ImageService {
             over_limit_message: "Image exceeds the size cap.".into(),
         };
         let stored = self.write_blob(body, limits, |_| {}).await?;
-        let virtual_size = self.check_format(
-            image.container_format.as_deref(),
-            image.disk_format.as_deref(),
-            &stored.inspection,
-        )?;
-        self.activate_imported(
-            id,
-            ImageData {
-                virtual_size,
-                ..stored.data
-            },
-        )
-        .await
+        let virtual_size = self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &stored.inspection)?;
+        self.activate_imported(id, ImageData { virtual_size, ..stored.data }).await
     }
 
     async fn activate_imported(&self, id: Uuid, data: ImageData) -> DomainResult<()> {
@@ -532,24 +368,19 @@ impl ImageService {
                 Ok(true)
             })
             .await?;
-        done.map(|_| ())
-            .ok_or_else(|| DomainError::Gone("Image was deleted during import.".into()))
+        done.map(|_| ()).ok_or_else(|| DomainError::Gone("Image was deleted during import.".into()))
     }
 
     /// After a restart: uploads this node was running are dead; their images go
     /// back to `queued` so the client can retry, and imports left half-way fail.
     pub async fn recover_interrupted(&self) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
-        query.filters = vec![imagery_core::query::status_filter(&[
-            ImageStatus::Saving,
-            ImageStatus::Importing,
-        ])];
+        query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Importing])];
         let mut recovered = 0;
         loop {
             let page = self.catalog.list_images(&query).await.map_err(backend)?;
             for image in &page {
-                let mine = image.reserved(UPLOAD_NODE) == Some(self.config.node_id.as_str())
-                    || image.status == ImageStatus::Importing;
+                let mine = image.reserved(UPLOAD_NODE) == Some(self.config.node_id.as_str()) || image.status == ImageStatus::Importing;
                 if mine {
                     self.return_to_queued(image.id, image.status).await;
                     recovered += 1;
@@ -568,26 +399,14 @@ impl ImageService {
     /// objects. Returns (blobs removed, temporaries removed).
     pub async fn collect_garbage(&self, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
         let cutoff = now() - grace;
-        let temporaries = self
-            .blobs
-            .sweep_temporary(cutoff)
-            .await
-            .map_err(|e| io_failure("sweep", e))?;
+        let temporaries = self.blobs.sweep_temporary(cutoff).await.map_err(|e| io_failure("sweep", e))?;
         let mut removed = 0;
-        for blob in self
-            .blobs
-            .list_blobs()
-            .await
-            .map_err(|e| io_failure("list", e))?
-        {
+        for blob in self.blobs.list_blobs().await.map_err(|e| io_failure("list", e))? {
             if blob.last_modified >= cutoff {
                 continue;
             }
             if !self.catalog.blob_in_use(&blob.key).await.map_err(backend)? {
-                self.blobs
-                    .delete(&blob.key)
-                    .await
-                    .map_err(|e| io_failure("delete", e))?;
+                self.blobs.delete(&blob.key).await.map_err(|e| io_failure("delete", e))?;
                 removed += 1;
             }
         }
@@ -596,11 +415,7 @@ impl ImageService {
 }
 
 fn resolve_range(range: DownloadRange, total: u64) -> DomainResult<(u64, u64)> {
-    let unsatisfiable = || {
-        DomainError::RangeNotSatisfiable(format!(
-            "Requested range is not satisfiable for an image of {total} bytes."
-        ))
-    };
+    let unsatisfiable = || DomainError::RangeNotSatisfiable(format!("Requested range is not satisfiable for an image of {total} bytes."));
     if total == 0 {
         return Err(unsatisfiable());
     }
@@ -623,10 +438,7 @@ mod tests {
     #[test]
     fn ranges() {
         assert_eq!(resolve_range(DownloadRange::FromTo(0, 9), 100), Ok((0, 9)));
-        assert_eq!(
-            resolve_range(DownloadRange::FromTo(90, 200), 100),
-            Ok((90, 99))
-        );
+        assert_eq!(resolve_range(DownloadRange::FromTo(90, 200), 100), Ok((90, 99)));
         assert_eq!(resolve_range(DownloadRange::From(50), 100), Ok((50, 99)));
         assert_eq!(resolve_range(DownloadRange::Suffix(10), 100), Ok((90, 99)));
         assert_eq!(resolve_range(DownloadRange::Suffix(1000), 100), Ok((0, 99)));

@@ -7,9 +7,7 @@ use imagery_core::policy;
 use imagery_core::ports::CatalogError;
 use imagery_core::query::{Filter, ListQuery, ListScope, SortDir, SortKey};
 use imagery_core::time::now;
-use imagery_core::{
-    Caller, DomainError, DomainResult, Image, ImageStatus, Member, MemberStatus, Visibility,
-};
+use imagery_core::{Caller, DomainError, DomainResult, Image, ImageStatus, Member, MemberStatus, Visibility};
 use uuid::Uuid;
 
 use crate::{backend, ImageService};
@@ -75,17 +73,8 @@ const MAX_INT_ATTR: i64 = i32::MAX as i64;
 
 impl ImageService {
     /// Load an image the caller may see; anything else is "not found".
-    pub async fn visible_image(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-    ) -> DomainResult<(Image, Option<Member>)> {
-        let image = self
-            .catalog
-            .get_image(id)
-            .await
-            .map_err(backend)?
-            .ok_or_else(|| DomainError::image_not_found(id))?;
+    pub async fn visible_image(&self, caller: &Caller, id: Uuid) -> DomainResult<(Image, Option<Member>)> {
+        let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
         let membership = self.membership(caller, &image).await?;
         if !policy::can_see(caller, &image, membership.as_ref()) {
             return Err(DomainError::image_not_found(id));
@@ -96,11 +85,7 @@ impl ImageService {
     /// The caller project's member entry on a shared image it does not own.
     async fn membership(&self, caller: &Caller, image: &Image) -> DomainResult<Option<Member>> {
         match caller.project() {
-            Some(p)
-                if image.visibility == Visibility::Shared
-                    && !policy::is_owner(caller, image)
-                    && !caller.is_admin() =>
-            {
+            Some(p) if image.visibility == Visibility::Shared && !policy::is_owner(caller, image) && !caller.is_admin() => {
                 self.catalog.get_member(image.id, p).await.map_err(backend)
             }
             _ => Ok(None),
@@ -117,12 +102,7 @@ impl ImageService {
     }
 
     /// Create an image; `reserved` lets a dialect set its own `imagery:` properties.
-    pub async fn create_image_with(
-        &self,
-        caller: &Caller,
-        new: NewImage,
-        reserved: bool,
-    ) -> DomainResult<Image> {
+    pub async fn create_image_with(&self, caller: &Caller, new: NewImage, reserved: bool) -> DomainResult<Image> {
         let owner = new.owner.clone().or_else(|| caller.project_id.clone());
         policy::require_create(caller, owner.as_deref())?;
         let visibility = new.visibility.unwrap_or(Visibility::Shared);
@@ -131,9 +111,7 @@ impl ImageService {
             if let Some(limit) = self.config.quota_for(project).image_count {
                 let usage = self.catalog.usage(project).await.map_err(backend)?;
                 if usage.image_count >= limit {
-                    return Err(DomainError::OverLimit(format!(
-                        "Maximum number of images exceeded: the project may hold {limit} images."
-                    )));
+                    return Err(DomainError::OverLimit(format!("Maximum number of images exceeded: the project may hold {limit} images.")));
                 }
             }
         }
@@ -152,10 +130,7 @@ impl ImageService {
         self.validate_edit(caller, &base, &image, reserved)?;
         match self.catalog.insert_image(&image).await {
             Ok(()) => Ok(image),
-            Err(CatalogError::Duplicate(_)) => Err(DomainError::Conflict(format!(
-                "Image with identifier {} already exists!",
-                image.id
-            ))),
+            Err(CatalogError::Duplicate(_)) => Err(DomainError::Conflict(format!("Image with identifier {} already exists!", image.id))),
             Err(e) => Err(backend(e)),
         }
     }
@@ -163,13 +138,7 @@ impl ImageService {
     /// Check that `after` is a legal edit of `before` by `caller`. The single place
     /// where attribute rules live: read-only fields, formats, limits, quotas,
     /// ownership and visibility policy.
-    fn validate_edit(
-        &self,
-        caller: &Caller,
-        before: &Image,
-        after: &Image,
-        reserved: bool,
-    ) -> DomainResult<()> {
+    fn validate_edit(&self, caller: &Caller, before: &Image, after: &Image, reserved: bool) -> DomainResult<()> {
         let read_only = [
             ("id", before.id != after.id),
             ("status", before.status != after.status),
@@ -181,39 +150,28 @@ impl ImageService {
             ("created_at", before.created_at != after.created_at),
         ];
         if let Some((name, _)) = read_only.iter().find(|(_, changed)| *changed) {
-            return Err(DomainError::Forbidden(format!(
-                "Attribute '{name}' is read-only."
-            )));
+            return Err(DomainError::Forbidden(format!("Attribute '{name}' is read-only.")));
         }
         if before.blob_key != after.blob_key {
-            return Err(DomainError::Forbidden(
-                "Attribute 'locations' is reserved.".into(),
-            ));
+            return Err(DomainError::Forbidden("Attribute 'locations' is reserved.".into()));
         }
         if before.owner != after.owner && !caller.is_admin() {
-            return Err(DomainError::Forbidden(
-                "Owner can't be updated by non admin.".into(),
-            ));
+            return Err(DomainError::Forbidden("Owner can't be updated by non admin.".into()));
         }
         if before.visibility != after.visibility {
             policy::require_visibility(caller, Some(before), after.visibility)?;
         }
         if let Some(name) = &after.name {
             if name.chars().count() > 255 {
-                return Err(DomainError::BadRequest(
-                    "Name too long: it may have at most 255 characters.".into(),
-                ));
+                return Err(DomainError::BadRequest("Name too long: it may have at most 255 characters.".into()));
             }
         }
         for (attr, value) in [("min_disk", after.min_disk), ("min_ram", after.min_ram)] {
             if !(0..=MAX_INT_ATTR).contains(&value) {
-                return Err(DomainError::BadRequest(format!(
-                    "Invalid value for {attr}: it must be between 0 and {MAX_INT_ATTR}."
-                )));
+                return Err(DomainError::BadRequest(format!("Invalid value for {attr}: it must be between 0 and {MAX_INT_ATTR}.")));
             }
         }
-        let formats_changed = before.container_format != after.container_format
-            || before.disk_format != after.disk_format;
+        let formats_changed = before.container_format != after.container_format || before.disk_format != after.disk_format;
         if formats_changed {
             if !matches!(before.status, ImageStatus::Queued | ImageStatus::Importing) {
                 return Err(DomainError::Forbidden(format!(
@@ -221,11 +179,7 @@ impl ImageService {
                     before.status
                 )));
             }
-            check_format(
-                "container_format",
-                &after.container_format,
-                &self.config.container_formats,
-            )?;
+            check_format("container_format", &after.container_format, &self.config.container_formats)?;
             check_format("disk_format", &after.disk_format, &self.config.disk_formats)?;
         }
         for tag in after.tags.difference(&before.tags) {
@@ -246,19 +200,13 @@ impl ImageService {
             }
             policy::check_property_key(key)?;
         }
-        for key in before
-            .properties
-            .keys()
-            .filter(|k| !after.properties.contains_key(*k))
-        {
+        for key in before.properties.keys().filter(|k| !after.properties.contains_key(*k)) {
             if !reserved || !key.starts_with(imagery_core::image::RESERVED_PREFIX) {
                 policy::check_property_key(key)?;
             }
         }
         let user_props = |i: &Image| i.user_properties().count();
-        if user_props(after) > user_props(before)
-            && user_props(after) > self.config.image_property_quota
-        {
+        if user_props(after) > user_props(before) && user_props(after) > self.config.image_property_quota {
             return Err(DomainError::OverLimit(format!(
                 "Maximum number of properties exceeded: an image may have at most {} properties.",
                 self.config.image_property_quota
@@ -276,13 +224,7 @@ impl ImageService {
         self.update_image_with(caller, id, false, edit).await
     }
 
-    pub async fn update_image_with<F>(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        reserved: bool,
-        edit: F,
-    ) -> DomainResult<Image>
+    pub async fn update_image_with<F>(&self, caller: &Caller, id: Uuid, reserved: bool, edit: F) -> DomainResult<Image>
     where
         F: Fn(&mut Image) -> DomainResult<()>,
     {
@@ -347,27 +289,17 @@ impl ImageService {
     }
 
     pub async fn deactivate_image(&self, caller: &Caller, id: Uuid) -> DomainResult<Image> {
-        self.set_activation(caller, id, ImageStatus::Deactivated)
-            .await
+        self.set_activation(caller, id, ImageStatus::Deactivated).await
     }
 
     pub async fn reactivate_image(&self, caller: &Caller, id: Uuid) -> DomainResult<Image> {
         self.set_activation(caller, id, ImageStatus::Active).await
     }
 
-    async fn set_activation(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        target: ImageStatus,
-    ) -> DomainResult<Image> {
+    async fn set_activation(&self, caller: &Caller, id: Uuid, target: ImageStatus) -> DomainResult<Image> {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
-        let verb = if target == ImageStatus::Active {
-            "reactivate"
-        } else {
-            "deactivate"
-        };
+        let verb = if target == ImageStatus::Active { "reactivate" } else { "deactivate" };
         let stored = self
             .transition(id, |img| {
                 if img.status == target {
@@ -375,14 +307,10 @@ impl ImageService {
                 }
                 let allowed = matches!(
                     (img.status, target),
-                    (ImageStatus::Active, ImageStatus::Deactivated)
-                        | (ImageStatus::Deactivated, ImageStatus::Active)
+                    (ImageStatus::Active, ImageStatus::Deactivated) | (ImageStatus::Deactivated, ImageStatus::Active)
                 );
                 if !allowed {
-                    return Err(DomainError::Forbidden(format!(
-                        "Not allowed to {verb} image in status '{}'",
-                        img.status
-                    )));
+                    return Err(DomainError::Forbidden(format!("Not allowed to {verb} image in status '{}'", img.status)));
                 }
                 img.status = target;
                 Ok(true)
@@ -416,32 +344,20 @@ impl ImageService {
     }
 
     /// What a project consumes, for its own members or an admin.
-    pub async fn project_usage(
-        &self,
-        caller: &Caller,
-        project: &str,
-    ) -> DomainResult<imagery_core::ports::Usage> {
+    pub async fn project_usage(&self, caller: &Caller, project: &str) -> DomainResult<imagery_core::ports::Usage> {
         policy::require_reader(caller)?;
         if !caller.is_admin() && caller.project() != Some(project) {
-            return Err(DomainError::Forbidden(
-                "You may only see the usage of your own project.".into(),
-            ));
+            return Err(DomainError::Forbidden("You may only see the usage of your own project.".into()));
         }
         self.catalog.usage(project).await.map_err(backend)
     }
 
-    pub async fn list_images(
-        &self,
-        caller: &Caller,
-        req: ImageListRequest,
-    ) -> DomainResult<ListPage> {
+    pub async fn list_images(&self, caller: &Caller, req: ImageListRequest) -> DomainResult<ListPage> {
         policy::require_reader(caller)?;
         if let Some(marker) = req.marker {
             let visible = self.visible_image(caller, marker).await;
             if visible.is_err() {
-                return Err(DomainError::BadRequest(format!(
-                    "Invalid marker. Image {marker} could not be found."
-                )));
+                return Err(DomainError::BadRequest(format!("Invalid marker. Image {marker} could not be found.")));
             }
         }
         let scope = ListScope {
@@ -455,37 +371,24 @@ impl ImageService {
             member_status: req.member_status,
             os_hidden: req.os_hidden,
         };
-        let query = ListQuery {
-            scope,
-            filters: req.filters,
-            sort: req.sort,
-            marker: req.marker,
-            limit: req.limit,
-            include_deleted: false,
-        };
+        let query = ListQuery { scope, filters: req.filters, sort: req.sort, marker: req.marker, limit: req.limit, include_deleted: false };
         let images = self.catalog.list_images(&query).await.map_err(backend)?;
-        Ok(ListPage {
-            full: images.len() == req.limit && req.limit > 0,
-            images,
-        })
+        Ok(ListPage { full: images.len() == req.limit && req.limit > 0, images })
     }
 }
 
 fn check_format(attr: &str, value: &Option<String>, allowed: &[String]) -> DomainResult<()> {
     match value {
-        Some(v) if !allowed.iter().any(|a| a == v) => Err(DomainError::BadRequest(format!(
-            "Invalid value '{v}' for {attr}: it must be one of {}.",
-            allowed.join(", ")
-        ))),
+        Some(v) if !allowed.iter().any(|a| a == v) => {
+            Err(DomainError::BadRequest(format!("Invalid value '{v}' for {attr}: it must be one of {}.", allowed.join(", "))))
+        }
         _ => Ok(()),
     }
 }
 
 fn check_tag(tag: &str) -> DomainResult<()> {
     if tag.chars().count() > 255 {
-        return Err(DomainError::BadRequest(
-            "Tag is too long: a tag may have at most 255 characters.".into(),
-        ));
+        return Err(DomainError::BadRequest("Tag is too long: a tag may have at most 255 characters.".into()));
     }
     Ok(())
 }

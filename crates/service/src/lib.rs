@@ -25,16 +25,8 @@ pub struct ImageService {
 }
 
 impl ImageService {
-    pub fn new(
-        catalog: Arc<dyn Catalog>,
-        blobs: Arc<dyn BlobStore>,
-        config: ServiceConfig,
-    ) -> Arc<Self> {
-        Arc::new(ImageService {
-            catalog,
-            blobs,
-            config,
-        })
+    pub fn new(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Arc<Self> {
+        Arc::new(ImageService { catalog, blobs, config })
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -51,9 +43,7 @@ impl ImageService {
 pub(crate) fn backend(err: CatalogError) -> DomainError {
     match err {
         CatalogError::Duplicate(what) => DomainError::Conflict(format!("{what} already exists.")),
-        CatalogError::Stale => {
-            DomainError::Conflict("The image was modified concurrently; retry the request.".into())
-        }
+        CatalogError::Stale => DomainError::Conflict("The image was modified concurrently; retry the request.".into()),
         CatalogError::Missing(what) => DomainError::NotFound(what),
         CatalogError::Backend(detail) => {
             tracing::error!(%detail, "catalog backend failure");

@@ -9,31 +9,19 @@ use uuid::Uuid;
 use crate::{backend, ImageService};
 
 impl ImageService {
-    pub async fn add_member(
-        &self,
-        caller: &Caller,
-        image_id: Uuid,
-        member_id: &str,
-    ) -> DomainResult<Member> {
+    pub async fn add_member(&self, caller: &Caller, image_id: Uuid, member_id: &str) -> DomainResult<Member> {
         let (image, _) = self.visible_image(caller, image_id).await?;
-        policy::require_modify(caller, &image).map_err(|_| {
-            DomainError::Forbidden("You are not permitted to add members to this image.".into())
-        })?;
+        policy::require_modify(caller, &image)
+            .map_err(|_| DomainError::Forbidden("You are not permitted to add members to this image.".into()))?;
         if image.visibility != Visibility::Shared {
-            return Err(DomainError::Forbidden(
-                "Only shared images have members.".into(),
-            ));
+            return Err(DomainError::Forbidden("Only shared images have members.".into()));
         }
         if member_id.is_empty() || member_id.len() > 255 {
-            return Err(DomainError::BadRequest(
-                "A member must be a project id of 1 to 255 characters.".into(),
-            ));
+            return Err(DomainError::BadRequest("A member must be a project id of 1 to 255 characters.".into()));
         }
         let existing = self.catalog.list_members(image_id).await.map_err(backend)?;
         if existing.iter().any(|m| m.member_id == member_id) {
-            return Err(DomainError::Conflict(format!(
-                "Member {member_id} already exists for image {image_id}."
-            )));
+            return Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.")));
         }
         if existing.len() >= self.config.image_member_quota {
             return Err(DomainError::OverLimit(format!(
@@ -42,18 +30,12 @@ impl ImageService {
             )));
         }
         let t = now();
-        let member = Member {
-            image_id,
-            member_id: member_id.to_string(),
-            status: MemberStatus::Pending,
-            created_at: t,
-            updated_at: t,
-        };
+        let member = Member { image_id, member_id: member_id.to_string(), status: MemberStatus::Pending, created_at: t, updated_at: t };
         match self.catalog.insert_member(&member).await {
             Ok(()) => Ok(member),
-            Err(CatalogError::Duplicate(_)) => Err(DomainError::Conflict(format!(
-                "Member {member_id} already exists for image {image_id}."
-            ))),
+            Err(CatalogError::Duplicate(_)) => {
+                Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.")))
+            }
             Err(e) => Err(backend(e)),
         }
     }
@@ -63,9 +45,7 @@ impl ImageService {
         policy::require_reader(caller)?;
         let (image, membership) = self.visible_image(caller, image_id).await?;
         if image.visibility != Visibility::Shared {
-            return Err(DomainError::Forbidden(
-                "Only shared images have members.".into(),
-            ));
+            return Err(DomainError::Forbidden("Only shared images have members.".into()));
         }
         if caller.is_admin() || policy::is_owner(caller, &image) {
             return self.catalog.list_members(image_id).await.map_err(backend);
@@ -73,50 +53,25 @@ impl ImageService {
         Ok(membership.into_iter().collect())
     }
 
-    pub async fn show_member(
-        &self,
-        caller: &Caller,
-        image_id: Uuid,
-        member_id: &str,
-    ) -> DomainResult<Member> {
-        let not_found = || {
-            DomainError::NotFound(format!(
-                "Member {member_id} not found for image {image_id}."
-            ))
-        };
+    pub async fn show_member(&self, caller: &Caller, image_id: Uuid, member_id: &str) -> DomainResult<Member> {
+        let not_found = || DomainError::NotFound(format!("Member {member_id} not found for image {image_id}."));
         policy::require_reader(caller).map_err(|_| not_found())?;
         let (image, _) = self.visible_image(caller, image_id).await?;
-        let allowed = caller.is_admin()
-            || policy::is_owner(caller, &image)
-            || caller.project() == Some(member_id);
+        let allowed = caller.is_admin() || policy::is_owner(caller, &image) || caller.project() == Some(member_id);
         if !allowed {
             return Err(not_found());
         }
-        self.catalog
-            .get_member(image_id, member_id)
-            .await
-            .map_err(backend)?
-            .ok_or_else(not_found)
+        self.catalog.get_member(image_id, member_id).await.map_err(backend)?.ok_or_else(not_found)
     }
 
-    pub async fn set_member_status(
-        &self,
-        caller: &Caller,
-        image_id: Uuid,
-        member_id: &str,
-        status: MemberStatus,
-    ) -> DomainResult<Member> {
+    pub async fn set_member_status(&self, caller: &Caller, image_id: Uuid, member_id: &str, status: MemberStatus) -> DomainResult<Member> {
         let (_image, _) = self.visible_image(caller, image_id).await?;
         let mut member = self
             .catalog
             .get_member(image_id, member_id)
             .await
             .map_err(backend)?
-            .ok_or_else(|| {
-                DomainError::NotFound(format!(
-                    "Member {member_id} not found for image {image_id}."
-                ))
-            })?;
+            .ok_or_else(|| DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.")))?;
         policy::require_member_status_change(caller, member_id)?;
         member.status = status;
         member.updated_at = now();
@@ -124,27 +79,14 @@ impl ImageService {
         Ok(member)
     }
 
-    pub async fn remove_member(
-        &self,
-        caller: &Caller,
-        image_id: Uuid,
-        member_id: &str,
-    ) -> DomainResult<()> {
+    pub async fn remove_member(&self, caller: &Caller, image_id: Uuid, member_id: &str) -> DomainResult<()> {
         let (image, _) = self.visible_image(caller, image_id).await?;
-        policy::require_modify(caller, &image).map_err(|_| {
-            DomainError::Forbidden("You are not permitted to remove members of this image.".into())
-        })?;
-        if self
-            .catalog
-            .delete_member(image_id, member_id)
-            .await
-            .map_err(backend)?
-        {
+        policy::require_modify(caller, &image)
+            .map_err(|_| DomainError::Forbidden("You are not permitted to remove members of this image.".into()))?;
+        if self.catalog.delete_member(image_id, member_id).await.map_err(backend)? {
             Ok(())
         } else {
-            Err(DomainError::NotFound(format!(
-                "Member {member_id} not found for image {image_id}."
-            )))
+            Err(DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.")))
         }
     }
 }

@@ -35,11 +35,7 @@ impl ImageService {
         limits: WriteLimits,
         on_start: impl FnOnce(&str),
     ) -> DomainResult<StoredBytes> {
-        let mut writer = self
-            .blobs
-            .begin_write()
-            .await
-            .map_err(|e| io_failure("begin write", e))?;
+        let mut writer = self.blobs.begin_write().await.map_err(|e| io_failure("begin write", e))?;
         on_start(writer.temp_key());
         let mut hasher = UploadHasher::new().map_err(|e| io_failure("start hashing", e))?;
         let mut inspector = Inspector::new();
@@ -50,9 +46,7 @@ impl ImageService {
                 Some(Ok(chunk)) => chunk,
                 Some(Err(err)) => {
                     tracing::warn!(%err, "upload body ended with an error");
-                    break Some(DomainError::BadRequest(
-                        "The request body could not be read completely.".into(),
-                    ));
+                    break Some(DomainError::BadRequest("The request body could not be read completely.".into()));
                 }
             };
             if chunk.is_empty() {
@@ -77,9 +71,7 @@ impl ImageService {
         if let Some(expected) = limits.expected_size {
             if expected != total {
                 writer.abort().await;
-                return Err(DomainError::BadRequest(format!(
-                    "Size mismatch: the request announced {expected} bytes but carried {total}."
-                )));
+                return Err(DomainError::BadRequest(format!("Size mismatch: the request announced {expected} bytes but carried {total}.")));
             }
         }
         let digests = match hasher.finish().await {
@@ -120,9 +112,7 @@ impl ImageService {
         let declared = disk_format.unwrap_or("raw");
         match imagery_inspect::check_declared(declared, inspection) {
             Ok(virtual_size) => Ok(virtual_size.and_then(|v| i64::try_from(v).ok())),
-            Err(msg) if self.config.require_image_format_match || msg.contains("safety") => {
-                Err(DomainError::InvalidImageData(msg))
-            }
+            Err(msg) if self.config.require_image_format_match || msg.contains("safety") => Err(DomainError::InvalidImageData(msg)),
             Err(msg) => {
                 tracing::warn!(%msg, "accepting image whose data does not match its disk_format");
                 Ok(None)
