@@ -393,5 +393,9 @@ def disks(tmp_path_factory):
         info = _qemu_img_info(path)
         expected_format = "raw" if key == "raw" else "qcow2"
         assert info["format"] == expected_format, info
-        out[key] = DiskFile(path=path, data=path.read_bytes(), virtual_size=info["virtual-size"])
+        data = path.read_bytes()
+        # qemu-img rounds a raw file's virtual size up to whole sectors; Glance's raw
+        # inspector (and so imagery) reports the byte count.
+        virtual_size = len(data) if key == "raw" else info["virtual-size"]
+        out[key] = DiskFile(path=path, data=data, virtual_size=virtual_size)
     return out
