@@ -2,6 +2,7 @@
 //! on [`ImageService`] and renders what comes back; visibility, ownership, status
 //! transitions, quotas and the upload pipeline are decided here and nowhere else.
 
+mod catalog_ext;
 pub mod config;
 mod data;
 mod images;

@@ -1,0 +1,148 @@
+//! What the Azure and Yandex dialects need beyond Glance's model, kept behind the
+//! same policy: alternate keys (a Yandex id, an Azure name) bound to images, images
+//! created from another image's bytes without copying them, and persisted
+//! long-running operations.
+
+use imagery_core::operation::OperationRecord;
+use imagery_core::policy;
+use imagery_core::ports::CatalogError;
+use imagery_core::{Caller, DomainError, DomainResult, Image, ImageStatus};
+use uuid::Uuid;
+
+use crate::images::NewImage;
+use crate::{backend, ImageService};
+
+impl ImageService {
+    /// The image bound to `key` in `namespace`, if the caller may see it.
+    pub async fn find_image_by_key(&self, caller: &Caller, namespace: &str, key: &str) -> DomainResult<Image> {
+        let not_found = || DomainError::NotFound(format!("Image {key} not found"));
+        let target = self.catalog.find_alt_key(namespace, key).await.map_err(backend)?.ok_or_else(not_found)?;
+        let id = Uuid::parse_str(&target).map_err(|_| not_found())?;
+        self.show_image(caller, id).await.map_err(|e| match e {
+            DomainError::NotFound(_) => not_found(),
+            other => other,
+        })
+    }
+
+    /// The key bound to an image in `namespace`, if any (no policy: callers already
+    /// hold the image).
+    pub async fn image_key(&self, namespace: &str, image_id: Uuid) -> DomainResult<Option<String>> {
+        self.catalog.alt_key_of(namespace, &image_id.to_string()).await.map_err(backend)
+    }
+
+    /// Bind `key` to an image the caller may modify. A key already bound → Conflict.
+    pub async fn bind_image_key(&self, caller: &Caller, namespace: &str, key: &str, image_id: Uuid) -> DomainResult<()> {
+        let (image, _) = self.visible_image(caller, image_id).await?;
+        policy::require_modify(caller, &image)?;
+        self.bind_key_unchecked(namespace, key, &image_id.to_string()).await
+    }
+
+    /// Bind a key to any target (projects' alternate ids, images the service just
+    /// created). Duplicate → Conflict.
+    pub async fn bind_key_unchecked(&self, namespace: &str, key: &str, target: &str) -> DomainResult<()> {
+        match self.catalog.insert_alt_key(namespace, key, target).await {
+            Ok(()) => Ok(()),
+            Err(CatalogError::Duplicate(_)) => Err(DomainError::Conflict(format!("{key} already exists."))),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub async fn find_key(&self, namespace: &str, key: &str) -> DomainResult<Option<String>> {
+        self.catalog.find_alt_key(namespace, key).await.map_err(backend)
+    }
+
+    pub async fn key_of(&self, namespace: &str, target: &str) -> DomainResult<Option<String>> {
+        self.catalog.alt_key_of(namespace, target).await.map_err(backend)
+    }
+
+    pub async fn unbind_key(&self, namespace: &str, key: &str) -> DomainResult<bool> {
+        self.catalog.delete_alt_key(namespace, key).await.map_err(backend)
+    }
+
+    /// Keys of a namespace with a prefix, ordered, for listings (e.g. one Azure
+    /// resource group's images).
+    pub async fn list_keys(&self, namespace: &str, prefix: &str, after: Option<&str>, limit: usize) -> DomainResult<Vec<(String, String)>> {
+        self.catalog.list_alt_keys(namespace, prefix, after, limit).await.map_err(backend)
+    }
+
+    /// A new image holding the same bytes as `source` (no copy: blobs are content
+    /// addressed). The caller must be allowed to download the source. `reserved`
+    /// lets the dialect set its own `imagery:` properties on the new image.
+    pub async fn create_image_from(&self, caller: &Caller, source: Uuid, new: NewImage, reserved: bool) -> DomainResult<Image> {
+        let (src, _) = self.visible_image(caller, source).await?;
+        policy::require_download(caller, &src)?;
+        if src.status != ImageStatus::Active || src.blob_key.is_none() {
+            return Err(DomainError::Conflict(format!("Image {source} has no data to copy (status '{}').", src.status)));
+        }
+        let mut new = new;
+        new.disk_format = new.disk_format.or(src.disk_format.clone());
+        new.container_format = new.container_format.or(src.container_format.clone());
+        let created = self.create_image_with(caller, new, reserved).await?;
+        let data = imagery_core::ImageData {
+            blob_key: src.blob_key.clone().unwrap_or_default(),
+            size: src.size.unwrap_or(0),
+            checksum: src.checksum.clone().unwrap_or_default(),
+            os_hash_algo: src.os_hash_algo.clone().unwrap_or_else(|| "sha512".into()),
+            os_hash_value: src.os_hash_value.clone().unwrap_or_default(),
+            virtual_size: src.virtual_size,
+        };
+        let stored = self
+            .transition(created.id, |img| {
+                if img.status != ImageStatus::Queued {
+                    return Ok(false);
+                }
+                img.attach_data(&data);
+                img.status = ImageStatus::Active;
+                Ok(true)
+            })
+            .await?;
+        stored.ok_or_else(|| DomainError::Gone("The new image was deleted before its data was attached.".into()))
+    }
+
+    /// Mark an image as failed (Azure `Failed`, Yandex `ERROR`): `killed` in Glance terms.
+    pub async fn mark_image_failed(&self, image_id: Uuid) -> DomainResult<()> {
+        self.transition(image_id, |img| {
+            if !img.status.can_become(ImageStatus::Killed) && img.status != ImageStatus::Queued {
+                return Ok(false);
+            }
+            img.status = ImageStatus::Killed;
+            Ok(true)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn record_operation(&self, op: &OperationRecord) -> DomainResult<()> {
+        self.catalog.insert_operation(op).await.map_err(backend)
+    }
+
+    pub async fn update_operation(&self, op: &OperationRecord) -> DomainResult<()> {
+        self.catalog.update_operation(op).await.map_err(backend)
+    }
+
+    /// An operation of `dialect`, if it belongs to the caller's project (or the
+    /// caller is an admin); anything else is not found.
+    pub async fn operation(&self, caller: &Caller, dialect: &str, id: &str) -> DomainResult<OperationRecord> {
+        let not_found = || DomainError::NotFound(format!("Operation {id} not found"));
+        let op = self.catalog.get_operation(dialect, id).await.map_err(backend)?.ok_or_else(not_found)?;
+        if caller.is_admin() || caller.project() == Some(op.project_id.as_str()) {
+            Ok(op)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    pub async fn operations_of(
+        &self,
+        dialect: &str,
+        target: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> DomainResult<Vec<OperationRecord>> {
+        self.catalog.list_operations(dialect, target, after, limit).await.map_err(backend)
+    }
+
+    pub async fn operation_by_idempotency_key(&self, dialect: &str, project_id: &str, key: &str) -> DomainResult<Option<OperationRecord>> {
+        self.catalog.find_operation_by_idempotency_key(dialect, project_id, key).await.map_err(backend)
+    }
+}
