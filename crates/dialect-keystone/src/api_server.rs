@@ -15,18 +15,11 @@ use serde_json::Value;
 use crate::context::Ctx;
 use crate::error::{KeystoneError, KeystoneResult};
 use crate::router::{Endpoint, RouteError};
-use crate::{
-    app_credentials, auth, discovery, domains, projects, role_assignments, roles, users,
-    KeystoneState,
-};
+use crate::{app_credentials, auth, discovery, domains, projects, role_assignments, roles, users, KeystoneState};
 
 /// The Keystone router, serving paths relative to the identity root.
 pub fn router(state: KeystoneState) -> Router {
-    Router::new()
-        .route("/", any(handle))
-        .route("/{*path}", any(handle))
-        .fallback(handle)
-        .with_state(state)
+    Router::new().route("/", any(handle)).route("/{*path}", any(handle)).fallback(handle).with_state(state)
 }
 
 async fn handle(State(state): State<KeystoneState>, request: Request) -> Response {
@@ -36,13 +29,8 @@ async fn handle(State(state): State<KeystoneState>, request: Request) -> Respons
     let body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         match read_limited(body, MAX_DOCUMENT).await {
             Ok(bytes) => Ok(bytes),
-            Err(BodyError::TooLarge) => Err(KeystoneError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request is too large.",
-            )),
-            Err(BodyError::Unreadable) => Err(KeystoneError::bad_request(
-                "The request body could not be read.",
-            )),
+            Err(BodyError::TooLarge) => Err(KeystoneError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large.")),
+            Err(BodyError::Unreadable) => Err(KeystoneError::bad_request("The request body could not be read.")),
         }
     } else {
         Ok(Default::default())
@@ -75,24 +63,14 @@ fn error_response(ctx: &Ctx, error: &KeystoneError) -> Response {
     let mut response = json(error.status, error.body());
     if error.status == StatusCode::UNAUTHORIZED {
         if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{}\"", ctx.base)) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
     }
     response
 }
 
 pub(crate) fn json(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
 }
 
 pub(crate) fn ok(body: Value) -> KeystoneResult<Response> {
@@ -143,32 +121,14 @@ async fn dispatch(ctx: &Ctx, endpoint: Endpoint) -> KeystoneResult<Response> {
         CreateRole => roles::create(ctx).await,
         GetRole { role_id } => roles::get(ctx, &role_id).await,
         ListGrants { target, user_id } => roles::list_grants(ctx, &target, &user_id).await,
-        CreateGrant {
-            target,
-            user_id,
-            role_id,
-        } => roles::create_grant(ctx, &target, &user_id, &role_id).await,
-        CheckGrant {
-            target,
-            user_id,
-            role_id,
-        } => roles::check_grant(ctx, &target, &user_id, &role_id).await,
-        RevokeGrant {
-            target,
-            user_id,
-            role_id,
-        } => roles::revoke_grant(ctx, &target, &user_id, &role_id).await,
+        CreateGrant { target, user_id, role_id } => roles::create_grant(ctx, &target, &user_id, &role_id).await,
+        CheckGrant { target, user_id, role_id } => roles::check_grant(ctx, &target, &user_id, &role_id).await,
+        RevokeGrant { target, user_id, role_id } => roles::revoke_grant(ctx, &target, &user_id, &role_id).await,
         ListRoleAssignments => role_assignments::list(ctx).await,
 
         ListAppCredentials { user_id } => app_credentials::list(ctx, &user_id).await,
         CreateAppCredential { user_id } => app_credentials::create(ctx, &user_id).await,
-        GetAppCredential {
-            user_id,
-            credential_id,
-        } => app_credentials::get(ctx, &user_id, &credential_id).await,
-        DeleteAppCredential {
-            user_id,
-            credential_id,
-        } => app_credentials::delete(ctx, &user_id, &credential_id).await,
+        GetAppCredential { user_id, credential_id } => app_credentials::get(ctx, &user_id, &credential_id).await,
+        DeleteAppCredential { user_id, credential_id } => app_credentials::delete(ctx, &user_id, &credential_id).await,
     }
 }

@@ -31,8 +31,7 @@ impl Ctx {
             Some(url) => {
                 let base = strip_version(url.trim_end_matches('/')).to_string();
                 let origin = match base.find("://") {
-                    Some(i) => base[..base[i + 3..].find('/').map_or(base.len(), |j| i + 3 + j)]
-                        .to_string(),
+                    Some(i) => base[..base[i + 3..].find('/').map_or(base.len(), |j| i + 3 + j)].to_string(),
                     None => base.clone(),
                 };
                 (origin, base)
@@ -44,20 +43,8 @@ impl Ctx {
             }
         };
         let raw_query = parts.uri.query().map(str::to_string);
-        let query = raw_query
-            .as_deref()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        Ctx {
-            state,
-            headers: parts.headers.clone(),
-            base,
-            origin,
-            path: parts.uri.path().to_string(),
-            raw_query,
-            query,
-            body,
-        }
+        let query = raw_query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+        Ctx { state, headers: parts.headers.clone(), base, origin, path: parts.uri.path().to_string(), raw_query, query, body }
     }
 
     pub fn identity(&self) -> &Identity {
@@ -71,11 +58,7 @@ impl Ctx {
 
     /// The URL of this request (Keystone's collection `self` link).
     pub fn self_url(&self) -> String {
-        let path = if self.path.is_empty() {
-            "/"
-        } else {
-            &self.path
-        };
+        let path = if self.path.is_empty() { "/" } else { &self.path };
         match &self.raw_query {
             Some(q) if !q.is_empty() => format!("{}{}?{}", self.base, path, q),
             _ => format!("{}{}", self.base, path),
@@ -84,38 +67,22 @@ impl Ctx {
 
     /// The first value of a query parameter (empty values count as absent).
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     /// Keystone's boolean query flags: present and not `0` means true, so a
     /// bare `?effective` is true.
     pub fn flag(&self, key: &str) -> bool {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .is_some_and(|(_, v)| v != "0")
+        self.query.iter().find(|(k, _)| k == key).is_some_and(|(_, v)| v != "0")
     }
 
     /// A boolean filter such as `enabled=false`; absent means no filter.
     pub fn bool_filter(&self, key: &str) -> Option<bool> {
-        self.query(key).map(|v| {
-            !matches!(
-                v.to_ascii_lowercase().as_str(),
-                "0" | "false" | "no" | "off"
-            )
-        })
+        self.query(key).map(|v| !matches!(v.to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
     }
 
     /// The body as JSON; malformed JSON is Keystone's 400.
@@ -123,41 +90,27 @@ impl Ctx {
         if self.body.is_empty() {
             return Err(KeystoneError::expecting("valid JSON", "request body"));
         }
-        serde_json::from_slice(&self.body)
-            .map_err(|_| KeystoneError::expecting("valid JSON", "request body"))
+        serde_json::from_slice(&self.body).map_err(|_| KeystoneError::expecting("valid JSON", "request body"))
     }
 
     /// The object under `key` in the JSON body, deserialized.
     pub fn json_member<T: DeserializeOwned>(&self, key: &str) -> KeystoneResult<T> {
         let mut value = self.json_value()?;
-        let member = value
-            .get_mut(key)
-            .map(Value::take)
-            .filter(Value::is_object)
-            .ok_or_else(|| KeystoneError::expecting(key, "request body"))?;
-        serde_json::from_value(member).map_err(|e| {
-            KeystoneError::bad_request(format!("Invalid input for field '{key}': {e}"))
-        })
+        let member =
+            value.get_mut(key).map(Value::take).filter(Value::is_object).ok_or_else(|| KeystoneError::expecting(key, "request body"))?;
+        serde_json::from_value(member).map_err(|e| KeystoneError::bad_request(format!("Invalid input for field '{key}': {e}")))
     }
 
     /// Who is calling, from `X-Auth-Token`; missing or invalid → 401.
     pub fn caller(&self) -> KeystoneResult<Principal> {
-        let token = self
-            .header("x-auth-token")
-            .ok_or_else(KeystoneError::unauthorized)?;
+        let token = self.header("x-auth-token").ok_or_else(KeystoneError::unauthorized)?;
         Ok(self.identity().validate(token)?)
     }
 }
 
 /// `scheme://host[:port]` of the request.
 pub(crate) fn origin(parts: &Parts) -> String {
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let scheme = header("x-forwarded-proto")
         .and_then(|v| v.split(',').next())
         .map(str::trim)
@@ -166,11 +119,7 @@ pub(crate) fn origin(parts: &Parts) -> String {
         .or_else(|| parts.uri.scheme_str().map(str::to_string))
         .unwrap_or_else(|| "http".to_string());
     let host = header("host")
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-.:[]_".contains(c))
-        })
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]_".contains(c)))
         .map(str::to_string)
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
         .unwrap_or_else(|| "localhost".to_string());
@@ -183,9 +132,7 @@ fn nest_prefix(parts: &Parts) -> String {
         return String::new();
     };
     let (full, inner) = (original.0.path(), parts.uri.path());
-    let prefix = full
-        .strip_suffix(inner)
-        .unwrap_or_else(|| if inner == "/" { full } else { "" });
+    let prefix = full.strip_suffix(inner).unwrap_or_else(|| if inner == "/" { full } else { "" });
     prefix.trim_end_matches('/').to_string()
 }
 

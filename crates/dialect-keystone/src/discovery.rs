@@ -20,10 +20,7 @@ fn v3(ctx: &Ctx) -> Value {
 }
 
 pub(crate) fn versions(ctx: &Ctx) -> KeystoneResult<Response> {
-    let mut response = json(
-        StatusCode::MULTIPLE_CHOICES,
-        json!({"versions": {"values": [v3(ctx)]}}),
-    );
+    let mut response = json(StatusCode::MULTIPLE_CHOICES, json!({"versions": {"values": [v3(ctx)]}}));
     if let Ok(location) = HeaderValue::from_str(&ctx.v3("/")) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -23,48 +23,24 @@ struct DomainBody {
 pub(crate) async fn list(ctx: &Ctx) -> KeystoneResult<Response> {
     policy::admin(&ctx.caller()?, "identity:list_domains")?;
     let mut domains = ctx.identity().list_domains().await?;
-    domains.retain(|d| {
-        ctx.query("name").is_none_or(|n| d.name == n)
-            && ctx.bool_filter("enabled").is_none_or(|e| d.enabled == e)
-    });
-    ok(views::collection(
-        ctx,
-        "domains",
-        domains.iter().map(|d| views::domain(ctx, d)).collect(),
-    ))
+    domains.retain(|d| ctx.query("name").is_none_or(|n| d.name == n) && ctx.bool_filter("enabled").is_none_or(|e| d.enabled == e));
+    ok(views::collection(ctx, "domains", domains.iter().map(|d| views::domain(ctx, d)).collect()))
 }
 
 pub(crate) async fn create(ctx: &Ctx) -> KeystoneResult<Response> {
     policy::admin(&ctx.caller()?, "identity:create_domain")?;
     let body: DomainBody = ctx.json_member("domain")?;
-    let name = body
-        .name
-        .ok_or_else(|| KeystoneError::expecting("name", "domain"))?;
-    let domain = ctx
-        .identity()
-        .create_domain(
-            None,
-            &name,
-            body.description.as_deref().unwrap_or(""),
-            body.enabled.unwrap_or(true),
-        )
-        .await?;
+    let name = body.name.ok_or_else(|| KeystoneError::expecting("name", "domain"))?;
+    let domain = ctx.identity().create_domain(None, &name, body.description.as_deref().unwrap_or(""), body.enabled.unwrap_or(true)).await?;
     created(json!({"domain": views::domain(ctx, &domain)}))
 }
 
 pub(crate) async fn get(ctx: &Ctx, id_or_name: &str) -> KeystoneResult<Response> {
     let caller = ctx.caller()?;
     let identity = ctx.identity();
-    let domain = match identity
-        .lookup_domain(&DomainRef::Id(id_or_name.to_string()))
-        .await?
-    {
+    let domain = match identity.lookup_domain(&DomainRef::Id(id_or_name.to_string())).await? {
         Some(domain) => Some(domain),
-        None => {
-            identity
-                .lookup_domain(&DomainRef::Name(id_or_name.to_string()))
-                .await?
-        }
+        None => identity.lookup_domain(&DomainRef::Name(id_or_name.to_string())).await?,
     };
     let domain = domain.ok_or_else(|| KeystoneError::not_found("domain", id_or_name))?;
     policy::admin_or_domain(&caller, &domain.id, "identity:get_domain")?;

@@ -19,10 +19,7 @@ const UNEXPECTED: &str = "An unexpected error prevented the server from fulfilli
 
 impl KeystoneError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        KeystoneError {
-            status,
-            message: message.into(),
-        }
+        KeystoneError { status, message: message.into() }
     }
 
     pub fn unauthorized() -> Self {
@@ -50,10 +47,7 @@ impl KeystoneError {
     }
 
     pub fn not_found(kind: &str, id: &str) -> Self {
-        KeystoneError::new(
-            StatusCode::NOT_FOUND,
-            format!("Could not find {kind}: {id}."),
-        )
+        KeystoneError::new(StatusCode::NOT_FOUND, format!("Could not find {kind}: {id}."))
     }
 
     pub fn no_route() -> Self {
@@ -61,10 +55,7 @@ impl KeystoneError {
     }
 
     pub fn method_not_allowed() -> Self {
-        KeystoneError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "The method is not allowed for the requested URL.",
-        )
+        KeystoneError::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for the requested URL.")
     }
 
     /// The title Keystone (Python's `http.client.responses`) gives a status.

@@ -50,10 +50,6 @@ pub struct KeystoneState {
 
 impl KeystoneState {
     pub fn new(identity: Arc<Identity>, catalog: ServiceCatalog) -> Self {
-        KeystoneState {
-            identity,
-            catalog,
-            public_url: None,
-        }
+        KeystoneState { identity, catalog, public_url: None }
     }
 }

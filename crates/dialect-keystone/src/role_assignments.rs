@@ -16,38 +16,22 @@ use crate::views;
 
 pub(crate) async fn list(ctx: &Ctx) -> KeystoneResult<Response> {
     let caller = ctx.caller()?;
-    let (user_id, project_id, domain_id) = (
-        ctx.query("user.id"),
-        ctx.query("scope.project.id"),
-        ctx.query("scope.domain.id"),
-    );
+    let (user_id, project_id, domain_id) = (ctx.query("user.id"), ctx.query("scope.project.id"), ctx.query("scope.domain.id"));
     let effective = ctx.flag("effective");
     if project_id.is_some() && domain_id.is_some() {
-        return Err(KeystoneError::bad_request(
-            "Specify a domain or project, not both",
-        ));
+        return Err(KeystoneError::bad_request("Specify a domain or project, not both"));
     }
     if user_id.is_some() && ctx.query("group.id").is_some() {
-        return Err(KeystoneError::bad_request(
-            "Specify a user or group, not both",
-        ));
+        return Err(KeystoneError::bad_request("Specify a user or group, not both"));
     }
     if effective && ctx.query("group.id").is_some() {
-        return Err(KeystoneError::bad_request(
-            "Combining effective and group filter will always result in an empty list.",
-        ));
+        return Err(KeystoneError::bad_request("Combining effective and group filter will always result in an empty list."));
     }
     if !caller.is_admin() {
-        policy::admin_or_user(
-            &caller,
-            user_id.unwrap_or(""),
-            "identity:list_role_assignments",
-        )?;
+        policy::admin_or_user(&caller, user_id.unwrap_or(""), "identity:list_role_assignments")?;
     }
     // imagery has no groups, system grants or inherited grants.
-    let unsupported_filter = ["group.id", "scope.system", "scope.OS-INHERIT:inherited_to"]
-        .iter()
-        .any(|k| ctx.query(k).is_some());
+    let unsupported_filter = ["group.id", "scope.system", "scope.OS-INHERIT:inherited_to"].iter().any(|k| ctx.query(k).is_some());
     let entries = if unsupported_filter {
         Vec::new()
     } else {
@@ -84,15 +68,10 @@ async fn render(
     let (kind, scope) = match target {
         AssignmentTarget::Project(p) if include_names => {
             let domain_name = names.domain_name(&p.domain_id).await?;
-            (
-                "projects",
-                json!({"project": {"id": p.id, "name": p.name, "domain": {"id": p.domain_id, "name": domain_name}}}),
-            )
+            ("projects", json!({"project": {"id": p.id, "name": p.name, "domain": {"id": p.domain_id, "name": domain_name}}}))
         }
         AssignmentTarget::Project(p) => ("projects", json!({"project": {"id": p.id}})),
-        AssignmentTarget::Domain(d) if include_names => {
-            ("domains", json!({"domain": {"id": d.id, "name": d.name}}))
-        }
+        AssignmentTarget::Domain(d) if include_names => ("domains", json!({"domain": {"id": d.id, "name": d.name}})),
         AssignmentTarget::Domain(d) => ("domains", json!({"domain": {"id": d.id}})),
     };
     let user = if include_names {
@@ -114,8 +93,7 @@ async fn render(
     let mut links = json!({"assignment": ctx.v3(&format!("/{kind}/{}/users/{}/roles/{granted_role}", target.id(), entry.user_id))});
     if let Some(prior) = &entry.implied_by {
         // Keystone's own (inverted) rendering of the implication link.
-        links["prior_role"] =
-            json!(ctx.v3(&format!("/prior_role/{}/implies/{prior}", entry.role_id)));
+        links["prior_role"] = json!(ctx.v3(&format!("/prior_role/{}/implies/{prior}", entry.role_id)));
     }
     Ok(json!({"role": role, "user": user, "scope": scope, "links": links}))
 }
@@ -131,13 +109,7 @@ struct Names<'a> {
 
 impl<'a> Names<'a> {
     fn new(ctx: &'a Ctx) -> Self {
-        Names {
-            ctx,
-            targets: HashMap::new(),
-            users: HashMap::new(),
-            domains: HashMap::new(),
-            roles: None,
-        }
+        Names { ctx, targets: HashMap::new(), users: HashMap::new(), domains: HashMap::new(), roles: None }
     }
 
     async fn target(&mut self, id: &str) -> KeystoneResult<Option<AssignmentTarget>> {
@@ -150,12 +122,7 @@ impl<'a> Names<'a> {
 
     async fn user(&mut self, id: &str) -> KeystoneResult<Option<(String, String)>> {
         if !self.users.contains_key(id) {
-            let user = self
-                .ctx
-                .identity()
-                .get_user(id)
-                .await?
-                .map(|u| (u.name, u.domain_id));
+            let user = self.ctx.identity().get_user(id).await?.map(|u| (u.name, u.domain_id));
             self.users.insert(id.to_string(), user);
         }
         Ok(self.users.get(id).cloned().flatten())
@@ -163,12 +130,7 @@ impl<'a> Names<'a> {
 
     async fn domain_name(&mut self, id: &str) -> KeystoneResult<String> {
         if !self.domains.contains_key(id) {
-            let name = self
-                .ctx
-                .identity()
-                .get_domain(id)
-                .await?
-                .map_or_else(|| id.to_string(), |d| d.name);
+            let name = self.ctx.identity().get_domain(id).await?.map_or_else(|| id.to_string(), |d| d.name);
             self.domains.insert(id.to_string(), name);
         }
         Ok(self.domains.get(id).cloned().unwrap_or_default())

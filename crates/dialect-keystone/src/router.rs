@@ -27,80 +27,35 @@ pub enum Endpoint {
     // domains
     ListDomains,
     CreateDomain,
-    GetDomain {
-        domain: String,
-    },
+    GetDomain { domain: String },
     // projects
     ListProjects,
     CreateProject,
-    GetProject {
-        project_id: String,
-    },
-    UpdateProject {
-        project_id: String,
-    },
-    DeleteProject {
-        project_id: String,
-    },
+    GetProject { project_id: String },
+    UpdateProject { project_id: String },
+    DeleteProject { project_id: String },
     // users
     ListUsers,
     CreateUser,
-    GetUser {
-        user_id: String,
-    },
-    UpdateUser {
-        user_id: String,
-    },
-    DeleteUser {
-        user_id: String,
-    },
-    ChangePassword {
-        user_id: String,
-    },
-    ListUserProjects {
-        user_id: String,
-    },
+    GetUser { user_id: String },
+    UpdateUser { user_id: String },
+    DeleteUser { user_id: String },
+    ChangePassword { user_id: String },
+    ListUserProjects { user_id: String },
     // roles and grants
     ListRoles,
     CreateRole,
-    GetRole {
-        role_id: String,
-    },
-    ListGrants {
-        target: GrantTarget,
-        user_id: String,
-    },
-    CreateGrant {
-        target: GrantTarget,
-        user_id: String,
-        role_id: String,
-    },
-    CheckGrant {
-        target: GrantTarget,
-        user_id: String,
-        role_id: String,
-    },
-    RevokeGrant {
-        target: GrantTarget,
-        user_id: String,
-        role_id: String,
-    },
+    GetRole { role_id: String },
+    ListGrants { target: GrantTarget, user_id: String },
+    CreateGrant { target: GrantTarget, user_id: String, role_id: String },
+    CheckGrant { target: GrantTarget, user_id: String, role_id: String },
+    RevokeGrant { target: GrantTarget, user_id: String, role_id: String },
     ListRoleAssignments,
     // application credentials
-    ListAppCredentials {
-        user_id: String,
-    },
-    CreateAppCredential {
-        user_id: String,
-    },
-    GetAppCredential {
-        user_id: String,
-        credential_id: String,
-    },
-    DeleteAppCredential {
-        user_id: String,
-        credential_id: String,
-    },
+    ListAppCredentials { user_id: String },
+    CreateAppCredential { user_id: String },
+    GetAppCredential { user_id: String, credential_id: String },
+    DeleteAppCredential { user_id: String, credential_id: String },
 }
 
 /// Why a request matches no endpoint.
@@ -118,10 +73,7 @@ impl Endpoint {
         let segments: Vec<String> = if trimmed.is_empty() {
             Vec::new()
         } else {
-            trimmed
-                .split('/')
-                .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-                .collect()
+            trimmed.split('/').map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned()).collect()
         };
         if segments.iter().any(String::is_empty) {
             return Err(RouteError::NotFound);
@@ -149,57 +101,29 @@ impl Endpoint {
             ["v3", "domains"] if get => ListDomains,
             ["v3", "domains"] if on(Method::POST) => CreateDomain,
             ["v3", "domains", d] if get => GetDomain { domain: owned(d) },
-            ["v3", "domains", d, "users", u, "roles"] if get => ListGrants {
-                target: GrantTarget::Domain(owned(d)),
-                user_id: owned(u),
-            },
-            ["v3", "domains", d, "users", u, "roles", r] => {
-                grant(method, GrantTarget::Domain(owned(d)), u, r)?
-            }
+            ["v3", "domains", d, "users", u, "roles"] if get => ListGrants { target: GrantTarget::Domain(owned(d)), user_id: owned(u) },
+            ["v3", "domains", d, "users", u, "roles", r] => grant(method, GrantTarget::Domain(owned(d)), u, r)?,
 
             ["v3", "projects"] if get => ListProjects,
             ["v3", "projects"] if on(Method::POST) => CreateProject,
-            ["v3", "projects", p] if get => GetProject {
-                project_id: owned(p),
-            },
-            ["v3", "projects", p] if on(Method::PATCH) => UpdateProject {
-                project_id: owned(p),
-            },
-            ["v3", "projects", p] if on(Method::DELETE) => DeleteProject {
-                project_id: owned(p),
-            },
-            ["v3", "projects", p, "users", u, "roles"] if get => ListGrants {
-                target: GrantTarget::Project(owned(p)),
-                user_id: owned(u),
-            },
-            ["v3", "projects", p, "users", u, "roles", r] => {
-                grant(method, GrantTarget::Project(owned(p)), u, r)?
-            }
+            ["v3", "projects", p] if get => GetProject { project_id: owned(p) },
+            ["v3", "projects", p] if on(Method::PATCH) => UpdateProject { project_id: owned(p) },
+            ["v3", "projects", p] if on(Method::DELETE) => DeleteProject { project_id: owned(p) },
+            ["v3", "projects", p, "users", u, "roles"] if get => ListGrants { target: GrantTarget::Project(owned(p)), user_id: owned(u) },
+            ["v3", "projects", p, "users", u, "roles", r] => grant(method, GrantTarget::Project(owned(p)), u, r)?,
 
             ["v3", "users"] if get => ListUsers,
             ["v3", "users"] if on(Method::POST) => CreateUser,
             ["v3", "users", u] if get => GetUser { user_id: owned(u) },
             ["v3", "users", u] if on(Method::PATCH) => UpdateUser { user_id: owned(u) },
             ["v3", "users", u] if on(Method::DELETE) => DeleteUser { user_id: owned(u) },
-            ["v3", "users", u, "password"] if on(Method::POST) => {
-                ChangePassword { user_id: owned(u) }
-            }
+            ["v3", "users", u, "password"] if on(Method::POST) => ChangePassword { user_id: owned(u) },
             ["v3", "users", u, "projects"] if get => ListUserProjects { user_id: owned(u) },
-            ["v3", "users", u, "application_credentials"] if get => {
-                ListAppCredentials { user_id: owned(u) }
-            }
-            ["v3", "users", u, "application_credentials"] if on(Method::POST) => {
-                CreateAppCredential { user_id: owned(u) }
-            }
-            ["v3", "users", u, "application_credentials", c] if get => GetAppCredential {
-                user_id: owned(u),
-                credential_id: owned(c),
-            },
+            ["v3", "users", u, "application_credentials"] if get => ListAppCredentials { user_id: owned(u) },
+            ["v3", "users", u, "application_credentials"] if on(Method::POST) => CreateAppCredential { user_id: owned(u) },
+            ["v3", "users", u, "application_credentials", c] if get => GetAppCredential { user_id: owned(u), credential_id: owned(c) },
             ["v3", "users", u, "application_credentials", c] if on(Method::DELETE) => {
-                DeleteAppCredential {
-                    user_id: owned(u),
-                    credential_id: owned(c),
-                }
+                DeleteAppCredential { user_id: owned(u), credential_id: owned(c) }
             }
 
             ["v3", "roles"] if get => ListRoles,
@@ -220,18 +144,10 @@ impl Endpoint {
             s,
             [] | ["v3"]
                 | ["v3", "auth", "projects" | "domains" | "catalog"]
-                | [
-                    "v3",
-                    "domains" | "projects" | "users" | "roles" | "role_assignments"
-                ]
+                | ["v3", "domains" | "projects" | "users" | "roles" | "role_assignments"]
                 | ["v3", "domains" | "projects" | "users" | "roles", _]
                 | ["v3", "domains" | "projects", _, "users", _, "roles"]
-                | [
-                    "v3",
-                    "users",
-                    _,
-                    "password" | "projects" | "application_credentials"
-                ]
+                | ["v3", "users", _, "password" | "projects" | "application_credentials"]
                 | ["v3", "users", _, "application_credentials", _]
         )
     }
@@ -260,29 +176,12 @@ impl Endpoint {
     }
 }
 
-fn grant(
-    method: &Method,
-    target: GrantTarget,
-    user: &str,
-    role: &str,
-) -> Result<Endpoint, RouteError> {
+fn grant(method: &Method, target: GrantTarget, user: &str, role: &str) -> Result<Endpoint, RouteError> {
     let (user_id, role_id) = (user.to_string(), role.to_string());
     Ok(match *method {
-        Method::PUT => Endpoint::CreateGrant {
-            target,
-            user_id,
-            role_id,
-        },
-        Method::HEAD | Method::GET => Endpoint::CheckGrant {
-            target,
-            user_id,
-            role_id,
-        },
-        Method::DELETE => Endpoint::RevokeGrant {
-            target,
-            user_id,
-            role_id,
-        },
+        Method::PUT => Endpoint::CreateGrant { target, user_id, role_id },
+        Method::HEAD | Method::GET => Endpoint::CheckGrant { target, user_id, role_id },
+        Method::DELETE => Endpoint::RevokeGrant { target, user_id, role_id },
         _ => return Err(RouteError::MethodNotAllowed),
     })
 }
@@ -298,34 +197,14 @@ mod tests {
         assert_eq!(p(Method::GET, ""), Ok(Endpoint::Versions));
         assert_eq!(p(Method::GET, "/v3/"), Ok(Endpoint::VersionV3));
         assert_eq!(p(Method::HEAD, "/v3/auth/tokens"), Ok(Endpoint::CheckToken));
-        assert_eq!(
-            p(Method::GET, "/v3/domains/Default"),
-            Ok(Endpoint::GetDomain {
-                domain: "Default".into()
-            })
-        );
+        assert_eq!(p(Method::GET, "/v3/domains/Default"), Ok(Endpoint::GetDomain { domain: "Default".into() }));
         assert_eq!(
             p(Method::PUT, "/v3/projects/p/users/u/roles/r"),
-            Ok(Endpoint::CreateGrant {
-                target: GrantTarget::Project("p".into()),
-                user_id: "u".into(),
-                role_id: "r".into()
-            })
+            Ok(Endpoint::CreateGrant { target: GrantTarget::Project("p".into()), user_id: "u".into(), role_id: "r".into() })
         );
-        assert_eq!(
-            p(Method::GET, "/v3/users/a%20b"),
-            Ok(Endpoint::GetUser {
-                user_id: "a b".into()
-            })
-        );
-        assert_eq!(
-            p(Method::PUT, "/v3/projects"),
-            Err(RouteError::MethodNotAllowed)
-        );
-        assert_eq!(
-            p(Method::DELETE, "/v3/roles/x"),
-            Err(RouteError::MethodNotAllowed)
-        );
+        assert_eq!(p(Method::GET, "/v3/users/a%20b"), Ok(Endpoint::GetUser { user_id: "a b".into() }));
+        assert_eq!(p(Method::PUT, "/v3/projects"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(p(Method::DELETE, "/v3/roles/x"), Err(RouteError::MethodNotAllowed));
         assert_eq!(p(Method::GET, "/v3/nothing"), Err(RouteError::NotFound));
         assert_eq!(p(Method::GET, "/v3//users"), Err(RouteError::NotFound));
         assert_eq!(p(Method::GET, "/v2.0"), Err(RouteError::NotFound));

@@ -28,19 +28,11 @@ pub struct ServiceCatalog {
 
 impl Default for ServiceCatalog {
     fn default() -> Self {
-        ServiceCatalog {
-            region: "RegionOne".to_string(),
-            endpoints: Vec::new(),
-        }
+        ServiceCatalog { region: "RegionOne".to_string(), endpoints: Vec::new() }
     }
 }
 
-const PROJECT_PLACEHOLDERS: [&str; 4] = [
-    "%(project_id)s",
-    "%(tenant_id)s",
-    "$(project_id)s",
-    "$(tenant_id)s",
-];
+const PROJECT_PLACEHOLDERS: [&str; 4] = ["%(project_id)s", "%(tenant_id)s", "$(project_id)s", "$(tenant_id)s"];
 
 fn stable_id(parts: &[&str]) -> String {
     let mut hash = Sha256::new();
@@ -66,16 +58,9 @@ impl ServiceCatalog {
                 "region_id": self.region,
                 "url": url,
             });
-            match services
-                .iter_mut()
-                .find(|(t, n, _)| *t == endpoint.service_type && *n == endpoint.service_name)
-            {
+            match services.iter_mut().find(|(t, n, _)| *t == endpoint.service_type && *n == endpoint.service_name) {
                 Some((_, _, list)) => list.push(rendered),
-                None => services.push((
-                    &endpoint.service_type,
-                    &endpoint.service_name,
-                    vec![rendered],
-                )),
+                None => services.push((&endpoint.service_type, &endpoint.service_name, vec![rendered])),
             }
         }
         Value::Array(
@@ -87,11 +72,7 @@ impl ServiceCatalog {
     }
 
     fn resolve(&self, url: &str, origin: &str, project_id: Option<&str>) -> Option<String> {
-        let mut url = if url.starts_with('/') {
-            format!("{origin}{url}")
-        } else {
-            url.to_string()
-        };
+        let mut url = if url.starts_with('/') { format!("{origin}{url}") } else { url.to_string() };
         for placeholder in PROJECT_PLACEHOLDERS {
             if url.contains(placeholder) {
                 url = url.replace(placeholder, project_id?);
@@ -106,12 +87,7 @@ mod tests {
     use super::*;
 
     fn endpoint(service_type: &str, name: &str, interface: &str, url: &str) -> CatalogEndpoint {
-        CatalogEndpoint {
-            service_type: service_type.into(),
-            service_name: name.into(),
-            interface: interface.into(),
-            url: url.into(),
-        }
+        CatalogEndpoint { service_type: service_type.into(), service_name: name.into(), interface: interface.into(), url: url.into() }
     }
 
     #[test]
@@ -121,12 +97,7 @@ mod tests {
             endpoints: vec![
                 endpoint("image", "glance", "public", "/image"),
                 endpoint("image", "glance", "internal", "http://10.0.0.1:9292"),
-                endpoint(
-                    "compute",
-                    "nova",
-                    "public",
-                    "http://h:8774/v2.1/%(project_id)s",
-                ),
+                endpoint("compute", "nova", "public", "http://h:8774/v2.1/%(project_id)s"),
             ],
         };
         let scoped = catalog.render("http://h:5000", Some("p1"));
@@ -135,11 +106,7 @@ mod tests {
         assert_eq!(scoped[0]["endpoints"][0]["url"], "http://h:5000/image");
         assert_eq!(scoped[0]["endpoints"][1]["region_id"], "RegionOne");
         assert_eq!(scoped[1]["endpoints"][0]["url"], "http://h:8774/v2.1/p1");
-        assert_eq!(
-            scoped,
-            catalog.render("http://h:5000", Some("p1")),
-            "ids are stable"
-        );
+        assert_eq!(scoped, catalog.render("http://h:5000", Some("p1")), "ids are stable");
         let unscoped = catalog.render("http://h:5000", None);
         assert_eq!(unscoped.as_array().map(Vec::len), Some(1));
     }

@@ -40,35 +40,24 @@ fn default_project(value: Option<Value>) -> KeystoneResult<Option<Option<String>
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
         Some(Value::String(s)) => Ok(Some(Some(s))),
-        Some(_) => Err(KeystoneError::bad_request(
-            "Invalid input for field 'default_project_id': not a string.",
-        )),
+        Some(_) => Err(KeystoneError::bad_request("Invalid input for field 'default_project_id': not a string.")),
     }
 }
 
 pub(crate) async fn list(ctx: &Ctx) -> KeystoneResult<Response> {
     policy::admin(&ctx.caller()?, "identity:list_users")?;
-    let mut users = ctx
-        .identity()
-        .list_users(ctx.query("domain_id"), ctx.query("name"))
-        .await?;
+    let mut users = ctx.identity().list_users(ctx.query("domain_id"), ctx.query("name")).await?;
     if let Some(enabled) = ctx.bool_filter("enabled") {
         users.retain(|u| u.enabled == enabled);
     }
-    ok(views::collection(
-        ctx,
-        "users",
-        users.iter().map(|u| views::user(ctx, u)).collect(),
-    ))
+    ok(views::collection(ctx, "users", users.iter().map(|u| views::user(ctx, u)).collect()))
 }
 
 pub(crate) async fn create(ctx: &Ctx) -> KeystoneResult<Response> {
     let caller = ctx.caller()?;
     policy::admin(&caller, "identity:create_user")?;
     let body: UserBody = ctx.json_member("user")?;
-    let name = body
-        .name
-        .ok_or_else(|| KeystoneError::expecting("name", "user"))?;
+    let name = body.name.ok_or_else(|| KeystoneError::expecting("name", "user"))?;
     let new = NewUser {
         name,
         domain_id: body.domain_id.unwrap_or_else(|| default_domain(&caller)),
@@ -82,11 +71,7 @@ pub(crate) async fn create(ctx: &Ctx) -> KeystoneResult<Response> {
 
 pub(crate) async fn get(ctx: &Ctx, user_id: &str) -> KeystoneResult<Response> {
     policy::admin_or_user(&ctx.caller()?, user_id, "identity:get_user")?;
-    let user = ctx
-        .identity()
-        .get_user(user_id)
-        .await?
-        .ok_or_else(|| KeystoneError::not_found("user", user_id))?;
+    let user = ctx.identity().get_user(user_id).await?.ok_or_else(|| KeystoneError::not_found("user", user_id))?;
     ok(json!({"user": views::user(ctx, &user)}))
 }
 
@@ -94,18 +79,9 @@ pub(crate) async fn update(ctx: &Ctx, user_id: &str) -> KeystoneResult<Response>
     policy::admin(&ctx.caller()?, "identity:update_user")?;
     let body: UserBody = ctx.json_member("user")?;
     let identity = ctx.identity();
-    let current = identity
-        .get_user(user_id)
-        .await?
-        .ok_or_else(|| KeystoneError::not_found("user", user_id))?;
-    if body
-        .domain_id
-        .as_ref()
-        .is_some_and(|d| *d != current.domain_id)
-    {
-        return Err(KeystoneError::bad_request(
-            "Update of `domain_id` is not allowed.",
-        ));
+    let current = identity.get_user(user_id).await?.ok_or_else(|| KeystoneError::not_found("user", user_id))?;
+    if body.domain_id.as_ref().is_some_and(|d| *d != current.domain_id) {
+        return Err(KeystoneError::bad_request("Update of `domain_id` is not allowed."));
     }
     let update = UserUpdate {
         name: body.name,
@@ -127,15 +103,9 @@ pub(crate) async fn delete(ctx: &Ctx, user_id: &str) -> KeystoneResult<Response>
 /// password is the credential.
 pub(crate) async fn change_password(ctx: &Ctx, user_id: &str) -> KeystoneResult<Response> {
     let body: PasswordBody = ctx.json_member("user")?;
-    let original = body
-        .original_password
-        .ok_or_else(|| KeystoneError::expecting("original_password", "user"))?;
-    let password = body
-        .password
-        .ok_or_else(|| KeystoneError::expecting("password", "user"))?;
-    ctx.identity()
-        .change_password(user_id, &Secret::new(original), Secret::new(password))
-        .await?;
+    let original = body.original_password.ok_or_else(|| KeystoneError::expecting("original_password", "user"))?;
+    let password = body.password.ok_or_else(|| KeystoneError::expecting("password", "user"))?;
+    ctx.identity().change_password(user_id, &Secret::new(original), Secret::new(password)).await?;
     no_content()
 }
 
@@ -146,9 +116,5 @@ pub(crate) async fn projects(ctx: &Ctx, user_id: &str) -> KeystoneResult<Respons
         return Err(KeystoneError::not_found("user", user_id));
     }
     let projects = identity.user_projects(user_id).await?;
-    ok(views::collection(
-        ctx,
-        "projects",
-        projects.iter().map(|p| views::project(ctx, p)).collect(),
-    ))
+    ok(views::collection(ctx, "projects", projects.iter().map(|p| views::project(ctx, p)).collect()))
 }

@@ -12,8 +12,9 @@ pub struct IdentityValidator(pub Arc<Identity>);
 
 impl TokenValidator for IdentityValidator {
     fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
-        self.0.validate(token).map(|p| p.caller()).map_err(|_| {
-            AuthFailure::Invalid("The request you have made requires authentication.".into())
-        })
+        self.0
+            .validate(token)
+            .map(|p| p.caller())
+            .map_err(|_| AuthFailure::Invalid("The request you have made requires authentication.".into()))
     }
 }

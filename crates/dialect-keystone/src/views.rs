@@ -80,10 +80,7 @@ pub(crate) fn app_credential(ctx: &Ctx, c: &ApplicationCredential, roles: &[Role
         .roles
         .iter()
         .map(|name| {
-            let id = roles
-                .iter()
-                .find(|r| &r.name == name)
-                .map_or(name.as_str(), |r| r.id.as_str());
+            let id = roles.iter().find(|r| &r.name == name).map_or(name.as_str(), |r| r.id.as_str());
             json!({"id": id, "name": name, "domain_id": null})
         })
         .collect();

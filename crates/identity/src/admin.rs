@@ -4,9 +4,7 @@
 //! `policy`); these methods validate input and keep the catalog consistent, and
 //! revoke the tokens a change invalidates.
 
-use imagery_core::identity::{
-    AccessKey, ApplicationCredential, Domain, Project, Role, RoleAssignment, User,
-};
+use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Role, RoleAssignment, User};
 use imagery_core::ports::CatalogError;
 use imagery_core::time::{now, Timestamp};
 
@@ -111,23 +109,17 @@ const MAX_PROJECT_NAME_LEN: usize = 64;
 
 fn check_name(kind: &str, name: &str, max: usize) -> IdentityResult<()> {
     if name.trim().is_empty() {
-        return Err(IdentityError::BadRequest(format!(
-            "Invalid input for field 'name': the {kind} name must not be empty."
-        )));
+        return Err(IdentityError::BadRequest(format!("Invalid input for field 'name': the {kind} name must not be empty.")));
     }
     if name.chars().count() > max {
-        return Err(IdentityError::BadRequest(format!(
-            "Invalid input for field 'name': the {kind} name is longer than {max} characters."
-        )));
+        return Err(IdentityError::BadRequest(format!("Invalid input for field 'name': the {kind} name is longer than {max} characters.")));
     }
     Ok(())
 }
 
 fn check_password(password: &Secret) -> IdentityResult<()> {
     if password.expose().len() > MAX_SECRET_LEN {
-        return Err(IdentityError::BadRequest(format!(
-            "Password validation error: the password is longer than {MAX_SECRET_LEN} bytes."
-        )));
+        return Err(IdentityError::BadRequest(format!("Password validation error: the password is longer than {MAX_SECRET_LEN} bytes.")));
     }
     Ok(())
 }
@@ -143,33 +135,13 @@ fn duplicate_as(kind: &'static str, details: String) -> impl FnOnce(CatalogError
 impl Identity {
     // ----- domains -----
 
-    pub async fn create_domain(
-        &self,
-        id: Option<String>,
-        name: &str,
-        description: &str,
-        enabled: bool,
-    ) -> IdentityResult<Domain> {
+    pub async fn create_domain(&self, id: Option<String>, name: &str, description: &str, enabled: bool) -> IdentityResult<Domain> {
         check_name("domain", name, MAX_PROJECT_NAME_LEN)?;
         if self.catalog.find_domain_by_name(name).await?.is_some() {
-            return Err(IdentityError::conflict(
-                "domain",
-                format!("Duplicate entry found with name {name}"),
-            ));
+            return Err(IdentityError::conflict("domain", format!("Duplicate entry found with name {name}")));
         }
-        let domain = Domain {
-            id: id.unwrap_or_else(new_id),
-            name: name.to_string(),
-            description: description.to_string(),
-            enabled,
-        };
-        self.catalog
-            .insert_domain(&domain)
-            .await
-            .map_err(duplicate_as(
-                "domain",
-                format!("Duplicate entry found with name {name}"),
-            ))?;
+        let domain = Domain { id: id.unwrap_or_else(new_id), name: name.to_string(), description: description.to_string(), enabled };
+        self.catalog.insert_domain(&domain).await.map_err(duplicate_as("domain", format!("Duplicate entry found with name {name}")))?;
         Ok(domain)
     }
 
@@ -188,15 +160,8 @@ impl Identity {
         if self.catalog.get_domain(&new.domain_id).await?.is_none() {
             return Err(IdentityError::not_found("domain", &new.domain_id));
         }
-        let duplicate = || {
-            format!("it is not permitted to have two projects with the same name in the same domain : {}", new.name)
-        };
-        if self
-            .catalog
-            .find_project_by_name(&new.domain_id, &new.name)
-            .await?
-            .is_some()
-        {
+        let duplicate = || format!("it is not permitted to have two projects with the same name in the same domain : {}", new.name);
+        if self.catalog.find_project_by_name(&new.domain_id, &new.name).await?.is_some() {
             return Err(IdentityError::conflict("project", duplicate()));
         }
         let project = Project {
@@ -206,10 +171,7 @@ impl Identity {
             description: new.description,
             enabled: new.enabled,
         };
-        self.catalog
-            .insert_project(&project)
-            .await
-            .map_err(duplicate_as("project", duplicate()))?;
+        self.catalog.insert_project(&project).await.map_err(duplicate_as("project", duplicate()))?;
         tracing::info!(project_id = %project.id, name = %project.name, "project created");
         Ok(project)
     }
@@ -219,33 +181,21 @@ impl Identity {
     }
 
     /// Projects, optionally of one domain and/or with one name.
-    pub async fn list_projects(
-        &self,
-        domain_id: Option<&str>,
-        name: Option<&str>,
-    ) -> IdentityResult<Vec<Project>> {
+    pub async fn list_projects(&self, domain_id: Option<&str>, name: Option<&str>) -> IdentityResult<Vec<Project>> {
         let mut projects = self.catalog.list_projects().await?;
-        projects.retain(|p| {
-            domain_id.is_none_or(|d| p.domain_id == d) && name.is_none_or(|n| p.name == n)
-        });
+        projects.retain(|p| domain_id.is_none_or(|d| p.domain_id == d) && name.is_none_or(|n| p.name == n));
         Ok(projects)
     }
 
     pub async fn update_project(&self, id: &str, update: ProjectUpdate) -> IdentityResult<Project> {
-        let mut project = self
-            .catalog
-            .get_project(id)
-            .await?
-            .ok_or_else(|| IdentityError::not_found("project", id))?;
+        let mut project = self.catalog.get_project(id).await?.ok_or_else(|| IdentityError::not_found("project", id))?;
         if let Some(name) = update.name.filter(|n| *n != project.name) {
             check_name("project", &name, MAX_PROJECT_NAME_LEN)?;
-            if self
-                .catalog
-                .find_project_by_name(&project.domain_id, &name)
-                .await?
-                .is_some()
-            {
-                return Err(IdentityError::conflict("project", format!("it is not permitted to have two projects with the same name in the same domain : {name}")));
+            if self.catalog.find_project_by_name(&project.domain_id, &name).await?.is_some() {
+                return Err(IdentityError::conflict(
+                    "project",
+                    format!("it is not permitted to have two projects with the same name in the same domain : {name}"),
+                ));
             }
             project.name = name;
         }
@@ -269,11 +219,7 @@ impl Identity {
             return Err(IdentityError::not_found("project", id));
         }
         self.revoke_subject(Subject::Project, id).await?;
-        for assignment in self
-            .catalog
-            .list_role_assignments(None, Some(id), None)
-            .await?
-        {
+        for assignment in self.catalog.list_role_assignments(None, Some(id), None).await? {
             self.catalog.revoke_role(&assignment).await?;
         }
         if !self.catalog.delete_project(id).await? {
@@ -290,18 +236,8 @@ impl Identity {
         if self.catalog.get_domain(&new.domain_id).await?.is_none() {
             return Err(IdentityError::not_found("domain", &new.domain_id));
         }
-        let duplicate = || {
-            format!(
-                "Duplicate entry found with name {} at domain ID {}",
-                new.name, new.domain_id
-            )
-        };
-        if self
-            .catalog
-            .find_user_by_name(&new.domain_id, &new.name)
-            .await?
-            .is_some()
-        {
+        let duplicate = || format!("Duplicate entry found with name {} at domain ID {}", new.name, new.domain_id);
+        if self.catalog.find_user_by_name(&new.domain_id, &new.name).await?.is_some() {
             return Err(IdentityError::conflict("user", duplicate()));
         }
         let password_hash = match &new.password {
@@ -320,10 +256,7 @@ impl Identity {
             default_project_id: new.default_project_id.clone(),
             created_at: now(),
         };
-        self.catalog
-            .insert_user(&user)
-            .await
-            .map_err(duplicate_as("user", duplicate()))?;
+        self.catalog.insert_user(&user).await.map_err(duplicate_as("user", duplicate()))?;
         tracing::info!(user_id = %user.id, name = %user.name, "user created");
         Ok(user)
     }
@@ -333,39 +266,21 @@ impl Identity {
     }
 
     /// Users, optionally of one domain and/or with one name.
-    pub async fn list_users(
-        &self,
-        domain_id: Option<&str>,
-        name: Option<&str>,
-    ) -> IdentityResult<Vec<User>> {
+    pub async fn list_users(&self, domain_id: Option<&str>, name: Option<&str>) -> IdentityResult<Vec<User>> {
         let mut users = self.catalog.list_users().await?;
-        users.retain(|u| {
-            domain_id.is_none_or(|d| u.domain_id == d) && name.is_none_or(|n| u.name == n)
-        });
+        users.retain(|u| domain_id.is_none_or(|d| u.domain_id == d) && name.is_none_or(|n| u.name == n));
         Ok(users)
     }
 
     /// Change a user; disabling it or setting its password revokes its tokens.
     pub async fn update_user(&self, id: &str, update: UserUpdate) -> IdentityResult<User> {
-        let mut user = self
-            .catalog
-            .get_user(id)
-            .await?
-            .ok_or_else(|| IdentityError::not_found("user", id))?;
+        let mut user = self.catalog.get_user(id).await?.ok_or_else(|| IdentityError::not_found("user", id))?;
         if let Some(name) = update.name.filter(|n| *n != user.name) {
             check_name("user", &name, MAX_NAME_LEN)?;
-            if self
-                .catalog
-                .find_user_by_name(&user.domain_id, &name)
-                .await?
-                .is_some()
-            {
+            if self.catalog.find_user_by_name(&user.domain_id, &name).await?.is_some() {
                 return Err(IdentityError::conflict(
                     "user",
-                    format!(
-                        "Duplicate entry found with name {name} at domain ID {}",
-                        user.domain_id
-                    ),
+                    format!("Duplicate entry found with name {name} at domain ID {}", user.domain_id),
                 ));
             }
             user.name = name;
@@ -391,12 +306,7 @@ impl Identity {
 
     /// A user changing its own password: the original must match (an unknown
     /// user is `Unauthenticated` too, so this cannot probe for users).
-    pub async fn change_password(
-        &self,
-        user_id: &str,
-        original: &Secret,
-        new: Secret,
-    ) -> IdentityResult<()> {
+    pub async fn change_password(&self, user_id: &str, original: &Secret, new: Secret) -> IdentityResult<()> {
         let Some(user) = self.catalog.get_user(user_id).await? else {
             self.hasher.verify_decoy(original).await?;
             tracing::warn!(%user_id, reason = "no such user", "password change refused");
@@ -410,15 +320,7 @@ impl Identity {
             tracing::warn!(user_id = %user.id, user_name = %user.name, reason = "wrong original password", "password change refused");
             return Err(IdentityError::unauthenticated("wrong original password"));
         }
-        self.update_user(
-            user_id,
-            UserUpdate {
-                password: Some(new),
-                ..UserUpdate::default()
-            },
-        )
-        .await
-        .map(|_| ())
+        self.update_user(user_id, UserUpdate { password: Some(new), ..UserUpdate::default() }).await.map(|_| ())
     }
 
     /// Delete a user with its assignments, keys and credentials, revoking its tokens.
@@ -442,14 +344,8 @@ impl Identity {
         if self.catalog.find_role_by_name(name).await?.is_some() {
             return Err(IdentityError::conflict("role", duplicate()));
         }
-        let role = Role {
-            id: new_id(),
-            name: name.to_string(),
-        };
-        self.catalog
-            .insert_role(&role)
-            .await
-            .map_err(duplicate_as("role", duplicate()))?;
+        let role = Role { id: new_id(), name: name.to_string() };
+        self.catalog.insert_role(&role).await.map_err(duplicate_as("role", duplicate()))?;
         Ok(role)
     }
 
@@ -477,19 +373,10 @@ impl Identity {
         if let Some(project) = self.catalog.get_project(id).await? {
             return Ok(Some(AssignmentTarget::Project(project)));
         }
-        Ok(self
-            .catalog
-            .get_domain(id)
-            .await?
-            .map(AssignmentTarget::Domain))
+        Ok(self.catalog.get_domain(id).await?.map(AssignmentTarget::Domain))
     }
 
-    async fn checked_assignment(
-        &self,
-        user_id: &str,
-        target_id: &str,
-        role_id: &str,
-    ) -> IdentityResult<RoleAssignment> {
+    async fn checked_assignment(&self, user_id: &str, target_id: &str, role_id: &str) -> IdentityResult<RoleAssignment> {
         if self.catalog.get_role(role_id).await?.is_none() {
             return Err(IdentityError::not_found("role", role_id));
         }
@@ -499,20 +386,11 @@ impl Identity {
         if self.assignment_target(target_id).await?.is_none() {
             return Err(IdentityError::not_found("project", target_id));
         }
-        Ok(RoleAssignment {
-            user_id: user_id.to_string(),
-            project_id: target_id.to_string(),
-            role_id: role_id.to_string(),
-        })
+        Ok(RoleAssignment { user_id: user_id.to_string(), project_id: target_id.to_string(), role_id: role_id.to_string() })
     }
 
     /// Grant a role to a user on a project or domain (idempotent).
-    pub async fn grant_role(
-        &self,
-        user_id: &str,
-        target_id: &str,
-        role_id: &str,
-    ) -> IdentityResult<()> {
+    pub async fn grant_role(&self, user_id: &str, target_id: &str, role_id: &str) -> IdentityResult<()> {
         let assignment = self.checked_assignment(user_id, target_id, role_id).await?;
         self.catalog.grant_role(&assignment).await?;
         tracing::info!(%user_id, %target_id, %role_id, "role granted");
@@ -520,64 +398,31 @@ impl Identity {
     }
 
     /// Remove a role assignment and revoke the user's tokens on that target.
-    pub async fn revoke_role(
-        &self,
-        user_id: &str,
-        target_id: &str,
-        role_id: &str,
-    ) -> IdentityResult<()> {
+    pub async fn revoke_role(&self, user_id: &str, target_id: &str, role_id: &str) -> IdentityResult<()> {
         let assignment = self.checked_assignment(user_id, target_id, role_id).await?;
         if !self.catalog.revoke_role(&assignment).await? {
             return Err(assignment_not_found(&assignment));
         }
-        self.revoke_subject(Subject::Grant, &grant_id(user_id, target_id))
-            .await?;
+        self.revoke_subject(Subject::Grant, &grant_id(user_id, target_id)).await?;
         tracing::info!(%user_id, %target_id, %role_id, "role revoked");
         Ok(())
     }
 
     /// Is the role directly assigned? Unknown user, target or role is `NotFound`.
-    pub async fn check_role(
-        &self,
-        user_id: &str,
-        target_id: &str,
-        role_id: &str,
-    ) -> IdentityResult<bool> {
+    pub async fn check_role(&self, user_id: &str, target_id: &str, role_id: &str) -> IdentityResult<bool> {
         let assignment = self.checked_assignment(user_id, target_id, role_id).await?;
-        let found = self
-            .catalog
-            .list_role_assignments(Some(user_id), Some(target_id), Some(role_id))
-            .await?;
+        let found = self.catalog.list_role_assignments(Some(user_id), Some(target_id), Some(role_id)).await?;
         Ok(found.contains(&assignment))
     }
 
     /// Assignments matching the filter; with `effective`, each assignment is
     /// followed by the roles it implies (admin ⇒ member ⇒ reader).
-    pub async fn list_role_assignments(
-        &self,
-        filter: &AssignmentFilter,
-    ) -> IdentityResult<Vec<AssignmentEntry>> {
-        let role_filter = if filter.effective {
-            None
-        } else {
-            filter.role_id.as_deref()
-        };
-        let direct = self
-            .catalog
-            .list_role_assignments(
-                filter.user_id.as_deref(),
-                filter.target_id.as_deref(),
-                role_filter,
-            )
-            .await?;
+    pub async fn list_role_assignments(&self, filter: &AssignmentFilter) -> IdentityResult<Vec<AssignmentEntry>> {
+        let role_filter = if filter.effective { None } else { filter.role_id.as_deref() };
+        let direct = self.catalog.list_role_assignments(filter.user_id.as_deref(), filter.target_id.as_deref(), role_filter).await?;
         let mut entries: Vec<AssignmentEntry> = direct
             .into_iter()
-            .map(|a| AssignmentEntry {
-                user_id: a.user_id,
-                target_id: a.project_id,
-                role_id: a.role_id,
-                implied_by: None,
-            })
+            .map(|a| AssignmentEntry { user_id: a.user_id, target_id: a.project_id, role_id: a.role_id, implied_by: None })
             .collect();
         if filter.effective {
             let roles = self.catalog.list_roles().await?;
@@ -585,9 +430,7 @@ impl Identity {
             let mut implied = Vec::new();
             for entry in &entries {
                 let mut prior = roles.iter().find(|r| r.id == entry.role_id);
-                while let Some(role) =
-                    prior.and_then(|p| implied_role(&p.name).and_then(by_name).map(|r| (p, r)))
-                {
+                while let Some(role) = prior.and_then(|p| implied_role(&p.name).and_then(by_name).map(|r| (p, r))) {
                     let (prior_role, role) = role;
                     implied.push(AssignmentEntry {
                         user_id: entry.user_id.clone(),
@@ -599,11 +442,8 @@ impl Identity {
                 }
             }
             for entry in implied {
-                let already = entries.iter().any(|e| {
-                    e.user_id == entry.user_id
-                        && e.target_id == entry.target_id
-                        && e.role_id == entry.role_id
-                });
+                let already =
+                    entries.iter().any(|e| e.user_id == entry.user_id && e.target_id == entry.target_id && e.role_id == entry.role_id);
                 if !already {
                     entries.push(entry);
                 }
@@ -617,23 +457,14 @@ impl Identity {
 
     /// Roles directly assigned to a user on a project or domain.
     pub async fn roles_on(&self, user_id: &str, target_id: &str) -> IdentityResult<Vec<Role>> {
-        let assignments = self
-            .catalog
-            .list_role_assignments(Some(user_id), Some(target_id), None)
-            .await?;
+        let assignments = self.catalog.list_role_assignments(Some(user_id), Some(target_id), None).await?;
         let roles = self.catalog.list_roles().await?;
-        Ok(roles
-            .into_iter()
-            .filter(|r| assignments.iter().any(|a| a.role_id == r.id))
-            .collect())
+        Ok(roles.into_iter().filter(|r| assignments.iter().any(|a| a.role_id == r.id)).collect())
     }
 
     /// Projects on which the user holds any role.
     pub async fn user_projects(&self, user_id: &str) -> IdentityResult<Vec<Project>> {
-        let assignments = self
-            .catalog
-            .list_role_assignments(Some(user_id), None, None)
-            .await?;
+        let assignments = self.catalog.list_role_assignments(Some(user_id), None, None).await?;
         let mut projects = Vec::new();
         for target in dedup(assignments.iter().map(|a| a.project_id.as_str())) {
             if let Some(project) = self.catalog.get_project(target).await? {
@@ -645,10 +476,7 @@ impl Identity {
 
     /// Domains on which the user holds any role.
     pub async fn user_domains(&self, user_id: &str) -> IdentityResult<Vec<Domain>> {
-        let assignments = self
-            .catalog
-            .list_role_assignments(Some(user_id), None, None)
-            .await?;
+        let assignments = self.catalog.list_role_assignments(Some(user_id), None, None).await?;
         let mut domains = Vec::new();
         for target in dedup(assignments.iter().map(|a| a.project_id.as_str())) {
             if let Some(domain) = self.catalog.get_domain(target).await? {
@@ -664,16 +492,7 @@ impl Identity {
         let roles = self.catalog.list_roles().await?;
         Ok(names
             .iter()
-            .map(|name| {
-                roles
-                    .iter()
-                    .find(|r| &r.name == name)
-                    .cloned()
-                    .unwrap_or_else(|| Role {
-                        id: name.clone(),
-                        name: name.clone(),
-                    })
-            })
+            .map(|name| roles.iter().find(|r| &r.name == name).cloned().unwrap_or_else(|| Role { id: name.clone(), name: name.clone() }))
             .collect())
     }
 
@@ -681,12 +500,7 @@ impl Identity {
 
     /// A new key pair for a user: a 20-character id and a 40-character secret.
     /// `project_id` fixes the project it acts on (else the user's default project).
-    pub async fn create_access_key(
-        &self,
-        user_id: &str,
-        project_id: Option<&str>,
-        description: &str,
-    ) -> IdentityResult<AccessKey> {
+    pub async fn create_access_key(&self, user_id: &str, project_id: Option<&str>, description: &str) -> IdentityResult<AccessKey> {
         if self.catalog.get_user(user_id).await?.is_none() {
             return Err(IdentityError::not_found("user", user_id));
         }
@@ -729,38 +543,23 @@ impl Identity {
         principal: &Principal,
         new: NewAppCredential,
     ) -> IdentityResult<(ApplicationCredential, String)> {
-        let project_id = principal.project_id().ok_or_else(|| {
-            IdentityError::Forbidden(
-                "A project-scoped token is required to create an application credential.".into(),
-            )
-        })?;
+        let project_id = principal
+            .project_id()
+            .ok_or_else(|| IdentityError::Forbidden("A project-scoped token is required to create an application credential.".into()))?;
         if let Some(credential_id) = &principal.app_credential_id {
-            let unrestricted = self
-                .catalog
-                .get_app_credential(credential_id)
-                .await?
-                .is_some_and(|c| c.unrestricted);
+            let unrestricted = self.catalog.get_app_credential(credential_id).await?.is_some_and(|c| c.unrestricted);
             if !unrestricted {
-                return Err(IdentityError::forbidden_action("Using method 'application_credential' is not allowed for managing additional application credentials"));
+                return Err(IdentityError::forbidden_action(
+                    "Using method 'application_credential' is not allowed for managing additional application credentials",
+                ));
             }
         }
         check_name("application credential", &new.name, MAX_NAME_LEN)?;
-        if self
-            .catalog
-            .list_app_credentials(&principal.user_id)
-            .await?
-            .iter()
-            .any(|c| c.name == new.name)
-        {
-            return Err(IdentityError::conflict(
-                "application_credential",
-                format!("Duplicate name, {}", new.name),
-            ));
+        if self.catalog.list_app_credentials(&principal.user_id).await?.iter().any(|c| c.name == new.name) {
+            return Err(IdentityError::conflict("application_credential", format!("Duplicate name, {}", new.name)));
         }
         if new.expires_at.is_some_and(|t| t <= now()) {
-            return Err(IdentityError::BadRequest(
-                "Invalid application credential: the expiration date is in the past".into(),
-            ));
+            return Err(IdentityError::BadRequest("Invalid application credential: the expiration date is in the past".into()));
         }
         // An empty list means "all", as in Keystone (openstackclient sends `[]`).
         let roles = match new.roles.as_deref() {
@@ -768,18 +567,17 @@ impl Identity {
             Some(requested) => {
                 let mut names = Vec::new();
                 for reference in requested {
-                    let role = self
-                        .find_role(reference)
-                        .await?
-                        .ok_or_else(|| match reference {
-                            RoleRef::Id(id) => IdentityError::not_found("role", id),
-                            RoleRef::Name(name) => IdentityError::not_found("role", name),
-                        })?;
+                    let role = self.find_role(reference).await?.ok_or_else(|| match reference {
+                        RoleRef::Id(id) => IdentityError::not_found("role", id),
+                        RoleRef::Name(name) => IdentityError::not_found("role", name),
+                    })?;
                     names.push(role.name);
                 }
                 let names = with_implied_roles(names);
                 if names.iter().any(|n| !principal.has_role(n)) {
-                    return Err(IdentityError::BadRequest("Invalid application credential: Cannot create an application credential with unassigned role".into()));
+                    return Err(IdentityError::BadRequest(
+                        "Invalid application credential: Cannot create an application credential with unassigned role".into(),
+                    ));
                 }
                 names
             }
@@ -806,34 +604,23 @@ impl Identity {
         self.catalog
             .insert_app_credential(&credential)
             .await
-            .map_err(duplicate_as(
-                "application_credential",
-                format!("Duplicate name, {}", credential.name),
-            ))?;
+            .map_err(duplicate_as("application_credential", format!("Duplicate name, {}", credential.name)))?;
         tracing::info!(application_credential_id = %credential.id, user_id = %credential.user_id, "application credential created");
         Ok((credential, secret))
     }
 
-    pub async fn list_app_credentials(
-        &self,
-        user_id: &str,
-    ) -> IdentityResult<Vec<ApplicationCredential>> {
+    pub async fn list_app_credentials(&self, user_id: &str) -> IdentityResult<Vec<ApplicationCredential>> {
         Ok(self.catalog.list_app_credentials(user_id).await?)
     }
 
-    pub async fn get_app_credential(
-        &self,
-        id: &str,
-    ) -> IdentityResult<Option<ApplicationCredential>> {
+    pub async fn get_app_credential(&self, id: &str) -> IdentityResult<Option<ApplicationCredential>> {
         Ok(self.catalog.get_app_credential(id).await?)
     }
 
     /// Delete an application credential and revoke the tokens obtained with it.
     pub async fn delete_app_credential(&self, id: &str) -> IdentityResult<()> {
         if !self.catalog.delete_app_credential(id).await? {
-            return Err(IdentityError::NotFound(format!(
-                "Could not find Application Credential: {id}."
-            )));
+            return Err(IdentityError::NotFound(format!("Could not find Application Credential: {id}.")));
         }
         self.revoke_subject(Subject::AppCredential, id).await
     }

@@ -109,14 +109,10 @@ impl AuthMethod {
         match self {
             AuthMethod::Password { user, .. } => user.to_string(),
             AuthMethod::Token { .. } => "token bearer".to_string(),
-            AuthMethod::ApplicationCredential {
-                credential: AppCredentialRef::Id(id),
-                ..
-            } => format!("application credential {id}"),
-            AuthMethod::ApplicationCredential {
-                credential: AppCredentialRef::Name { name, user },
-                ..
-            } => format!("application credential {name} of {user}"),
+            AuthMethod::ApplicationCredential { credential: AppCredentialRef::Id(id), .. } => format!("application credential {id}"),
+            AuthMethod::ApplicationCredential { credential: AppCredentialRef::Name { name, user }, .. } => {
+                format!("application credential {name} of {user}")
+            }
         }
     }
 }
@@ -128,21 +124,12 @@ fn unauthenticated(reason: impl Into<String>) -> IdentityError {
 impl Identity {
     /// Check the credentials and mint a token for the requested scope. Every
     /// failure is `Unauthenticated` with its reason logged (never the secret).
-    pub async fn authenticate(
-        &self,
-        method: AuthMethod,
-        scope: ScopeRequest,
-    ) -> IdentityResult<IssuedToken> {
+    pub async fn authenticate(&self, method: AuthMethod, scope: ScopeRequest) -> IdentityResult<IssuedToken> {
         let (method_name, claimant) = (method.name(), method.claimant());
         let result = match method {
-            AuthMethod::Password { user, password } => {
-                self.password_principal(&user, &password, scope).await
-            }
+            AuthMethod::Password { user, password } => self.password_principal(&user, &password, scope).await,
             AuthMethod::Token { token } => self.rescoped_principal(&token, scope).await,
-            AuthMethod::ApplicationCredential { credential, secret } => {
-                self.app_credential_principal(&credential, &secret, scope)
-                    .await
-            }
+            AuthMethod::ApplicationCredential { credential, secret } => self.app_credential_principal(&credential, &secret, scope).await,
         };
         match result {
             Ok(principal) => {
@@ -159,17 +146,9 @@ impl Identity {
     }
 
     /// Check an access key's secret and return the principal it acts as.
-    pub async fn authenticate_access_key(
-        &self,
-        key_id: &str,
-        secret: &str,
-    ) -> IdentityResult<Principal> {
+    pub async fn authenticate_access_key(&self, key_id: &str, secret: &str) -> IdentityResult<Principal> {
         let result = async {
-            let key = self
-                .catalog
-                .get_access_key(key_id)
-                .await?
-                .ok_or_else(|| unauthenticated("no such access key"))?;
+            let key = self.catalog.get_access_key(key_id).await?.ok_or_else(|| unauthenticated("no such access key"))?;
             if !bool::from(key.secret.as_bytes().ct_eq(secret.as_bytes())) {
                 return Err(unauthenticated("wrong access key secret"));
             }
@@ -196,30 +175,12 @@ impl Identity {
             .project_id
             .clone()
             .or_else(|| user.default_project_id.clone())
-            .ok_or_else(|| {
-                unauthenticated(
-                    "the access key names no project and its user has no default project",
-                )
-            })?;
+            .ok_or_else(|| unauthenticated("the access key names no project and its user has no default project"))?;
         let methods = vec!["access_key".to_string()];
-        self.scoped_principal(
-            &user,
-            &domain,
-            &ScopeRequest::Project(ProjectRef::Id(project_id)),
-            methods,
-            None,
-            None,
-            None,
-        )
-        .await
+        self.scoped_principal(&user, &domain, &ScopeRequest::Project(ProjectRef::Id(project_id)), methods, None, None, None).await
     }
 
-    async fn password_principal(
-        &self,
-        user_ref: &UserRef,
-        password: &Secret,
-        scope: ScopeRequest,
-    ) -> IdentityResult<Principal> {
+    async fn password_principal(&self, user_ref: &UserRef, password: &Secret, scope: ScopeRequest) -> IdentityResult<Principal> {
         let user = self.lookup_user(user_ref).await?;
         let Some((user, hash)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
             self.hasher.verify_decoy(password).await?;
@@ -229,46 +190,19 @@ impl Identity {
             return Err(unauthenticated("wrong password"));
         }
         let domain = self.check_user_enabled(&user).await?;
-        self.scoped_principal(
-            &user,
-            &domain,
-            &scope,
-            vec!["password".to_string()],
-            None,
-            None,
-            None,
-        )
-        .await
+        self.scoped_principal(&user, &domain, &scope, vec!["password".to_string()], None, None, None).await
     }
 
-    async fn rescoped_principal(
-        &self,
-        token: &str,
-        scope: ScopeRequest,
-    ) -> IdentityResult<Principal> {
+    async fn rescoped_principal(&self, token: &str, scope: ScopeRequest) -> IdentityResult<Principal> {
         let original = self.validate(token)?;
         if original.app_credential_id.is_some() {
-            return Err(unauthenticated(
-                "a token from an application credential cannot be re-scoped",
-            ));
+            return Err(unauthenticated("a token from an application credential cannot be re-scoped"));
         }
         let (user, domain) = self.enabled_user(&original.user_id).await?;
         let mut methods = vec!["token".to_string()];
         methods.extend(original.methods.iter().filter(|m| *m != "token").cloned());
-        let chain = original
-            .parent_audit_id
-            .clone()
-            .unwrap_or_else(|| original.audit_id.clone());
-        self.scoped_principal(
-            &user,
-            &domain,
-            &scope,
-            methods,
-            Some(original.expires_at),
-            Some(chain),
-            None,
-        )
-        .await
+        let chain = original.parent_audit_id.clone().unwrap_or_else(|| original.audit_id.clone());
+        self.scoped_principal(&user, &domain, &scope, methods, Some(original.expires_at), Some(chain), None).await
     }
 
     async fn app_credential_principal(
@@ -290,70 +224,38 @@ impl Identity {
         let (user, domain) = self.enabled_user(&credential.user_id).await?;
         match &scope {
             ScopeRequest::Default => {}
-            ScopeRequest::Project(p)
-                if self
-                    .lookup_project(p)
-                    .await?
-                    .is_some_and(|p| p.id == credential.project_id) => {}
-            _ => {
-                return Err(unauthenticated(
-                    "an application credential only scopes to its own project",
-                ))
-            }
+            ScopeRequest::Project(p) if self.lookup_project(p).await?.is_some_and(|p| p.id == credential.project_id) => {}
+            _ => return Err(unauthenticated("an application credential only scopes to its own project")),
         }
         let project_scope = ScopeRequest::Project(ProjectRef::Id(credential.project_id.clone()));
         let methods = vec!["application_credential".to_string()];
         let mut principal = self
-            .scoped_principal(
-                &user,
-                &domain,
-                &project_scope,
-                methods,
-                credential.expires_at,
-                None,
-                Some(credential.id.clone()),
-            )
+            .scoped_principal(&user, &domain, &project_scope, methods, credential.expires_at, None, Some(credential.id.clone()))
             .await?;
         // The credential delegates the roles it names that the user still holds.
         let delegated = with_implied_roles(credential.roles.iter().cloned());
-        principal
-            .roles
-            .retain(|r| delegated.iter().any(|d| d.eq_ignore_ascii_case(r)));
+        principal.roles.retain(|r| delegated.iter().any(|d| d.eq_ignore_ascii_case(r)));
         if principal.roles.is_empty() {
-            return Err(unauthenticated(
-                "the user no longer holds any role of the application credential",
-            ));
+            return Err(unauthenticated("the user no longer holds any role of the application credential"));
         }
         Ok(principal)
     }
 
-    async fn lookup_app_credential(
-        &self,
-        reference: &AppCredentialRef,
-    ) -> IdentityResult<Option<ApplicationCredential>> {
+    async fn lookup_app_credential(&self, reference: &AppCredentialRef) -> IdentityResult<Option<ApplicationCredential>> {
         match reference {
             AppCredentialRef::Id(id) => Ok(self.catalog.get_app_credential(id).await?),
             AppCredentialRef::Name { name, user } => {
                 let Some(user) = self.lookup_user(user).await? else {
                     return Ok(None);
                 };
-                Ok(self
-                    .catalog
-                    .list_app_credentials(&user.id)
-                    .await?
-                    .into_iter()
-                    .find(|c| &c.name == name))
+                Ok(self.catalog.list_app_credentials(&user.id).await?.into_iter().find(|c| &c.name == name))
             }
         }
     }
 
     /// The user (enabled, in an enabled domain) and its domain.
     async fn enabled_user(&self, user_id: &str) -> IdentityResult<(User, Domain)> {
-        let user = self
-            .catalog
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| unauthenticated("the user no longer exists"))?;
+        let user = self.catalog.get_user(user_id).await?.ok_or_else(|| unauthenticated("the user no longer exists"))?;
         let domain = self.check_user_enabled(&user).await?;
         Ok((user, domain))
     }
@@ -382,8 +284,7 @@ impl Identity {
     ) -> IdentityResult<Principal> {
         let (scope, roles) = self.resolve_scope(user, scope).await?;
         let issued_at = now();
-        let ttl =
-            chrono::Duration::from_std(self.config.token_ttl).unwrap_or(chrono::Duration::hours(1));
+        let ttl = chrono::Duration::from_std(self.config.token_ttl).unwrap_or(chrono::Duration::hours(1));
         let mut expires_at = issued_at.checked_add_signed(ttl).unwrap_or(issued_at);
         if let Some(limit) = expires_no_later_than {
             expires_at = expires_at.min(limit);
@@ -404,21 +305,14 @@ impl Identity {
         })
     }
 
-    async fn resolve_scope(
-        &self,
-        user: &User,
-        request: &ScopeRequest,
-    ) -> IdentityResult<(Scope, Vec<String>)> {
+    async fn resolve_scope(&self, user: &User, request: &ScopeRequest) -> IdentityResult<(Scope, Vec<String>)> {
         match request {
             ScopeRequest::Unscoped => Ok((Scope::Unscoped, Vec::new())),
             ScopeRequest::Default => {
                 let Some(project_id) = &user.default_project_id else {
                     return Ok((Scope::Unscoped, Vec::new()));
                 };
-                match self
-                    .project_scope(user, &ProjectRef::Id(project_id.clone()))
-                    .await
-                {
+                match self.project_scope(user, &ProjectRef::Id(project_id.clone())).await {
                     Err(IdentityError::Unauthenticated { reason }) => {
                         tracing::debug!(user_id = %user.id, %reason, "default project unusable; issuing an unscoped token");
                         Ok((Scope::Unscoped, Vec::new()))
@@ -428,90 +322,43 @@ impl Identity {
             }
             ScopeRequest::Project(reference) => self.project_scope(user, reference).await,
             ScopeRequest::Domain(reference) => {
-                let domain = self
-                    .lookup_domain(reference)
-                    .await?
-                    .ok_or_else(|| unauthenticated(format!("no such scope {reference}")))?;
+                let domain = self.lookup_domain(reference).await?.ok_or_else(|| unauthenticated(format!("no such scope {reference}")))?;
                 if !domain.enabled {
                     return Err(unauthenticated("the scope domain is disabled"));
                 }
                 let roles = self.role_names_on(&user.id, &domain.id).await?;
                 if roles.is_empty() {
-                    return Err(unauthenticated(format!(
-                        "the user has no role on domain {}",
-                        domain.id
-                    )));
+                    return Err(unauthenticated(format!("the user has no role on domain {}", domain.id)));
                 }
-                Ok((
-                    Scope::Domain {
-                        id: domain.id,
-                        name: domain.name,
-                    },
-                    roles,
-                ))
+                Ok((Scope::Domain { id: domain.id, name: domain.name }, roles))
             }
         }
     }
 
-    async fn project_scope(
-        &self,
-        user: &User,
-        reference: &ProjectRef,
-    ) -> IdentityResult<(Scope, Vec<String>)> {
-        let project: Project = self
-            .lookup_project(reference)
-            .await?
-            .ok_or_else(|| unauthenticated("no such scope project"))?;
+    async fn project_scope(&self, user: &User, reference: &ProjectRef) -> IdentityResult<(Scope, Vec<String>)> {
+        let project: Project = self.lookup_project(reference).await?.ok_or_else(|| unauthenticated("no such scope project"))?;
         if !project.enabled {
-            return Err(unauthenticated(format!(
-                "project {} is disabled",
-                project.id
-            )));
+            return Err(unauthenticated(format!("project {} is disabled", project.id)));
         }
         let domain = match self.catalog.get_domain(&project.domain_id).await? {
             Some(d) if d.enabled => d,
-            _ => {
-                return Err(unauthenticated(
-                    "the project's domain is missing or disabled",
-                ))
-            }
+            _ => return Err(unauthenticated("the project's domain is missing or disabled")),
         };
         let roles = self.role_names_on(&user.id, &project.id).await?;
         if roles.is_empty() {
-            return Err(unauthenticated(format!(
-                "the user has no role on project {}",
-                project.id
-            )));
+            return Err(unauthenticated(format!("the user has no role on project {}", project.id)));
         }
-        Ok((
-            Scope::Project {
-                id: project.id,
-                name: project.name,
-                domain_id: domain.id,
-                domain_name: domain.name,
-            },
-            roles,
-        ))
+        Ok((Scope::Project { id: project.id, name: project.name, domain_id: domain.id, domain_name: domain.name }, roles))
     }
 
     /// Names of the roles a user holds on a project or domain, implied ones included.
-    pub async fn role_names_on(
-        &self,
-        user_id: &str,
-        target_id: &str,
-    ) -> IdentityResult<Vec<String>> {
-        let assignments = self
-            .catalog
-            .list_role_assignments(Some(user_id), Some(target_id), None)
-            .await?;
+    pub async fn role_names_on(&self, user_id: &str, target_id: &str) -> IdentityResult<Vec<String>> {
+        let assignments = self.catalog.list_role_assignments(Some(user_id), Some(target_id), None).await?;
         if assignments.is_empty() {
             return Ok(Vec::new());
         }
         let roles = self.catalog.list_roles().await?;
-        let names = assignments
-            .iter()
-            .filter_map(|a| roles.iter().find(|r| r.id == a.role_id))
-            .map(|r| r.name.clone());
+        let names = assignments.iter().filter_map(|a| roles.iter().find(|r| r.id == a.role_id)).map(|r| r.name.clone());
         Ok(with_implied_roles(names))
     }
 

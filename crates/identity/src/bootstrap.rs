@@ -36,11 +36,7 @@ impl Identity {
     /// On a catalog with no `admin` user in `Default`, bootstrap with a random
     /// password and write `<data_dir>/admin-openrc.sh` (mode 0600) for it.
     /// Returns the file's path, or `None` when already bootstrapped.
-    pub async fn bootstrap_first_start(
-        &self,
-        data_dir: &Path,
-        public_auth_url: &str,
-    ) -> IdentityResult<Option<PathBuf>> {
+    pub async fn bootstrap_first_start(&self, data_dir: &Path, public_auth_url: &str) -> IdentityResult<Option<PathBuf>> {
         if self.admin_user().await?.is_some() {
             return Ok(None);
         }
@@ -70,26 +66,15 @@ impl Identity {
     /// Make sure the domain, roles, project and admin exist (idempotent). A given
     /// password is set on the admin even if it exists; a new admin without one
     /// gets a random password, returned in the report.
-    pub async fn bootstrap(
-        &self,
-        admin_password: Option<String>,
-    ) -> IdentityResult<BootstrapReport> {
-        self.bootstrap_with(admin_password.map(Secret::new), false)
-            .await
+    pub async fn bootstrap(&self, admin_password: Option<String>) -> IdentityResult<BootstrapReport> {
+        self.bootstrap_with(admin_password.map(Secret::new), false).await
     }
 
     async fn admin_user(&self) -> IdentityResult<Option<User>> {
-        Ok(self
-            .catalog
-            .find_user_by_name(DEFAULT_DOMAIN_ID, ADMIN_USER)
-            .await?)
+        Ok(self.catalog.find_user_by_name(DEFAULT_DOMAIN_ID, ADMIN_USER).await?)
     }
 
-    async fn bootstrap_with(
-        &self,
-        password: Option<Secret>,
-        only_if_new: bool,
-    ) -> IdentityResult<BootstrapReport> {
+    async fn bootstrap_with(&self, password: Option<Secret>, only_if_new: bool) -> IdentityResult<BootstrapReport> {
         if self.catalog.get_domain(DEFAULT_DOMAIN_ID).await?.is_none() {
             let domain = Domain {
                 id: DEFAULT_DOMAIN_ID.into(),
@@ -104,39 +89,24 @@ impl Identity {
             let role = match self.catalog.find_role_by_name(name).await? {
                 Some(role) => role,
                 None => {
-                    let role = Role {
-                        id: crate::secret::new_id(),
-                        name: name.into(),
-                    };
+                    let role = Role { id: crate::secret::new_id(), name: name.into() };
                     tolerate_duplicate(self.catalog.insert_role(&role).await)?;
-                    self.catalog
-                        .find_role_by_name(name)
-                        .await?
-                        .ok_or_else(|| IdentityError::Backend(format!("role {name} vanished")))?
+                    self.catalog.find_role_by_name(name).await?.ok_or_else(|| IdentityError::Backend(format!("role {name} vanished")))?
                 }
             };
             if name == ADMIN_ROLE {
                 admin_role = Some(role);
             }
         }
-        let admin_role =
-            admin_role.ok_or_else(|| IdentityError::Backend("admin role missing".into()))?;
+        let admin_role = admin_role.ok_or_else(|| IdentityError::Backend("admin role missing".into()))?;
         let project = self.ensure_admin_project().await?;
 
         let (user, created_admin, admin_password) = match self.admin_user().await? {
             Some(user) if only_if_new => (user, false, None),
             Some(user) => match password {
                 Some(password) => {
-                    let update = UserUpdate {
-                        password: Some(password.clone()),
-                        enabled: Some(true),
-                        ..UserUpdate::default()
-                    };
-                    (
-                        self.update_user(&user.id, update).await?,
-                        false,
-                        Some(password),
-                    )
+                    let update = UserUpdate { password: Some(password.clone()), enabled: Some(true), ..UserUpdate::default() };
+                    (self.update_user(&user.id, update).await?, false, Some(password))
                 }
                 None => (user, false, None),
             },
@@ -152,32 +122,19 @@ impl Identity {
                 match self.create_user(new).await {
                     Ok(user) => (user, true, Some(password)),
                     Err(IdentityError::Conflict(_)) => {
-                        let user = self
-                            .admin_user()
-                            .await?
-                            .ok_or_else(|| IdentityError::Backend("admin user vanished".into()))?;
+                        let user = self.admin_user().await?.ok_or_else(|| IdentityError::Backend("admin user vanished".into()))?;
                         (user, false, None)
                     }
                     Err(e) => return Err(e),
                 }
             }
         };
-        self.grant_role(&user.id, &project.id, &admin_role.id)
-            .await?;
-        Ok(BootstrapReport {
-            admin_user_id: user.id,
-            admin_project_id: project.id,
-            created_admin,
-            admin_password,
-        })
+        self.grant_role(&user.id, &project.id, &admin_role.id).await?;
+        Ok(BootstrapReport { admin_user_id: user.id, admin_project_id: project.id, created_admin, admin_password })
     }
 
     async fn ensure_admin_project(&self) -> IdentityResult<Project> {
-        if let Some(project) = self
-            .catalog
-            .find_project_by_name(DEFAULT_DOMAIN_ID, ADMIN_PROJECT)
-            .await?
-        {
+        if let Some(project) = self.catalog.find_project_by_name(DEFAULT_DOMAIN_ID, ADMIN_PROJECT).await? {
             return Ok(project);
         }
         let new = NewProject {
@@ -209,10 +166,7 @@ fn openrc(auth_url: &str, password: &str) -> String {
     // Plain when the value is shell-safe (the usual URL and the generated
     // password), single-quoted otherwise.
     let quote = |v: &str| {
-        if !v.is_empty()
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ":/._~%+@,-".contains(c))
-        {
+        if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ":/._~%+@,-".contains(c)) {
             v.to_string()
         } else {
             format!("'{}'", v.replace('\'', r"'\''"))
@@ -238,11 +192,7 @@ fn openrc(auth_url: &str, password: &str) -> String {
 fn write_owner_only(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        OPENRC_FILE,
-        crate::secret::random_string(ALNUM, 8)
-    ));
+    let tmp = dir.join(format!(".{}.{}.tmp", OPENRC_FILE, crate::secret::random_string(ALNUM, 8)));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

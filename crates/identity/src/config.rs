@@ -33,17 +33,9 @@ pub struct PasswordHashing {
 
 impl PasswordHashing {
     /// About 10–30 ms per hash on a server core (OWASP's argon2id minimum).
-    pub const DEFAULT: PasswordHashing = PasswordHashing {
-        memory_kib: 19 * 1024,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const DEFAULT: PasswordHashing = PasswordHashing { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
     /// Cheap hashes for tests; never for real passwords.
-    pub const INSECURE_FAST: PasswordHashing = PasswordHashing {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    pub const INSECURE_FAST: PasswordHashing = PasswordHashing { memory_kib: 64, iterations: 1, parallelism: 1 };
 }
 
 impl Default for PasswordHashing {
@@ -60,10 +52,7 @@ impl Default for IdentityConfig {
             refresh_interval,
             key_activation_delay: refresh_interval * 2,
             password_hashing: PasswordHashing::DEFAULT,
-            max_concurrent_hashes: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .max(1),
+            max_concurrent_hashes: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
         }
     }
 }

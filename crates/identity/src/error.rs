@@ -29,16 +29,12 @@ pub type IdentityResult<T> = Result<T, IdentityError>;
 
 impl IdentityError {
     pub(crate) fn unauthenticated(reason: impl Into<String>) -> Self {
-        IdentityError::Unauthenticated {
-            reason: reason.into(),
-        }
+        IdentityError::Unauthenticated { reason: reason.into() }
     }
 
     /// Keystone's `ForbiddenAction` for a policy rule such as `identity:create_project`.
     pub fn forbidden_action(action: &str) -> Self {
-        IdentityError::Forbidden(format!(
-            "You are not authorized to perform the requested action: {action}."
-        ))
+        IdentityError::Forbidden(format!("You are not authorized to perform the requested action: {action}."))
     }
 
     pub(crate) fn not_found(kind: &str, id: &str) -> Self {
@@ -46,21 +42,15 @@ impl IdentityError {
     }
 
     pub(crate) fn conflict(kind: &str, details: impl std::fmt::Display) -> Self {
-        IdentityError::Conflict(format!(
-            "Conflict occurred attempting to store {kind} - {details}."
-        ))
+        IdentityError::Conflict(format!("Conflict occurred attempting to store {kind} - {details}."))
     }
 }
 
 impl From<CatalogError> for IdentityError {
     fn from(e: CatalogError) -> Self {
         match e {
-            CatalogError::Duplicate(what) => {
-                IdentityError::Conflict(format!("Conflict occurred attempting to store {what}."))
-            }
-            CatalogError::Missing(what) => {
-                IdentityError::NotFound(format!("Could not find: {what}."))
-            }
+            CatalogError::Duplicate(what) => IdentityError::Conflict(format!("Conflict occurred attempting to store {what}.")),
+            CatalogError::Missing(what) => IdentityError::NotFound(format!("Could not find: {what}.")),
             CatalogError::Stale | CatalogError::Backend(_) => IdentityError::Backend(e.to_string()),
         }
     }

@@ -11,9 +11,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::config::IdentityConfig;
 use crate::error::{IdentityError, IdentityResult};
-use crate::keyring::{
-    new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject,
-};
+use crate::keyring::{new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject};
 use crate::password::PasswordHasher;
 use crate::principal::Principal;
 use crate::token;
@@ -29,9 +27,7 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("Identity").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -40,20 +36,15 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 }
 
 fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Identity {
     /// Load the signing keys (creating the first one on a fresh catalog) and the
     /// revocation list, and start reloading both every `refresh_interval` for as
     /// long as the returned `Arc` lives.
-    pub async fn open(
-        catalog: Arc<dyn Catalog>,
-        config: IdentityConfig,
-    ) -> IdentityResult<Arc<Identity>> {
-        let hasher =
-            PasswordHasher::new(config.password_hashing, config.max_concurrent_hashes).await?;
+    pub async fn open(catalog: Arc<dyn Catalog>, config: IdentityConfig) -> IdentityResult<Arc<Identity>> {
+        let hasher = PasswordHasher::new(config.password_hashing, config.max_concurrent_hashes).await?;
         let identity = Arc::new(Identity {
             catalog,
             config,
@@ -63,10 +54,7 @@ impl Identity {
         });
         identity.refresh().await?;
         if read(&identity.keys).is_empty() {
-            identity
-                .catalog
-                .insert_signing_key(&new_signing_key())
-                .await?;
+            identity.catalog.insert_signing_key(&new_signing_key()).await?;
             tracing::info!("created the first token signing key");
             // Reload rather than trust our insert: a process starting at the same
             // time may have created one too, and all must sign alike.
@@ -86,9 +74,7 @@ impl Identity {
         let stored_revocations = self.catalog.list_revocations(now()).await?;
         let ring = KeyRing::from_stored(&stored_keys);
         if ring.is_empty() && !stored_keys.is_empty() {
-            return Err(IdentityError::Backend(
-                "no usable token signing key in the catalog".into(),
-            ));
+            return Err(IdentityError::Backend("no usable token signing key in the catalog".into()));
         }
         *write(&self.keys) = ring;
         // Merge rather than replace: a revocation this process stored after the
@@ -109,13 +95,7 @@ impl Identity {
         self.catalog.insert_signing_key(&key).await?;
         let stored = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
         let cfg = &self.config;
-        for id in retired_keys(
-            &stored,
-            now(),
-            cfg.key_activation_delay,
-            cfg.token_ttl,
-            cfg.refresh_interval,
-        ) {
+        for id in retired_keys(&stored, now(), cfg.key_activation_delay, cfg.token_ttl, cfg.refresh_interval) {
             self.catalog.delete_signing_key(&id).await?;
             tracing::info!(key_id = %id, "deleted a retired token signing key");
         }
@@ -130,15 +110,13 @@ impl Identity {
         let key = keys
             .signing_key(now(), self.config.key_activation_delay)
             .ok_or_else(|| IdentityError::Backend("no token signing key loaded".into()))?;
-        token::sign(principal, key)
-            .map_err(|e| IdentityError::Backend(format!("token encoding failed: {e}")))
+        token::sign(principal, key).map_err(|e| IdentityError::Backend(format!("token encoding failed: {e}")))
     }
 
     /// Who `token` speaks for: signature (constant-time), expiry and revocation
     /// are checked in memory; the catalog is not consulted.
     pub fn validate(&self, token: &str) -> IdentityResult<Principal> {
-        let principal = token::open(token.trim(), read(&self.keys).keys())
-            .map_err(|d| IdentityError::unauthenticated(d.reason()))?;
+        let principal = token::open(token.trim(), read(&self.keys).keys()).map_err(|d| IdentityError::unauthenticated(d.reason()))?;
         if principal.expires_at <= now() {
             return Err(IdentityError::unauthenticated("token expired"));
         }
@@ -152,19 +130,14 @@ impl Identity {
     /// spoke for. An invalid token is `Unauthenticated`.
     pub async fn revoke(&self, token: &str) -> IdentityResult<Principal> {
         let principal = self.validate(token)?;
-        self.store_revocation(Revocation {
-            audit_id: principal.audit_id.clone(),
-            expires_at: principal.expires_at,
-        })
-        .await?;
+        self.store_revocation(Revocation { audit_id: principal.audit_id.clone(), expires_at: principal.expires_at }).await?;
         tracing::info!(user_id = %principal.user_id, audit_id = %principal.audit_id, "token revoked");
         Ok(principal)
     }
 
     /// Revoke every token of a subject issued until now.
     pub(crate) async fn revoke_subject(&self, kind: Subject, id: &str) -> IdentityResult<()> {
-        self.store_revocation(subject_revocation(kind, id, now(), self.config.token_ttl))
-            .await
+        self.store_revocation(subject_revocation(kind, id, now(), self.config.token_ttl)).await
     }
 
     async fn store_revocation(&self, revocation: Revocation) -> IdentityResult<()> {

@@ -29,40 +29,25 @@ pub(crate) struct TokenKey {
 
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenKey")
-            .field("id", &self.id)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenKey").field("id", &self.id).field("created_at", &self.created_at).finish_non_exhaustive()
     }
 }
 
 impl TokenKey {
     pub(crate) fn new(id: String, secret: &[u8], created_at: Timestamp) -> Option<Self> {
         let mac = <HmacSha512 as Mac>::new_from_slice(secret).ok()?;
-        Some(TokenKey {
-            id,
-            mac,
-            created_at,
-        })
+        Some(TokenKey { id, mac, created_at })
     }
 
     fn from_stored(key: &SigningKey) -> Option<Self> {
-        let secret = URL_SAFE_NO_PAD
-            .decode(key.material.trim())
-            .ok()
-            .filter(|s| s.len() >= 32)?;
+        let secret = URL_SAFE_NO_PAD.decode(key.material.trim()).ok().filter(|s| s.len() >= 32)?;
         TokenKey::new(key.id.clone(), &secret, key.created_at)
     }
 }
 
 /// A fresh 512-bit key to store in the catalog.
 pub(crate) fn new_signing_key() -> SigningKey {
-    SigningKey {
-        id: new_id(),
-        kind: TOKEN_KEY_KIND.to_string(),
-        material: URL_SAFE_NO_PAD.encode(random_bytes::<64>()),
-        created_at: now(),
-    }
+    SigningKey { id: new_id(), kind: TOKEN_KEY_KIND.to_string(), material: URL_SAFE_NO_PAD.encode(random_bytes::<64>()), created_at: now() }
 }
 
 /// The signing keys, newest first.
@@ -83,11 +68,7 @@ impl KeyRing {
                 key
             })
             .collect();
-        keys.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
         KeyRing { keys }
     }
 
@@ -101,20 +82,9 @@ impl KeyRing {
 
     /// The newest key that has been known long enough for every process to have
     /// loaded it; while none has, the oldest key (the one everyone surely knows).
-    pub(crate) fn signing_key(
-        &self,
-        now: Timestamp,
-        activation_delay: Duration,
-    ) -> Option<&TokenKey> {
+    pub(crate) fn signing_key(&self, now: Timestamp, activation_delay: Duration) -> Option<&TokenKey> {
         let delay = chrono::Duration::from_std(activation_delay).unwrap_or(chrono::Duration::MAX);
-        self.keys
-            .iter()
-            .find(|k| {
-                k.created_at
-                    .checked_add_signed(delay)
-                    .is_some_and(|active| active <= now)
-            })
-            .or(self.keys.last())
+        self.keys.iter().find(|k| k.created_at.checked_add_signed(delay).is_some_and(|active| active <= now)).or(self.keys.last())
     }
 }
 
@@ -129,23 +99,14 @@ pub(crate) fn retired_keys(
     refresh_interval: Duration,
 ) -> Vec<String> {
     let mut sorted: Vec<&SigningKey> = stored.iter().collect();
-    sorted.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    sorted.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
     let span = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-    let grace = span(token_ttl)
-        .checked_add(&span(refresh_interval))
-        .unwrap_or(chrono::Duration::MAX);
+    let grace = span(token_ttl).checked_add(&span(refresh_interval)).unwrap_or(chrono::Duration::MAX);
     let mut retired = Vec::new();
     for pair in sorted.windows(2) {
         let (newer, older) = (pair[0], pair[1]);
         let superseded_at = newer.created_at.checked_add_signed(span(activation_delay));
-        if superseded_at
-            .and_then(|t| t.checked_add_signed(grace))
-            .is_some_and(|t| t < now)
-        {
+        if superseded_at.and_then(|t| t.checked_add_signed(grace)).is_some_and(|t| t < now) {
             retired.push(older.id.clone());
         }
     }
@@ -177,12 +138,7 @@ pub(crate) enum Subject {
 }
 
 impl Subject {
-    const ALL: [Subject; 4] = [
-        Subject::User,
-        Subject::Project,
-        Subject::Grant,
-        Subject::AppCredential,
-    ];
+    const ALL: [Subject; 4] = [Subject::User, Subject::Project, Subject::Grant, Subject::AppCredential];
 
     fn prefix(self) -> &'static str {
         match self {
@@ -215,17 +171,9 @@ pub(crate) fn grant_id(user_id: &str, target_id: &str) -> String {
 /// A catalog revocation of every token of `subject` issued up to `now`. It is
 /// stored as `<kind>:<id>@<micros>` in the audit id column: audit ids are
 /// base64url and never contain `:`.
-pub(crate) fn subject_revocation(
-    kind: Subject,
-    id: &str,
-    now: Timestamp,
-    token_ttl: Duration,
-) -> Revocation {
+pub(crate) fn subject_revocation(kind: Subject, id: &str, now: Timestamp, token_ttl: Duration) -> Revocation {
     let ttl = chrono::Duration::from_std(token_ttl).unwrap_or(chrono::Duration::days(365));
-    Revocation {
-        audit_id: format!("{}{id}@{}", kind.prefix(), to_micros(&now)),
-        expires_at: now.checked_add_signed(ttl).unwrap_or(now),
-    }
+    Revocation { audit_id: format!("{}{id}@{}", kind.prefix(), to_micros(&now)), expires_at: now.checked_add_signed(ttl).unwrap_or(now) }
 }
 
 impl Revocations {
@@ -237,33 +185,23 @@ impl Revocations {
         });
         match subject {
             Some((kind, id, at)) => {
-                let entry = self
-                    .subjects
-                    .entry((kind, id))
-                    .or_insert((at, r.expires_at));
+                let entry = self.subjects.entry((kind, id)).or_insert((at, r.expires_at));
                 entry.0 = entry.0.max(at);
                 entry.1 = entry.1.max(r.expires_at);
             }
             None => {
-                let expires = self
-                    .tokens
-                    .entry(r.audit_id.clone())
-                    .or_insert(r.expires_at);
+                let expires = self.tokens.entry(r.audit_id.clone()).or_insert(r.expires_at);
                 *expires = (*expires).max(r.expires_at);
             }
         }
     }
 
     pub(crate) fn is_revoked(&self, p: &Principal) -> bool {
-        let chain_revoked = self.tokens.contains_key(&p.audit_id)
-            || p.parent_audit_id
-                .as_ref()
-                .is_some_and(|a| self.tokens.contains_key(a));
+        let chain_revoked =
+            self.tokens.contains_key(&p.audit_id) || p.parent_audit_id.as_ref().is_some_and(|a| self.tokens.contains_key(a));
         chain_revoked
             || Subject::ALL.into_iter().any(|kind| {
-                kind.id_of(p)
-                    .and_then(|id| self.subjects.get(&(kind, id)))
-                    .is_some_and(|(revoked_at, _)| p.issued_at <= *revoked_at)
+                kind.id_of(p).and_then(|id| self.subjects.get(&(kind, id))).is_some_and(|(revoked_at, _)| p.issued_at <= *revoked_at)
             })
     }
 
@@ -283,33 +221,17 @@ mod tests {
     use super::*;
 
     fn stored(id: &str, age_secs: i64) -> SigningKey {
-        SigningKey {
-            created_at: now() - chrono::Duration::seconds(age_secs),
-            id: id.into(),
-            ..new_signing_key()
-        }
+        SigningKey { created_at: now() - chrono::Duration::seconds(age_secs), id: id.into(), ..new_signing_key() }
     }
 
     #[test]
     fn newest_active_key_signs() {
         let ring = KeyRing::from_stored(&[stored("old", 1000), stored("new", 10)]);
         let t = now();
-        assert_eq!(
-            ring.signing_key(t, Duration::ZERO).map(|k| k.id.as_str()),
-            Some("new")
-        );
-        assert_eq!(
-            ring.signing_key(t, Duration::from_secs(120))
-                .map(|k| k.id.as_str()),
-            Some("old")
-        );
+        assert_eq!(ring.signing_key(t, Duration::ZERO).map(|k| k.id.as_str()), Some("new"));
+        assert_eq!(ring.signing_key(t, Duration::from_secs(120)).map(|k| k.id.as_str()), Some("old"));
         let single = KeyRing::from_stored(&[stored("only", 0)]);
-        assert_eq!(
-            single
-                .signing_key(t, Duration::from_secs(120))
-                .map(|k| k.id.as_str()),
-            Some("only")
-        );
+        assert_eq!(single.signing_key(t, Duration::from_secs(120)).map(|k| k.id.as_str()), Some("only"));
     }
 
     #[test]
@@ -323,13 +245,7 @@ mod tests {
     #[test]
     fn keys_retire_after_their_tokens_expire() {
         let keys = [stored("k3", 10), stored("k2", 5000), stored("k1", 20000)];
-        let retired = retired_keys(
-            &keys,
-            now(),
-            Duration::from_secs(120),
-            Duration::from_secs(3600),
-            Duration::from_secs(60),
-        );
+        let retired = retired_keys(&keys, now(), Duration::from_secs(120), Duration::from_secs(3600), Duration::from_secs(60));
         assert_eq!(retired, ["k1"]);
     }
 
@@ -337,12 +253,7 @@ mod tests {
     fn subject_revocations_cut_off_by_issue_time() {
         let t = now();
         let mut r = Revocations::default();
-        r.add(&subject_revocation(
-            Subject::User,
-            "u1",
-            t,
-            Duration::from_secs(60),
-        ));
+        r.add(&subject_revocation(Subject::User, "u1", t, Duration::from_secs(60)));
         let principal = |issued_at| Principal {
             user_id: "u1".into(),
             user_name: "n".into(),

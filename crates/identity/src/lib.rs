@@ -32,12 +32,9 @@ mod secret;
 mod token;
 
 pub use admin::{
-    AssignmentEntry, AssignmentFilter, AssignmentTarget, NewAppCredential, NewProject, NewUser,
-    ProjectUpdate, RoleRef, UserUpdate,
+    AssignmentEntry, AssignmentFilter, AssignmentTarget, NewAppCredential, NewProject, NewUser, ProjectUpdate, RoleRef, UserUpdate,
 };
-pub use authn::{
-    AppCredentialRef, AuthMethod, DomainRef, IssuedToken, ProjectRef, ScopeRequest, UserRef,
-};
+pub use authn::{AppCredentialRef, AuthMethod, DomainRef, IssuedToken, ProjectRef, ScopeRequest, UserRef};
 pub use bootstrap::{BootstrapReport, OPENRC_FILE};
 pub use config::{IdentityConfig, PasswordHashing};
 pub use error::{IdentityError, IdentityResult};

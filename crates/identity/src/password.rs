@@ -27,14 +27,8 @@ impl PasswordHasher {
     pub(crate) async fn new(cost: PasswordHashing, max_concurrent: usize) -> IdentityResult<Self> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| IdentityError::Backend(format!("invalid argon2 parameters: {e}")))?;
-        let mut hasher = PasswordHasher {
-            params,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            decoy: String::new(),
-        };
-        hasher.decoy = hasher
-            .hash(&Secret::new(crate::secret::random_b64(24)))
-            .await?;
+        let mut hasher = PasswordHasher { params, permits: Arc::new(Semaphore::new(max_concurrent.max(1))), decoy: String::new() };
+        hasher.decoy = hasher.hash(&Secret::new(crate::secret::random_b64(24))).await?;
         Ok(hasher)
     }
 
@@ -43,8 +37,7 @@ impl PasswordHasher {
         let params = self.params.clone();
         let secret = secret.clone();
         self.run_blocking(move || {
-            let salt = SaltString::encode_b64(&random_bytes::<16>())
-                .map_err(|e| IdentityError::Backend(format!("salt: {e}")))?;
+            let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| IdentityError::Backend(format!("salt: {e}")))?;
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password(secret.expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
@@ -66,9 +59,7 @@ impl PasswordHasher {
                 tracing::error!("a stored password hash is not a valid PHC string");
                 return Ok(false);
             };
-            Ok(Argon2::default()
-                .verify_password(secret.expose().as_bytes(), &parsed)
-                .is_ok())
+            Ok(Argon2::default().verify_password(secret.expose().as_bytes(), &parsed).is_ok())
         })
         .await
     }
@@ -79,16 +70,8 @@ impl PasswordHasher {
         self.verify(secret, &decoy).await.map(|_| ())
     }
 
-    async fn run_blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> IdentityResult<T> + Send + 'static,
-    ) -> IdentityResult<T> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| IdentityError::Backend("password hasher closed".into()))?;
+    async fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> IdentityResult<T> + Send + 'static) -> IdentityResult<T> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| IdentityError::Backend("password hasher closed".into()))?;
         tokio::task::spawn_blocking(move || {
             let result = f();
             drop(permit);
@@ -105,27 +88,13 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_mismatches_do_not() {
-        let hasher = PasswordHasher::new(PasswordHashing::INSECURE_FAST, 2)
-            .await
-            .expect("hasher");
+        let hasher = PasswordHasher::new(PasswordHashing::INSECURE_FAST, 2).await.expect("hasher");
         let hash = hasher.hash(&Secret::new("pw")).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$"));
-        assert!(hasher
-            .verify(&Secret::new("pw"), &hash)
-            .await
-            .expect("verify"));
-        assert!(!hasher
-            .verify(&Secret::new("pW"), &hash)
-            .await
-            .expect("verify"));
-        assert!(!hasher
-            .verify(&Secret::new("pw"), "not a phc string")
-            .await
-            .expect("verify"));
-        assert!(!hasher
-            .verify(&Secret::new("x".repeat(MAX_SECRET_LEN + 1)), &hash)
-            .await
-            .expect("verify"));
+        assert!(hasher.verify(&Secret::new("pw"), &hash).await.expect("verify"));
+        assert!(!hasher.verify(&Secret::new("pW"), &hash).await.expect("verify"));
+        assert!(!hasher.verify(&Secret::new("pw"), "not a phc string").await.expect("verify"));
+        assert!(!hasher.verify(&Secret::new("x".repeat(MAX_SECRET_LEN + 1)), &hash).await.expect("verify"));
     }
 
     /// `cargo test --release -p imagery-identity -- --ignored default_cost`:
@@ -133,16 +102,11 @@ mod tests {
     #[tokio::test]
     #[ignore = "timing; meaningful in release builds only"]
     async fn default_cost() {
-        let hasher = PasswordHasher::new(PasswordHashing::DEFAULT, 1)
-            .await
-            .expect("hasher");
+        let hasher = PasswordHasher::new(PasswordHashing::DEFAULT, 1).await.expect("hasher");
         let hash = hasher.hash(&Secret::new("pw")).await.expect("hash");
         let start = std::time::Instant::now();
         for _ in 0..10 {
-            assert!(hasher
-                .verify(&Secret::new("pw"), &hash)
-                .await
-                .expect("verify"));
+            assert!(hasher.verify(&Secret::new("pw"), &hash).await.expect("verify"));
         }
         let each = start.elapsed() / 10;
         println!("argon2id m=19MiB t=2 p=1: {each:?} per verification");

@@ -29,16 +29,8 @@ pub fn admin_or_user(caller: &Principal, user_id: &str, action: &str) -> Identit
 
 /// An admin, a token scoped to that project, or a user holding a role on it
 /// (`holds_role`, which the caller looks up only when the cheaper checks fail).
-pub fn admin_or_project(
-    caller: &Principal,
-    project_id: &str,
-    holds_role: bool,
-    action: &str,
-) -> IdentityResult<()> {
-    allow(
-        caller.is_admin() || caller.project_id() == Some(project_id) || holds_role,
-        action,
-    )
+pub fn admin_or_project(caller: &Principal, project_id: &str, holds_role: bool, action: &str) -> IdentityResult<()> {
+    allow(caller.is_admin() || caller.project_id() == Some(project_id) || holds_role, action)
 }
 
 /// Whether [`admin_or_project`] can decide without knowing the caller's roles
@@ -61,8 +53,5 @@ pub fn admin_or_domain(caller: &Principal, domain_id: &str, action: &str) -> Ide
 /// Validating, checking or revoking a token: an admin or service, or the
 /// token's own user.
 pub fn token_subject(caller: &Principal, subject: &Principal, action: &str) -> IdentityResult<()> {
-    allow(
-        caller.is_admin() || caller.has_role(SERVICE_ROLE) || caller.user_id == subject.user_id,
-        action,
-    )
+    allow(caller.is_admin() || caller.has_role(SERVICE_ROLE) || caller.user_id == subject.user_id, action)
 }

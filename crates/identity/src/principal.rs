@@ -8,16 +8,8 @@ use serde::{Deserialize, Serialize};
 /// What a token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
-    Project {
-        id: String,
-        name: String,
-        domain_id: String,
-        domain_name: String,
-    },
-    Domain {
-        id: String,
-        name: String,
-    },
+    Project { id: String, name: String, domain_id: String, domain_name: String },
+    Domain { id: String, name: String },
     Unscoped,
 }
 
@@ -46,11 +38,7 @@ pub struct Principal {
 impl Principal {
     /// The context the service decides from.
     pub fn caller(&self) -> Caller {
-        let mut caller = Caller::new(
-            Some(self.user_id.clone()),
-            self.project_id().map(str::to_string),
-            self.roles.iter().cloned(),
-        );
+        let mut caller = Caller::new(Some(self.user_id.clone()), self.project_id().map(str::to_string), self.roles.iter().cloned());
         caller.user_name = Some(self.user_name.clone());
         caller
     }
@@ -79,9 +67,7 @@ impl Principal {
 
     /// Keystone's `audit_ids`: this token's id, then its chain's.
     pub fn audit_ids(&self) -> Vec<String> {
-        std::iter::once(self.audit_id.clone())
-            .chain(self.parent_audit_id.clone())
-            .collect()
+        std::iter::once(self.audit_id.clone()).chain(self.parent_audit_id.clone()).collect()
     }
 }
 
@@ -116,14 +102,8 @@ mod tests {
 
     #[test]
     fn admin_implies_member_and_reader() {
-        assert_eq!(
-            with_implied_roles(["admin".to_string()]),
-            ["admin", "member", "reader"]
-        );
-        assert_eq!(
-            with_implied_roles(["member".to_string(), "custom".to_string()]),
-            ["custom", "member", "reader"]
-        );
+        assert_eq!(with_implied_roles(["admin".to_string()]), ["admin", "member", "reader"]);
+        assert_eq!(with_implied_roles(["member".to_string(), "custom".to_string()]), ["custom", "member", "reader"]);
         assert_eq!(with_implied_roles(["reader".to_string()]), ["reader"]);
     }
 }

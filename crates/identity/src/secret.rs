@@ -61,9 +61,7 @@ pub(crate) fn new_id() -> String {
 
 /// `len` characters drawn uniformly from `alphabet`.
 pub(crate) fn random_string(alphabet: &[u8], len: usize) -> String {
-    (0..len)
-        .map(|_| alphabet[OsRng.gen_range(0..alphabet.len())] as char)
-        .collect()
+    (0..len).map(|_| alphabet[OsRng.gen_range(0..alphabet.len())] as char).collect()
 }
 
 pub(crate) const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

@@ -63,20 +63,9 @@ impl TokenDefect {
 
 pub(crate) fn sign(principal: &Principal, key: &TokenKey) -> Result<String, serde_json::Error> {
     let (p, o) = match &principal.scope {
-        Scope::Project {
-            id,
-            name,
-            domain_id,
-            domain_name,
-        } => (
-            Some([
-                id.clone(),
-                name.clone(),
-                domain_id.clone(),
-                domain_name.clone(),
-            ]),
-            None,
-        ),
+        Scope::Project { id, name, domain_id, domain_name } => {
+            (Some([id.clone(), name.clone(), domain_id.clone(), domain_name.clone()]), None)
+        }
         Scope::Domain { id, name } => (None, Some([id.clone(), name.clone()])),
         Scope::Unscoped => (None, None),
     };
@@ -112,33 +101,18 @@ pub(crate) fn open(token: &str, keys: &[TokenKey]) -> Result<Principal, TokenDef
     }
     let (signed, signature_b64) = token.rsplit_once('.').ok_or(TokenDefect::Malformed)?;
     let payload_b64 = signed.strip_prefix(PREFIX).ok_or(TokenDefect::Malformed)?;
-    if signature_b64.len() != SIGNATURE_B64_LEN
-        || payload_b64.is_empty()
-        || payload_b64.contains('.')
-    {
+    if signature_b64.len() != SIGNATURE_B64_LEN || payload_b64.is_empty() || payload_b64.contains('.') {
         return Err(TokenDefect::Malformed);
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| TokenDefect::Malformed)?;
-    let key = keys
-        .iter()
-        .find(|key| mac(key, signed.as_bytes()).verify_slice(&signature).is_ok())
-        .ok_or(TokenDefect::BadSignature)?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(payload_b64)
-        .map_err(|_| TokenDefect::Malformed)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| TokenDefect::Malformed)?;
+    let key = keys.iter().find(|key| mac(key, signed.as_bytes()).verify_slice(&signature).is_ok()).ok_or(TokenDefect::BadSignature)?;
+    let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenDefect::Malformed)?;
     let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenDefect::Malformed)?;
     if claims.k != key.id {
         return Err(TokenDefect::BadSignature);
     }
     let scope = match (claims.p, claims.o) {
-        (Some([id, name, domain_id, domain_name]), None) => Scope::Project {
-            id,
-            name,
-            domain_id,
-            domain_name,
-        },
+        (Some([id, name, domain_id, domain_name]), None) => Scope::Project { id, name, domain_id, domain_name },
         (None, Some([id, name])) => Scope::Domain { id, name },
         (None, None) => Scope::Unscoped,
         (Some(_), Some(_)) => return Err(TokenDefect::Malformed),
@@ -181,12 +155,7 @@ mod tests {
             user_name: "alice".into(),
             user_domain_id: "default".into(),
             user_domain_name: "Default".into(),
-            scope: Scope::Project {
-                id: "p1".into(),
-                name: "demo".into(),
-                domain_id: "default".into(),
-                domain_name: "Default".into(),
-            },
+            scope: Scope::Project { id: "p1".into(), name: "demo".into(), domain_id: "default".into(), domain_name: "Default".into() },
             roles: vec!["member".into(), "reader".into()],
             methods: vec!["password".into()],
             issued_at: t,
@@ -211,21 +180,9 @@ mod tests {
     #[test]
     fn every_scope_round_trips() {
         let k = key("k1", 7);
-        for scope in [
-            Scope::Unscoped,
-            Scope::Domain {
-                id: "default".into(),
-                name: "Default".into(),
-            },
-        ] {
-            let p = Principal {
-                scope,
-                ..principal()
-            };
-            assert_eq!(
-                open(&sign(&p, &k).expect("sign"), std::slice::from_ref(&k)).expect("valid"),
-                p
-            );
+        for scope in [Scope::Unscoped, Scope::Domain { id: "default".into(), name: "Default".into() }] {
+            let p = Principal { scope, ..principal() };
+            assert_eq!(open(&sign(&p, &k).expect("sign"), std::slice::from_ref(&k)).expect("valid"), p);
         }
     }
 
@@ -239,45 +196,20 @@ mod tests {
         let i = chars.len() / 2;
         chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
         let forged = format!("{}.{}", chars.into_iter().collect::<String>(), sig);
-        assert_eq!(
-            open(&forged, std::slice::from_ref(&k)),
-            Err(TokenDefect::BadSignature)
-        );
+        assert_eq!(open(&forged, std::slice::from_ref(&k)), Err(TokenDefect::BadSignature));
         // Another key does not verify it.
-        assert_eq!(
-            open(&token, &[key("k2", 8)]),
-            Err(TokenDefect::BadSignature)
-        );
+        assert_eq!(open(&token, &[key("k2", 8)]), Err(TokenDefect::BadSignature));
         // A key id pointing elsewhere is refused even with the right secret.
-        assert_eq!(
-            open(&token, &[key("k2", 7)]),
-            Err(TokenDefect::BadSignature)
-        );
+        assert_eq!(open(&token, &[key("k2", 7)]), Err(TokenDefect::BadSignature));
     }
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
         let k = key("k1", 7);
-        for junk in [
-            "",
-            "t1.",
-            "t1..",
-            "t2.abc.def",
-            "t1.abc",
-            "t1.a.b.c",
-            "t1.é.ü",
-            &"t1.".repeat(5000),
-        ] {
-            assert_eq!(
-                open(junk, std::slice::from_ref(&k)),
-                Err(TokenDefect::Malformed),
-                "{junk:?}"
-            );
+        for junk in ["", "t1.", "t1..", "t2.abc.def", "t1.abc", "t1.a.b.c", "t1.é.ü", &"t1.".repeat(5000)] {
+            assert_eq!(open(junk, std::slice::from_ref(&k)), Err(TokenDefect::Malformed), "{junk:?}");
         }
         let sig = "A".repeat(86);
-        assert_eq!(
-            open(&format!("t1.abc.{sig}"), std::slice::from_ref(&k)),
-            Err(TokenDefect::BadSignature)
-        );
+        assert_eq!(open(&format!("t1.abc.{sig}"), std::slice::from_ref(&k)), Err(TokenDefect::BadSignature));
     }
 }
