@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod config;
 pub mod serve;
+pub mod tls;
 
 pub use config::Config;
 pub use serve::{start, Running};

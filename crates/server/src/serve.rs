@@ -9,8 +9,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use imagery_core::Caller;
-use imagery_http_common::{request_id, Auth, AuthFailure, TokenValidator};
+use imagery_http_common::{request_id, Auth};
 use imagery_identity::{Identity, IdentityConfig};
 use imagery_service::ImageService;
 use tokio::net::TcpListener;
@@ -75,14 +74,6 @@ pub fn init_logging(config: &Config) {
     let result = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
     if result.is_err() {
         // A subscriber was already installed (tests): keep it.
-    }
-}
-
-struct IdentityTokens(Arc<Identity>);
-
-impl TokenValidator for IdentityTokens {
-    fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
-        self.0.validate(token).map(|p| p.caller()).map_err(|e| AuthFailure::Invalid(e.to_string()))
     }
 }
 
@@ -155,7 +146,7 @@ pub async fn start_with_listeners(
         eprintln!("imagery: WARNING: running with --insecure-trust-headers: anyone can claim any identity. Never use this in production.");
         Auth::TrustHeaders
     } else {
-        Auth::Tokens(Arc::new(IdentityTokens(identity.clone())))
+        Auth::Tokens(Arc::new(imagery_dialect_keystone::IdentityValidator(identity.clone())))
     };
 
     let keystone = imagery_dialect_keystone::router(imagery_dialect_keystone::KeystoneState::new(
