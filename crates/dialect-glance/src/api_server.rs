@@ -15,7 +15,7 @@ use imagery_service::ImageService;
 use uuid::Uuid;
 
 use crate::error::{accept_of, GlanceError, GlanceResult};
-use crate::router::{parse, Endpoint, RouteError};
+use crate::router::{is_public, parse, Endpoint, RouteError};
 use crate::{image_data, images, info, members};
 
 #[derive(Clone)]
@@ -108,11 +108,12 @@ async fn dispatch(state: GlanceState, request: Request) -> GlanceResult<Response
             .with_header("allow", allow));
         }
     };
-    match endpoint {
-        Endpoint::VersionsRoot => return Ok(info::versions(&state, &parts.headers, StatusCode::MULTIPLE_CHOICES)),
-        Endpoint::Versions => return Ok(info::versions(&state, &parts.headers, StatusCode::OK)),
-        Endpoint::Healthcheck => return Ok(info::healthcheck()),
-        _ => {}
+    if is_public(&endpoint) {
+        return Ok(match endpoint {
+            Endpoint::VersionsRoot => info::versions(&state, &parts.headers, StatusCode::MULTIPLE_CHOICES),
+            Endpoint::Versions => info::versions(&state, &parts.headers, StatusCode::OK),
+            _ => info::healthcheck(),
+        });
     }
     let caller = state.auth.keystone_caller(&parts.headers).map_err(|f| GlanceError::unauthorized(&f, &state.auth_uri))?;
     if endpoint.rejects_body() && imagery_http_common::body::has_body(&parts.headers) {

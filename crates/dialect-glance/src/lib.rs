@@ -13,9 +13,10 @@ mod image_data;
 mod images;
 mod info;
 mod members;
-mod router;
+pub mod router;
 mod schemas;
 mod views;
 
 pub use api_server::{router, GlanceState};
 pub use error::GlanceError;
+pub use router::{is_public, parse as parse_route, surface, Endpoint};

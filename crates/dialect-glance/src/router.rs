@@ -106,6 +106,46 @@ impl Endpoint {
     }
 }
 
+/// One request per route of the surface (ids are placeholders), for tests that
+/// must cover every endpoint, such as "nothing answers without authentication".
+pub fn surface() -> Vec<(Method, &'static str)> {
+    vec![
+        (Method::GET, "/"),
+        (Method::GET, "/versions"),
+        (Method::GET, "/healthcheck"),
+        (Method::GET, "/v2/images"),
+        (Method::POST, "/v2/images"),
+        (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001"),
+        (Method::PATCH, "/v2/images/00000000-0000-0000-0000-000000000001"),
+        (Method::DELETE, "/v2/images/00000000-0000-0000-0000-000000000001"),
+        (Method::POST, "/v2/images/00000000-0000-0000-0000-000000000001/actions/deactivate"),
+        (Method::POST, "/v2/images/00000000-0000-0000-0000-000000000001/actions/reactivate"),
+        (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/file"),
+        (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/file"),
+        (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/stage"),
+        (Method::POST, "/v2/images/00000000-0000-0000-0000-000000000001/import"),
+        (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/tasks"),
+        (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/tags/t"),
+        (Method::DELETE, "/v2/images/00000000-0000-0000-0000-000000000001/tags/t"),
+        (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/members"),
+        (Method::POST, "/v2/images/00000000-0000-0000-0000-000000000001/members"),
+        (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/members/m"),
+        (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/members/m"),
+        (Method::DELETE, "/v2/images/00000000-0000-0000-0000-000000000001/members/m"),
+        (Method::GET, "/v2/schemas/image"),
+        (Method::GET, "/v2/schemas/metadefs/namespace"),
+        (Method::GET, "/v2/info/import"),
+        (Method::GET, "/v2/info/stores"),
+        (Method::GET, "/v2/info/stores/detail"),
+        (Method::GET, "/v2/info/usage"),
+    ]
+}
+
+/// Routes that answer without credentials: version discovery and health.
+pub fn is_public(endpoint: &Endpoint) -> bool {
+    matches!(endpoint, Endpoint::VersionsRoot | Endpoint::Versions | Endpoint::Healthcheck)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
     NotFound,
@@ -238,6 +278,9 @@ mod tests {
         assert_eq!(parse(&Method::POST, "/v2/images/x"), Err(RouteError::MethodNotAllowed("GET, PATCH, DELETE")));
         assert_eq!(parse(&Method::PUT, "/v2/images/x/tags/a%20b"), Ok(Endpoint::AddTag { id: "x".into(), tag: "a b".into() }));
         assert_eq!(parse(&Method::GET, "/v2/nothing"), Err(RouteError::NotFound));
+        for (method, path) in surface() {
+            assert!(parse(&method, path).is_ok(), "{method} {path}");
+        }
         let odd = Method::from_bytes(b"BREW").unwrap_or(Method::GET);
         assert_eq!(parse(&odd, "/v2/nothing"), Err(RouteError::NotImplemented));
     }

@@ -65,7 +65,8 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     let cert_pem = std::fs::read(&files.cert).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", files.cert.display()))?;
     let key_pem = std::fs::read(&files.key).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", files.key.display()))?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice()).collect::<Result<Vec<_>, _>>()?;
-    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())?.ok_or_else(|| anyhow::anyhow!("no private key in {}", files.key.display()))?;
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())?
+        .ok_or_else(|| anyhow::anyhow!("no private key in {}", files.key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -76,7 +77,12 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
 }
 
 /// Serve `router` over TLS (HTTP/1.1 and HTTP/2 by ALPN) until `shutdown` turns true.
-pub fn spawn(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let (stream, peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
