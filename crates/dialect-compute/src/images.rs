@@ -91,6 +91,8 @@ fn list_request(params: &BTreeMap<String, String>) -> ComputeResult<(ImageListRe
             "page_size" | "offset" => {
                 non_negative(key, value)?;
             }
+            // Nova drops an empty marker.
+            "marker" if value.is_empty() => {}
             "marker" => {
                 let marker = Uuid::parse_str(value)
                     .ok()

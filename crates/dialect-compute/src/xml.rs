@@ -282,7 +282,9 @@ pub fn parse_metadata_body(bytes: &[u8]) -> Result<Value, ()> {
                 }
                 depth = depth.saturating_sub(1);
             }
-            Event::Eof => break,
+            // quick-xml reports the end of input even inside open elements.
+            Event::Eof if depth == 0 && current.is_none() => break,
+            Event::Eof => return Err(()),
             _ => {}
         }
     }
@@ -338,6 +340,7 @@ mod tests {
         assert_eq!(parse_metadata_body(b"<other/>"), Ok(json!({})));
         assert_eq!(parse_metadata_body(b"<metadata><meta key='a'>1</metadata>"), Err(()));
         assert_eq!(parse_metadata_body(b"not xml at all"), Err(()));
+        assert_eq!(parse_metadata_body(b"<metadata><meta key='a'>"), Err(()));
         assert_eq!(parse_metadata_body(b"<!DOCTYPE x [<!ENTITY e 'boom'>]><meta key='a'>&e;</meta>"), Err(()));
     }
 
