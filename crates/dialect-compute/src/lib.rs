@@ -23,4 +23,5 @@ mod xml;
 
 pub use api_server::{router, ComputeState, MetadataHook};
 pub use error::ComputeError;
+pub use media::Format;
 pub use microversion::{Microversion, MAX_VERSION, MIN_VERSION};

@@ -5,6 +5,7 @@
 
 use std::io;
 
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 use serde_json::{Map, Value};
@@ -71,7 +72,8 @@ impl Element {
         for child in &self.children {
             match child {
                 Node::Element(e) => e.write(writer)?,
-                Node::Text(t) => writer.write_event(Event::Text(BytesText::new(t)))?,
+                // Text needs only `<`, `>` and `&` escaped; quotes stay readable, as lxml wrote them.
+                Node::Text(t) => writer.write_event(Event::Text(BytesText::from_escaped(partial_escape(t.as_str()))))?,
             }
         }
         writer.write_event(Event::End(BytesEnd::new(self.name.as_str())))
@@ -323,11 +325,11 @@ mod tests {
 
     #[test]
     fn escapes_everything() {
-        let doc = json!({"metadata": {"a\"<": "x & </meta><y>"}});
+        let doc = json!({"metadata": {"a\"<": "x & </meta><y> it's \"q\""}});
         let xml = render(&metadata(&doc));
         assert!(xml.starts_with("<?xml version='1.0' encoding='UTF-8'?>\n<metadata xmlns=\"http://docs.openstack.org/compute/api/v1.1\">"));
         assert!(xml.contains("key=\"a&quot;&lt;\""), "{xml}");
-        assert!(xml.contains(">x &amp; &lt;/meta&gt;&lt;y&gt;</meta>"), "{xml}");
+        assert!(xml.contains(">x &amp; &lt;/meta&gt;&lt;y&gt; it's \"q\"</meta>"), "{xml}");
         assert_eq!(parse_metadata_body(xml.as_bytes()), Ok(doc));
     }
 
