@@ -111,9 +111,9 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
     /// No such resource under a versioned API (after authentication: 404).
-    NotFound { version: ApiVersion, project_id: Option<String> },
+    NotFound { version: ApiVersion },
     /// The path exists; these methods are allowed on it.
-    MethodNotAllowed { version: Option<ApiVersion>, project_id: Option<String>, allow: &'static str },
+    MethodNotAllowed { version: Option<ApiVersion>, allow: &'static str },
 }
 
 impl RouteError {
@@ -153,7 +153,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
         return if *method == Method::GET {
             Ok(unversioned(Endpoint::Versions))
         } else {
-            Err(RouteError::MethodNotAllowed { version: None, project_id: None, allow: "GET" })
+            Err(RouteError::MethodNotAllowed { version: None, allow: "GET" })
         };
     };
     let version = match *first {
@@ -170,7 +170,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
             return get_only(method, version, Some(decode(project)), Endpoint::RedirectToSlash);
         }
         [project, tail @ ..] if !project.is_empty() && !tail.is_empty() => (Some(decode(project)), tail),
-        _ => return Err(RouteError::NotFound { version, project_id: None }),
+        _ => return Err(RouteError::NotFound { version }),
     };
     if rest == [""] {
         return get_only(method, version, project_id, Endpoint::VersionDoc);
@@ -183,7 +183,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
     if let Some(slot) = parts.last_mut() {
         *slot = last;
     }
-    let not_allowed = |allow| RouteError::MethodNotAllowed { version: Some(version), project_id: project_id.clone(), allow };
+    let not_allowed = |allow| RouteError::MethodNotAllowed { version: Some(version), allow };
     let endpoint = match parts.as_slice() {
         ["images"] => match *method {
             Method::GET => Endpoint::ListImages,
@@ -216,7 +216,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
                 _ => return Err(not_allowed("GET, PUT, DELETE")),
             }
         }
-        _ => return Err(RouteError::NotFound { version, project_id }),
+        _ => return Err(RouteError::NotFound { version }),
     };
     Ok(Route { version: Some(version), project_id, format, endpoint })
 }
@@ -225,7 +225,7 @@ fn get_only(method: &Method, version: ApiVersion, project_id: Option<String>, en
     if *method == Method::GET {
         Ok(Route { version: Some(version), project_id, format: None, endpoint })
     } else {
-        Err(RouteError::MethodNotAllowed { version: Some(version), project_id, allow: "GET" })
+        Err(RouteError::MethodNotAllowed { version: Some(version), allow: "GET" })
     }
 }
 
