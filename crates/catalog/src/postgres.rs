@@ -290,7 +290,7 @@ impl ImageCatalog for PostgresCatalog {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let id = image.id.hyphenated().to_string();
-        let stored = query_opt(&tx, st::IMAGE_VERSION_FOR_UPDATE, &[&id], |r| rows::decode_stored_state(r))
+        let stored = query_opt(&tx, st::IMAGE_VERSION_FOR_UPDATE, &[&id], rows::decode_stored_state)
             .await?
             .ok_or_else(|| CatalogError::Missing(format!("image {}", image.id)))?;
         if stored.version != image.version {
@@ -358,13 +358,13 @@ impl ImageCatalog for PostgresCatalog {
     async fn get_member(&self, image_id: Uuid, member_id: &str) -> CatalogResult<Option<Member>> {
         let client = self.client().await?;
         let image_id = image_id.hyphenated().to_string();
-        query_opt(&client, st::GET_MEMBER, &[&image_id, &member_id], |r| rows::decode_member(r)).await
+        query_opt(&client, st::GET_MEMBER, &[&image_id, &member_id], rows::decode_member).await
     }
 
     async fn list_members(&self, image_id: Uuid) -> CatalogResult<Vec<Member>> {
         let client = self.client().await?;
         let image_id = image_id.hyphenated().to_string();
-        query_all(&client, st::LIST_MEMBERS, &[&image_id], |r| rows::decode_member(r)).await
+        query_all(&client, st::LIST_MEMBERS, &[&image_id], rows::decode_member).await
     }
 
     async fn update_member(&self, m: &Member) -> CatalogResult<()> {
@@ -396,12 +396,12 @@ impl ImageCatalog for PostgresCatalog {
 
     async fn find_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<Option<String>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_ALT_KEY, &[&namespace, &key], |r| rows::decode_single_string(r)).await
+        query_opt(&client, st::FIND_ALT_KEY, &[&namespace, &key], rows::decode_single_string).await
     }
 
     async fn alt_key_of(&self, namespace: &str, target: &str) -> CatalogResult<Option<String>> {
         let client = self.client().await?;
-        query_opt(&client, st::ALT_KEY_OF, &[&namespace, &target], |r| rows::decode_single_string(r)).await
+        query_opt(&client, st::ALT_KEY_OF, &[&namespace, &target], rows::decode_single_string).await
     }
 
     async fn delete_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<bool> {
@@ -455,7 +455,7 @@ impl ImageCatalog for PostgresCatalog {
 
     async fn get_operation(&self, dialect: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_OPERATION, &[&dialect, &id], |r| rows::decode_operation(r)).await
+        query_opt(&client, st::GET_OPERATION, &[&dialect, &id], rows::decode_operation).await
     }
 
     async fn update_operation(&self, op: &OperationRecord) -> CatalogResult<()> {
@@ -524,7 +524,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_domain_by_name(&self, name: &str) -> CatalogResult<Option<Domain>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_DOMAIN_BY_NAME, &[&name], |r| rows::decode_domain(r)).await
+        query_opt(&client, st::FIND_DOMAIN_BY_NAME, &[&name], rows::decode_domain).await
     }
 
     async fn list_domains(&self) -> CatalogResult<Vec<Domain>> {
@@ -542,7 +542,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_project(&self, id: &str) -> CatalogResult<Option<Project>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_PROJECT, &[&id], |r| rows::decode_project(r)).await
+        query_opt(&client, st::GET_PROJECT, &[&id], rows::decode_project).await
     }
 
     async fn find_project_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<Project>> {
@@ -591,7 +591,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_user_by_name(&self, domain_id: &str, name: &str) -> CatalogResult<Option<User>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_USER_BY_NAME, &[&domain_id, &name], |r| rows::decode_user(r)).await
+        query_opt(&client, st::FIND_USER_BY_NAME, &[&domain_id, &name], rows::decode_user).await
     }
 
     async fn list_users(&self) -> CatalogResult<Vec<User>> {
@@ -641,7 +641,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn find_role_by_name(&self, name: &str) -> CatalogResult<Option<Role>> {
         let client = self.client().await?;
-        query_opt(&client, st::FIND_ROLE_BY_NAME, &[&name], |r| rows::decode_role(r)).await
+        query_opt(&client, st::FIND_ROLE_BY_NAME, &[&name], rows::decode_role).await
     }
 
     async fn list_roles(&self) -> CatalogResult<Vec<Role>> {
@@ -681,12 +681,12 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_access_key(&self, id: &str) -> CatalogResult<Option<AccessKey>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_ACCESS_KEY, &[&id], |r| rows::decode_access_key(r)).await
+        query_opt(&client, st::GET_ACCESS_KEY, &[&id], rows::decode_access_key).await
     }
 
     async fn list_access_keys(&self, user_id: &str) -> CatalogResult<Vec<AccessKey>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_ACCESS_KEYS, &[&user_id], |r| rows::decode_access_key(r)).await
+        query_all(&client, st::LIST_ACCESS_KEYS, &[&user_id], rows::decode_access_key).await
     }
 
     async fn delete_access_key(&self, id: &str) -> CatalogResult<bool> {
@@ -709,12 +709,12 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn get_app_credential(&self, id: &str) -> CatalogResult<Option<ApplicationCredential>> {
         let client = self.client().await?;
-        query_opt(&client, st::GET_APP_CREDENTIAL, &[&id], |r| rows::decode_app_credential(r)).await
+        query_opt(&client, st::GET_APP_CREDENTIAL, &[&id], rows::decode_app_credential).await
     }
 
     async fn list_app_credentials(&self, user_id: &str) -> CatalogResult<Vec<ApplicationCredential>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_APP_CREDENTIALS, &[&user_id], |r| rows::decode_app_credential(r)).await
+        query_all(&client, st::LIST_APP_CREDENTIALS, &[&user_id], rows::decode_app_credential).await
     }
 
     async fn delete_app_credential(&self, id: &str) -> CatalogResult<bool> {
@@ -733,7 +733,7 @@ impl IdentityCatalog for PostgresCatalog {
 
     async fn list_signing_keys(&self, kind: &str) -> CatalogResult<Vec<SigningKey>> {
         let client = self.client().await?;
-        query_all(&client, st::LIST_SIGNING_KEYS, &[&kind], |r| rows::decode_signing_key(r)).await
+        query_all(&client, st::LIST_SIGNING_KEYS, &[&kind], rows::decode_signing_key).await
     }
 
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool> {
@@ -753,6 +753,6 @@ impl IdentityCatalog for PostgresCatalog {
     async fn list_revocations(&self, now: Timestamp) -> CatalogResult<Vec<Revocation>> {
         let client = self.client().await?;
         let now = rows::micros(&now);
-        query_all(&client, st::LIST_REVOCATIONS, &[&now], |r| rows::decode_revocation(r)).await
+        query_all(&client, st::LIST_REVOCATIONS, &[&now], rows::decode_revocation).await
     }
 }
