@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 pub struct Ports {
     pub identity: u16,
     pub image: u16,
-    /// Devstack-style single port serving `/identity`, `/image` (and later `/compute`).
+    /// Nova image proxy (Compute v2/v2.1).
+    pub compute: u16,
+    /// Devstack-style single port serving `/identity`, `/image` and `/compute`.
     pub combined: u16,
 }
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { identity: 5000, image: 9292, combined: 0 }
+        Ports { identity: 5000, image: 9292, compute: 8774, combined: 0 }
     }
 }
 
@@ -94,7 +96,10 @@ pub struct ConfigArgs {
     /// Image API (Glance v2) port (0 disables).
     #[arg(long, env = "IMAGERY_IMAGE_PORT")]
     pub image_port: Option<u16>,
-    /// Single devstack-style port serving /identity and /image (0 disables).
+    /// Compute API (Nova image proxy) port (0 disables).
+    #[arg(long, env = "IMAGERY_COMPUTE_PORT")]
+    pub compute_port: Option<u16>,
+    /// Single devstack-style port serving /identity, /image and /compute (0 disables).
     #[arg(long, env = "IMAGERY_COMBINED_PORT")]
     pub combined_port: Option<u16>,
     /// Host name used in advertised URLs.
@@ -140,6 +145,9 @@ impl Config {
         }
         if let Some(v) = args.image_port {
             config.ports.image = v;
+        }
+        if let Some(v) = args.compute_port {
+            config.ports.compute = v;
         }
         if let Some(v) = args.combined_port {
             config.ports.combined = v;

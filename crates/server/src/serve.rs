@@ -22,6 +22,7 @@ use crate::config::Config;
 pub struct Running {
     pub identity_addr: Option<SocketAddr>,
     pub image_addr: Option<SocketAddr>,
+    pub compute_addr: Option<SocketAddr>,
     pub combined_addr: Option<SocketAddr>,
     /// Where first start wrote the admin credentials, if it did.
     pub admin_credentials: Option<std::path::PathBuf>,
@@ -81,15 +82,20 @@ pub fn init_logging(config: &Config) {
 struct PublicUrls {
     identity: String,
     image: String,
+    compute: String,
 }
 
-fn public_urls(config: &Config, identity_port: u16, image_port: u16, combined_port: u16) -> PublicUrls {
+/// Each API's own port when it has one, else its prefix on the combined port.
+fn public_urls(config: &Config, identity_port: u16, image_port: u16, compute_port: u16, combined_port: u16) -> PublicUrls {
     let host = config.public_host();
-    if combined_port != 0 && (identity_port == 0 || image_port == 0) {
-        let base = format!("http://{host}:{combined_port}");
-        return PublicUrls { identity: format!("{base}/identity"), image: format!("{base}/image") };
-    }
-    PublicUrls { identity: format!("http://{host}:{identity_port}"), image: format!("http://{host}:{image_port}") }
+    let url = |port: u16, prefix: &str| {
+        if port != 0 || combined_port == 0 {
+            format!("http://{host}:{port}")
+        } else {
+            format!("http://{host}:{combined_port}{prefix}")
+        }
+    };
+    PublicUrls { identity: url(identity_port, "/identity"), image: url(image_port, "/image"), compute: url(compute_port, "/compute") }
 }
 
 async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>> {
@@ -104,20 +110,33 @@ async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>>
 /// Start everything described by `config`. Ports given as 0 in `ports` are off;
 /// tests pass pre-bound listeners through [`start_with_listeners`].
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let identity = bind(&config, config.ports.identity).await?;
-    let image = bind(&config, config.ports.image).await?;
-    let combined = bind(&config, config.ports.combined).await?;
-    start_with_listeners(config, identity, image, combined).await
+    let listeners = Listeners {
+        identity: bind(&config, config.ports.identity).await?,
+        image: bind(&config, config.ports.image).await?,
+        compute: bind(&config, config.ports.compute).await?,
+        combined: bind(&config, config.ports.combined).await?,
+    };
+    start_with_listeners(config, listeners).await
 }
 
-pub async fn start_with_listeners(
-    config: Config,
-    identity_listener: Option<TcpListener>,
-    image_listener: Option<TcpListener>,
-    combined_listener: Option<TcpListener>,
-) -> anyhow::Result<Running> {
+/// Pre-bound sockets, one per API (`None`: that API is off).
+#[derive(Default)]
+pub struct Listeners {
+    pub identity: Option<TcpListener>,
+    pub image: Option<TcpListener>,
+    pub compute: Option<TcpListener>,
+    pub combined: Option<TcpListener>,
+}
+
+pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyhow::Result<Running> {
     let port_of = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port()).unwrap_or(0);
-    let urls = public_urls(&config, port_of(&identity_listener), port_of(&image_listener), port_of(&combined_listener));
+    let urls = public_urls(
+        &config,
+        port_of(&listeners.identity),
+        port_of(&listeners.image),
+        port_of(&listeners.compute),
+        port_of(&listeners.combined),
+    );
 
     std::fs::create_dir_all(&config.data_dir).map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display()))?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
@@ -159,6 +178,7 @@ pub async fn start_with_listeners(
                     [
                         endpoint("identity", "keystone", interface, format!("{}/v3", urls.identity)),
                         endpoint("image", "glance", interface, urls.image.clone()),
+                        endpoint("compute", "nova", interface, format!("{}/v2.1", urls.compute)),
                     ]
                 })
                 .collect(),
@@ -173,23 +193,34 @@ pub async fn start_with_listeners(
         tls: false,
     };
     let glance = imagery_dialect_glance::router(glance_state(""));
+    let compute_state = |prefix: &str| {
+        let mut state =
+            imagery_dialect_compute::ComputeState::new(service.clone(), auth.clone(), urls.identity.clone(), urls.image.clone());
+        state.mount_prefix = prefix.to_string();
+        state
+    };
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let mut addrs = [None, None, None];
-    if let Some(listener) = identity_listener {
+    let mut addrs = [None, None, None, None];
+    if let Some(listener) = listeners.identity {
         addrs[0] = listener.local_addr().ok();
         tasks.push(spawn_listener(listener, with_common_layers(keystone.clone()), shutdown_rx.clone()));
     }
-    if let Some(listener) = image_listener {
+    if let Some(listener) = listeners.image {
         addrs[1] = listener.local_addr().ok();
         tasks.push(spawn_listener(listener, with_common_layers(glance), shutdown_rx.clone()));
     }
-    if let Some(listener) = combined_listener {
+    if let Some(listener) = listeners.compute {
         addrs[2] = listener.local_addr().ok();
+        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_compute::router(compute_state(""))), shutdown_rx.clone()));
+    }
+    if let Some(listener) = listeners.combined {
+        addrs[3] = listener.local_addr().ok();
         let mounts = Arc::new(vec![
             ("/identity".to_string(), keystone),
             ("/image".to_string(), imagery_dialect_glance::router(glance_state("/image"))),
+            ("/compute".to_string(), imagery_dialect_compute::router(compute_state("/compute"))),
         ]);
         let combined = Router::new().fallback(move |request: Request| {
             let mounts = mounts.clone();
@@ -198,7 +229,7 @@ pub async fn start_with_listeners(
         tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
     tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
-    for (name, addr) in ["identity", "image", "combined"].iter().zip(addrs.iter()) {
+    for (name, addr) in ["identity", "image", "compute", "combined"].iter().zip(addrs.iter()) {
         if let Some(addr) = addr {
             tracing::info!(api = name, %addr, "listening");
         }
@@ -206,7 +237,8 @@ pub async fn start_with_listeners(
     Ok(Running {
         identity_addr: addrs[0],
         image_addr: addrs[1],
-        combined_addr: addrs[2],
+        compute_addr: addrs[2],
+        combined_addr: addrs[3],
         admin_credentials,
         service,
         identity,

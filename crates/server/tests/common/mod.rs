@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use imagery_server::config::Config;
-use imagery_server::serve::start_with_listeners;
+use imagery_server::serve::{start_with_listeners, Listeners};
 use imagery_server::Running;
 use reqwest::{Method, RequestBuilder};
 use tokio::net::TcpListener;
@@ -12,6 +12,7 @@ pub struct TestServer {
     pub running: Option<Running>,
     pub image: String,
     pub identity: String,
+    pub compute: String,
     pub combined: String,
     pub dir: tempfile::TempDir,
     pub client: reqwest::Client,
@@ -47,13 +48,21 @@ pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl F
     tweak(&mut config);
     let identity = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let image = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let compute = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let combined = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (ia, ga, ca) = (identity.local_addr().expect("addr"), image.local_addr().expect("addr"), combined.local_addr().expect("addr"));
-    let running = start_with_listeners(config, Some(identity), Some(image), Some(combined)).await.expect("server starts");
+    let (ia, ga, ka, ca) = (
+        identity.local_addr().expect("addr"),
+        image.local_addr().expect("addr"),
+        compute.local_addr().expect("addr"),
+        combined.local_addr().expect("addr"),
+    );
+    let listeners = Listeners { identity: Some(identity), image: Some(image), compute: Some(compute), combined: Some(combined) };
+    let running = start_with_listeners(config, listeners).await.expect("server starts");
     TestServer {
         running: Some(running),
         image: format!("http://{ga}"),
         identity: format!("http://{ia}"),
+        compute: format!("http://{ka}"),
         combined: format!("http://{ca}"),
         dir,
         client: reqwest::Client::builder().build().expect("client"),
