@@ -6,6 +6,7 @@ a log file whose tail is attached to every failing test's report. Only 127.0.0.1
 ever contacted.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -120,24 +121,36 @@ def unique(prefix):
 
 @dataclasses.dataclass
 class Imagery:
-    """A running server and what a client needs to reach it."""
+    """A running server and what a client needs to reach it. A port of 0 is a listener
+    that is off; with only the combined port on, the APIs live under /identity and
+    /image of that port (devstack layout)."""
 
-    pid: int
+    proc: subprocess.Popen
     data_dir: Path
     log_path: Path
     identity_port: int
     image_port: int
     combined_port: int
-    openrc: dict
+    openrc: dict = dataclasses.field(default_factory=dict)
+    openrc_mode: int = 0
+
+    @property
+    def pid(self):
+        return self.proc.pid
 
     @property
     def identity_url(self):
         """Keystone v3 root as advertised (`…/v3`)."""
-        return "http://%s:%d/v3" % (HOST, self.identity_port)
+        if self.identity_port:
+            return "http://%s:%d/v3" % (HOST, self.identity_port)
+        return "http://%s:%d/identity/v3" % (HOST, self.combined_port)
 
     @property
     def image_url(self):
-        return "http://%s:%d" % (HOST, self.image_port)
+        """Glance root (where `/v2/...` and `/healthcheck` live)."""
+        if self.image_port:
+            return "http://%s:%d" % (HOST, self.image_port)
+        return "http://%s:%d/image" % (HOST, self.combined_port)
 
     @property
     def combined_url(self):
@@ -185,12 +198,26 @@ class Imagery:
     def server_log_tail(self):
         return tail(self.log_path)
 
+    def stop(self):
+        """SIGTERM the server by its pid, then SIGKILL if it lingers; returns its status."""
+        proc = self.proc
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        return proc.returncode
 
-def _start_server(data_dir, log_path):
+
+_SERVERS = []
+
+
+def _spawn(data_dir, log_path, ports):
     binary = _imagery_bin()
     if not binary.exists():
         pytest.exit("imagery binary not found at %s (build it: cargo build -p imagery-server, or set IMAGERY_BIN)" % binary, returncode=3)
-    ports = _free_ports(3)
     argv = [
         str(binary), "serve",
         "--data-dir", str(data_dir),
@@ -203,87 +230,77 @@ def _start_server(data_dir, log_path):
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")
-    log = open(log_path, "ab")
-    log.write(("$ %s\n" % " ".join(argv)).encode())
-    log.flush()
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(data_dir), env=env)
-    log.close()
-    return proc, ports
+    with open(log_path, "ab") as log:
+        log.write(("$ %s\n" % " ".join(argv)).encode())
+        log.flush()
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(data_dir), env=env)
 
 
-def _wait_ready(proc, ports, data_dir, log_path):
-    openrc_path = data_dir / "admin-openrc.sh"
-    health = "http://%s:%d/healthcheck" % (HOST, ports[1])
+def _wait_ready(server):
+    """Ready = the image API's healthcheck answers 200 and admin-openrc.sh exists."""
+    openrc_path = server.data_dir / "admin-openrc.sh"
+    health = server.image_url + "/healthcheck"
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last_error = None
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return "server exited with status %s during start" % proc.returncode
+        if server.proc.poll() is not None:
+            return "server exited with status %s during start" % server.proc.returncode
         try:
             with urllib.request.urlopen(health, timeout=2) as resp:
                 if resp.status == 200 and openrc_path.exists():
                     return None
-                last_error = "healthcheck status %s, openrc exists: %s" % (resp.status, openrc_path.exists())
+                last_error = "%s answered %s, openrc exists: %s" % (health, resp.status, openrc_path.exists())
         except (urllib.error.URLError, OSError) as e:
-            last_error = repr(e)
+            last_error = "%s: %r" % (health, e)
         time.sleep(0.1)
     return "not ready after %.0f s (last: %s)" % (STARTUP_TIMEOUT, last_error)
 
 
-def _stop(proc):
-    """SIGTERM the server by its pid, then SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return proc.returncode
-    os.kill(proc.pid, signal.SIGTERM)
-    try:
-        return proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        return proc.wait(timeout=10)
+def start_imagery(base, identity=True, image=True, combined=True):
+    """Start `imagery serve` in a fresh data dir under `base` on free loopback ports
+    (the listeners asked for; others get port 0) and wait until it is ready."""
+    import shutil
 
-
-_SERVERS = []
-
-
-@pytest.fixture(scope="session")
-def imagery(tmp_path_factory):
-    """Start `imagery serve` (identity, image and combined listeners), yield an Imagery."""
-    base = tmp_path_factory.mktemp("imagery")
     data_dir = base / "data"
     log_path = base / "server.log"
-    for attempt in range(3):  # a free port can be taken between probing and binding
+    for attempt in range(3):  # a probed free port can be taken before the server binds it
         if data_dir.exists():
-            import shutil
-
             shutil.rmtree(data_dir)
-        data_dir.mkdir()
-        proc, ports = _start_server(data_dir, log_path)
-        problem = _wait_ready(proc, ports, data_dir, log_path)
+        data_dir.mkdir(parents=True)
+        free = iter(_free_ports(3))
+        ports = [next(free) if on else 0 for on in (identity, image, combined)]
+        server = Imagery(proc=_spawn(data_dir, log_path, ports), data_dir=data_dir, log_path=log_path,
+                         identity_port=ports[0], image_port=ports[1], combined_port=ports[2])
+        problem = _wait_ready(server)
         if problem is None:
             break
-        _stop(proc)
+        server.stop()
         if "cannot listen" in tail(log_path) and attempt < 2:
             continue
         pytest.fail("imagery did not start: %s\n--- server log (%s) ---\n%s" % (problem, log_path, tail(log_path)), pytrace=False)
-
     openrc_path = data_dir / "admin-openrc.sh"
-    server = Imagery(
-        pid=proc.pid,
-        data_dir=data_dir,
-        log_path=log_path,
-        identity_port=ports[0],
-        image_port=ports[1],
-        combined_port=ports[2],
-        openrc=parse_openrc(openrc_path),
-    )
+    server.openrc = parse_openrc(openrc_path)
     server.openrc_mode = openrc_path.stat().st_mode & 0o777
+    return server
+
+
+@contextlib.contextmanager
+def running_imagery(base, **listeners):
+    server = start_imagery(base, **listeners)
     _SERVERS.append(server)
     try:
         yield server
     finally:
         _SERVERS.remove(server)
-        status = _stop(proc)
-        print("\nimagery (pid %d) stopped with status %s; log: %s" % (proc.pid, status, log_path))
+        status = server.stop()
+        print("\nimagery (pid %d) stopped with status %s; log: %s" % (server.pid, status, server.log_path))
+
+
+@pytest.fixture(scope="session")
+def imagery(tmp_path_factory):
+    """The shared server: identity, image and combined listeners all on."""
+    with running_imagery(tmp_path_factory.mktemp("imagery")) as server:
+        yield server
 
 
 @pytest.hookimpl(hookwrapper=True)
