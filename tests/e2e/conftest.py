@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -29,6 +30,7 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
 CLI_TIMEOUT = 180
 LOG_TAIL_CHARS = 6000
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 # Make sure no proxy from the environment ever sees loopback traffic.
 os.environ["no_proxy"] = os.environ["NO_PROXY"] = "127.0.0.1,localhost"
@@ -77,7 +79,7 @@ def tail(path, chars=LOG_TAIL_CHARS):
         data = Path(path).read_bytes()
     except OSError as e:
         return "<cannot read %s: %s>" % (path, e)
-    return data[-chars:].decode("utf-8", "replace")
+    return ANSI_ESCAPE.sub("", data[-chars:].decode("utf-8", "replace"))
 
 
 def venv_tool(name):
@@ -230,6 +232,7 @@ def _spawn(data_dir, log_path, ports):
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")
+    env.setdefault("NO_COLOR", "1")
     with open(log_path, "ab") as log:
         log.write(("$ %s\n" % " ".join(argv)).encode())
         log.flush()

@@ -267,6 +267,27 @@ def test_deactivate_blocks_member_download(imagery, admin_glance, member_glance,
         member_glance.images.delete(image["id"])
 
 
+def test_admin_deactivates_public_image(admin_glance, member_glance, disks):
+    raw = disks["raw"]
+    image = admin_glance.images.create(name=unique("public"), disk_format="raw", container_format="bare", visibility="public")
+    try:
+        upload_file(admin_glance, image["id"], raw.path)
+        assert download(member_glance, image["id"]) == raw.data, "anyone may download a public image"
+        with pytest.raises(gexc.HTTPForbidden):
+            member_glance.images.deactivate(image["id"])  # visible, but not theirs
+
+        admin_glance.images.deactivate(image["id"])
+        assert member_glance.images.get(image["id"])["status"] == "deactivated"
+        with pytest.raises(gexc.HTTPForbidden):
+            download(member_glance, image["id"])
+        assert download(admin_glance, image["id"]) == raw.data
+
+        admin_glance.images.reactivate(image["id"])
+        assert download(member_glance, image["id"]) == raw.data
+    finally:
+        admin_glance.images.delete(image["id"])
+
+
 def test_member_cannot_see_other_projects_private_images(admin_glance, member_glance):
     image = admin_glance.images.create(name=unique("secret"), disk_format="raw", container_format="bare", visibility="private")
     try:
