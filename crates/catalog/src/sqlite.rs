@@ -168,9 +168,12 @@ fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let pragmas = match role {
         ConnectionRole::Writer => "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        // No mmap: every reader's mapping of the file would count in the process's
+        // resident memory; a bounded page cache per reader keeps it predictable and
+        // the OS page cache still serves the file.
         ConnectionRole::Reader => {
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; \
-             PRAGMA mmap_size = 268435456; PRAGMA query_only = ON;"
+             PRAGMA cache_size = -8192; PRAGMA query_only = ON;"
         }
     };
     conn.execute_batch(pragmas).map_err(backend)?;
