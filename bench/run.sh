@@ -4,16 +4,15 @@
 #
 #   bench/run.sh [IMAGES]        # default 100000 seeded images
 #
-# Needs `oha` (cargo install oha --locked) and python3. Prints the figures that go
-# into bench/RESULTS.md.
+# Needs `wrk` (Debian package) and python3. Prints the figures that go into
+# bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=${1:-100000}
 PORT_ID=15000
 PORT_IMG=19292
 WORK=$(mktemp -d /tmp/imagery-bench.XXXXXX)
-OHA=${OHA:-oha}
-command -v "$OHA" >/dev/null || { echo "oha not found: cargo install oha --locked" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 
 cargo build --release -p imagery-server >/dev/null
 BIN=target/release/imagery
@@ -45,15 +44,16 @@ TOKEN=$(curl -s -i -H 'Content-Type: application/json' "http://127.0.0.1:$PORT_I
 H=(-H "X-Auth-Token: $TOKEN")
 IMG="http://127.0.0.1:$PORT_IMG"
 
-echo "== create $IMAGES images (POST /v2/images, 16 connections)"
-"$OHA" --no-tui -n "$IMAGES" -c 16 -m POST "${H[@]}" -H 'Content-Type: application/json' -d '{"name":"bench","disk_format":"raw","container_format":"bare"}' "$IMG/v2/images" | grep -E 'Requests/sec|Success rate|99.00%' || true
+echo "== create $IMAGES images (POST /v2/images, 16 connections, 2 threads)"
+WRK_LIMIT_PER_THREAD=$(( IMAGES / 2 )) wrk -t2 -c16 -d3600s --latency -s bench/post.lua "${H[@]}" "$IMG/v2/images" | grep -E 'Requests/sec|requests in|99%|Non-2xx' || true
+echo "images now: $(curl -s "${H[@]}" "$IMG/v2/info/usage" | python3 -c 'import json,sys; print(json.load(sys.stdin)["usage"]["image_count_total"]["usage"])')"
 
 ID=$(curl -s "${H[@]}" "$IMG/v2/images?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 echo "== show GET /v2/images/{id}, 64 connections, 20 s"
-"$OHA" --no-tui -z 20s -c 64 "${H[@]}" "$IMG/v2/images/$ID" | grep -E 'Requests/sec|Success rate|50.00%|99.00%'
+wrk -t2 -c64 -d20s --latency "${H[@]}" "$IMG/v2/images/$ID" | grep -E 'Requests/sec| 50%| 99%|Non-2xx|Socket errors'
 
 echo "== list limit=25, first page, 16 connections, 15 s"
-"$OHA" --no-tui -z 15s -c 16 "${H[@]}" "$IMG/v2/images?limit=25" | grep -E 'Requests/sec|Success rate|50.00%|99.00%'
+wrk -t2 -c16 -d15s --latency "${H[@]}" "$IMG/v2/images?limit=25" | grep -E 'Requests/sec| 50%| 99%|Non-2xx|Socket errors'
 
 DEEP=$(( IMAGES * 9 / 10 ))
 MARKER=$(python3 - "$IMG" "$TOKEN" "$DEEP" <<'PY'
@@ -71,18 +71,22 @@ while True:
 PY
 )
 echo "== list limit=25 at a marker $DEEP deep, 16 connections, 15 s"
-"$OHA" --no-tui -z 15s -c 16 "${H[@]}" "$IMG/v2/images?limit=25&marker=$MARKER" | grep -E 'Requests/sec|Success rate|50.00%|99.00%'
+wrk -t2 -c16 -d15s --latency "${H[@]}" "$IMG/v2/images?limit=25&marker=$MARKER" | grep -E 'Requests/sec| 50%| 99%|Non-2xx|Socket errors'
 
 echo "== upload and download 1 GiB"
 head -c 1073741824 /dev/urandom >"$WORK/1g.bin"
 t0=$(date +%s.%N); sha512sum "$WORK/1g.bin" >/dev/null; t1=$(date +%s.%N)
 echo "sha512sum: $(echo "scale=1; 1024 / ($t1 - $t0)" | bc) MiB/s"
 UP=$(curl -s "${H[@]}" -H 'Content-Type: application/json' "$IMG/v2/images" -d '{"name":"big","disk_format":"raw","container_format":"bare"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-before=$(hwm_kib)
+before=$(rss_kib)
+peak_file="$WORK/peak"; echo 0 >"$peak_file"
+( peak=0; while kill -0 "$SERVER_PID" 2>/dev/null && [ ! -f "$WORK/upload-done" ]; do r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" >"$peak_file"; sleep 0.05; done ) &
+SAMPLER=$!
 t0=$(date +%s.%N)
 curl -sf -X PUT "${H[@]}" -H 'Content-Type: application/octet-stream' -T "$WORK/1g.bin" "$IMG/v2/images/$UP/file"
 t1=$(date +%s.%N)
-echo "upload: $(echo "scale=1; 1024 / ($t1 - $t0)" | bc) MiB/s; peak RSS $(( $(hwm_kib) / 1024 )) MiB (before: $(( before / 1024 )) MiB)"
+touch "$WORK/upload-done"; wait "$SAMPLER" 2>/dev/null || true
+echo "upload: $(echo "scale=1; 1024 / ($t1 - $t0)" | bc) MiB/s; RSS before $(( before / 1024 )) MiB, peak during upload $(( $(cat "$peak_file") / 1024 )) MiB"
 t0=$(date +%s.%N)
 curl -sf "${H[@]}" "$IMG/v2/images/$UP/file" -o /dev/null
 t1=$(date +%s.%N)
