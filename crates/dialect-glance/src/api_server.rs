@@ -154,8 +154,9 @@ async fn route(ctx: &Ctx, endpoint: Endpoint, body: Body) -> GlanceResult<Respon
 }
 
 /// A JSON response with Glance's content type.
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut response = Response::new(Body::from(value.to_string()));
+pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response

@@ -9,7 +9,7 @@ use http::{HeaderValue, StatusCode};
 use imagery_core::query::{Cmp, Filter, IntField, SortDir, SortKey, TextField, TimeField};
 use imagery_core::{DomainError, Image, MemberStatus, Visibility};
 use imagery_service::{ImageListRequest, NewImage, VisibilityParam};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api_server::{empty, image_id, json_body, json_response, Ctx};
@@ -193,7 +193,7 @@ pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
         properties: scratch.properties,
     };
     let image = ctx.service().create_image(&ctx.caller, new).await?;
-    let mut response = json_response(StatusCode::CREATED, &views::image(&image));
+    let mut response = json_response(StatusCode::CREATED, &views::ImageView(&image));
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&format!("{}/v2/images/{}", ctx.base_url(), image.id)) {
         headers.insert(http::header::LOCATION, v);
@@ -208,7 +208,7 @@ pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
 pub async fn show(ctx: &Ctx, id: &str) -> GlanceResult<Response> {
     let id = image_id(id)?;
     let image = ctx.service().show_image(&ctx.caller, id).await?;
-    Ok(json_response(StatusCode::OK, &views::image(&image)))
+    Ok(json_response(StatusCode::OK, &views::ImageView(&image)))
 }
 
 pub async fn delete(ctx: &Ctx, id: &str) -> GlanceResult<Response> {
@@ -409,7 +409,7 @@ pub async fn update(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
     let (cf, df) = formats(ctx);
     let (cf, df) = (cf.to_vec(), df.to_vec());
     let image = ctx.service().update_image(&ctx.caller, id, |img| apply_patch(img, &ops, draft4, (&cf, &df))).await?;
-    Ok(json_response(StatusCode::OK, &views::image(&image)))
+    Ok(json_response(StatusCode::OK, &views::ImageView(&image)))
 }
 
 // ---------------------------------------------------------------- list
@@ -589,16 +589,14 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
     let without_marker: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "marker").cloned().collect();
     let encode = |items: &[(String, String)]| form_urlencoded::Serializer::new(String::new()).extend_pairs(items).finish();
     let first = if without_marker.is_empty() { "/v2/images".to_string() } else { format!("/v2/images?{}", encode(&without_marker)) };
-    let mut body = Map::new();
-    body.insert("images".into(), Value::Array(page.images.iter().map(views::image).collect()));
-    body.insert("first".into(), json!(first));
-    body.insert("schema".into(), json!("/v2/schemas/images"));
-    if page.full && limit > 0 {
-        if let Some(last) = page.images.last() {
+    let next = match page.images.last() {
+        Some(last) if page.full && limit > 0 => {
             let mut next = without_marker.clone();
             next.push(("marker".into(), last.id.to_string()));
-            body.insert("next".into(), json!(format!("/v2/images?{}", encode(&next))));
+            Some(format!("/v2/images?{}", encode(&next)))
         }
-    }
-    Ok(json_response(StatusCode::OK, &Value::Object(body)))
+        _ => None,
+    };
+    let body = views::ImageList { images: page.images.iter().map(views::ImageView).collect(), first, schema: "/v2/schemas/images", next };
+    Ok(json_response(StatusCode::OK, &body))
 }

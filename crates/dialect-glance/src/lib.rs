@@ -15,7 +15,7 @@ mod info;
 mod members;
 pub mod router;
 mod schemas;
-mod views;
+pub mod views;
 
 pub use api_server::{router, GlanceState};
 pub use error::GlanceError;

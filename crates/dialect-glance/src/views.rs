@@ -1,44 +1,91 @@
-//! How Glance renders images and members.
+//! How Glance renders images and members. Images serialize straight to bytes
+//! (no intermediate JSON tree): show and list are the hot paths.
 
 use imagery_core::time::iso_seconds;
 use imagery_core::{Image, Member};
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{json, Value};
 
+/// Keys Glance always renders itself; a custom property can never shadow them.
+const BASE_KEYS: [&str; 22] = [
+    "id",
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "owner",
+    "size",
+    "virtual_size",
+    "min_disk",
+    "min_ram",
+    "container_format",
+    "disk_format",
+    "created_at",
+    "updated_at",
+    "tags",
+    "self",
+    "file",
+    "schema",
+];
+
+/// The Glance image object: base attributes (null when unset) plus custom
+/// properties as extra string keys.
+pub struct ImageView<'a>(pub &'a Image);
+
+impl Serialize for ImageView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let img = self.0;
+        let id = img.id.to_string();
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("id", &id)?;
+        m.serialize_entry("name", &img.name)?;
+        m.serialize_entry("status", img.status.as_str())?;
+        m.serialize_entry("visibility", img.visibility.as_str())?;
+        m.serialize_entry("protected", &img.protected)?;
+        m.serialize_entry("os_hidden", &img.os_hidden)?;
+        m.serialize_entry("checksum", &img.checksum)?;
+        m.serialize_entry("os_hash_algo", &img.os_hash_algo)?;
+        m.serialize_entry("os_hash_value", &img.os_hash_value)?;
+        m.serialize_entry("owner", &img.owner)?;
+        m.serialize_entry("size", &img.size)?;
+        m.serialize_entry("virtual_size", &img.virtual_size)?;
+        m.serialize_entry("min_disk", &img.min_disk)?;
+        m.serialize_entry("min_ram", &img.min_ram)?;
+        m.serialize_entry("container_format", &img.container_format)?;
+        m.serialize_entry("disk_format", &img.disk_format)?;
+        m.serialize_entry("created_at", &iso_seconds(&img.created_at))?;
+        m.serialize_entry("updated_at", &iso_seconds(&img.updated_at))?;
+        m.serialize_entry("tags", &img.tags)?;
+        m.serialize_entry("self", &format_args!("/v2/images/{id}"))?;
+        m.serialize_entry("file", &format_args!("/v2/images/{id}/file"))?;
+        m.serialize_entry("schema", "/v2/schemas/image")?;
+        for (k, v) in img.user_properties() {
+            if !BASE_KEYS.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The image object as a JSON value (for dialects that extend it).
 pub fn image(img: &Image) -> Value {
-    let id = img.id.to_string();
-    let mut m = Map::new();
-    // Custom properties first, so a base attribute can never be shadowed.
-    for (k, v) in img.user_properties() {
-        m.insert(k.clone(), Value::String(v.clone()));
-    }
-    let base = json!({
-        "id": id,
-        "name": img.name,
-        "status": img.status.as_str(),
-        "visibility": img.visibility.as_str(),
-        "protected": img.protected,
-        "os_hidden": img.os_hidden,
-        "checksum": img.checksum,
-        "os_hash_algo": img.os_hash_algo,
-        "os_hash_value": img.os_hash_value,
-        "owner": img.owner,
-        "size": img.size,
-        "virtual_size": img.virtual_size,
-        "min_disk": img.min_disk,
-        "min_ram": img.min_ram,
-        "container_format": img.container_format,
-        "disk_format": img.disk_format,
-        "created_at": iso_seconds(&img.created_at),
-        "updated_at": iso_seconds(&img.updated_at),
-        "tags": img.tags.iter().collect::<Vec<_>>(),
-        "self": format!("/v2/images/{id}"),
-        "file": format!("/v2/images/{id}/file"),
-        "schema": "/v2/schemas/image",
-    });
-    if let Value::Object(base) = base {
-        m.extend(base);
-    }
-    Value::Object(m)
+    serde_json::to_value(ImageView(img)).unwrap_or(Value::Null)
+}
+
+/// The list document, serialized in one pass.
+#[derive(Serialize)]
+pub struct ImageList<'a> {
+    pub images: Vec<ImageView<'a>>,
+    pub first: String,
+    pub schema: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 pub fn member(m: &Member) -> Value {
