@@ -629,3 +629,41 @@ async fn devstack_layout_on_one_port() {
     assert_eq!(s.client.get(format!("{}/identity/v3", s.combined)).send().await.unwrap().status(), 200);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn project_quotas_give_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_in(dir, true, |c| {
+        c.service.project_quotas.insert(
+            "project-a".into(),
+            imagery_service::Quota { image_count: Some(2), image_size_total: Some(1500), image_stage_total: Some(100) },
+        );
+        c.service.image_member_quota = 1;
+        c.service.image_tag_quota = 2;
+    })
+    .await;
+    let first = id_of(&s.create(ALICE, json!({"disk_format": "raw", "container_format": "bare"})).await);
+    let second = id_of(&s.create(ALICE, json!({"disk_format": "raw", "container_format": "bare"})).await);
+    let (status, body) = s.json(ALICE, Method::POST, "/v2/images", json!({})).await;
+    assert_eq!(status, 413, "{body}");
+    // Other projects are not limited by project-a's quota.
+    assert_eq!(s.json(BOB, Method::POST, "/v2/images", json!({})).await.0, 201);
+    // Storage: 1000 bytes fit, the next 1000 do not.
+    assert_eq!(s.upload(ALICE, &first, vec![1; 1000]).await, 204);
+    assert_eq!(s.upload(ALICE, &second, vec![2; 1000]).await, 413);
+    assert_eq!(s.get(ALICE, &format!("/v2/images/{second}")).await.1["status"], "queued");
+    // Staging quota.
+    let r = s
+        .req(ALICE, Method::PUT, &format!("/v2/images/{second}/stage"))
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![0u8; 200])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Tag and member quotas.
+    assert_eq!(s.patch(ALICE, &second, json!([{"op": "replace", "path": "/tags", "value": ["a", "b", "c"]}])).await.0, 413);
+    assert_eq!(s.json(ALICE, Method::POST, &format!("/v2/images/{second}/members"), json!({"member": "m1"})).await.0, 200);
+    assert_eq!(s.json(ALICE, Method::POST, &format!("/v2/images/{second}/members"), json!({"member": "m2"})).await.0, 413);
+    s.stop().await;
+}
