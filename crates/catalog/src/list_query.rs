@@ -129,17 +129,9 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
     sql
 }
 
-/// Which `os_hidden` value rows must have, if any. `os_hidden: None` means
-/// "hidden images excluded" — except in `ListScope::everything()`, whose contract
-/// is every image regardless of the hidden flag (maintenance tasks such as
-/// recovering interrupted uploads must see hidden images too). `ListScope` has no
-/// other way to say "either", so that one scope is recognised as a whole.
+/// Which `os_hidden` value rows must have, if any (`None`: either).
 fn hidden_filter(scope: &ListScope) -> Option<bool> {
-    match scope.os_hidden {
-        Some(hidden) => Some(hidden),
-        None if *scope == ListScope::everything() => None,
-        None => Some(false),
-    }
+    scope.os_hidden
 }
 
 /// Later repetitions of a key cannot change the order; dropping them keeps the
@@ -486,7 +478,7 @@ mod tests {
             visibility: None,
             include_community: false,
             member_status: Some(MemberStatus::Accepted),
-            os_hidden: None,
+            os_hidden: Some(false),
         }
     }
 

@@ -74,7 +74,8 @@ pub struct ListScope {
     pub include_community: bool,
     /// Membership statuses that make a shared image appear; `None` = any status.
     pub member_status: Option<MemberStatus>,
-    /// `None`: hidden images excluded; `Some(b)`: only images with `os_hidden == b`.
+    /// `Some(b)`: only images with `os_hidden == b` (the default view passes
+    /// `Some(false)`); `None`: hidden or not.
     pub os_hidden: Option<bool>,
 }
 

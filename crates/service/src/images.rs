@@ -369,7 +369,7 @@ impl ImageService {
             },
             include_community: req.visibility == Some(VisibilityParam::All),
             member_status: req.member_status,
-            os_hidden: req.os_hidden,
+            os_hidden: Some(req.os_hidden.unwrap_or(false)),
         };
         let query = ListQuery { scope, filters: req.filters, sort: req.sort, marker: req.marker, limit: req.limit, include_deleted: false };
         let images = self.catalog.list_images(&query).await.map_err(backend)?;

@@ -72,7 +72,7 @@ fn scope(admin: bool, project: Option<&str>) -> ListScope {
         visibility: None,
         include_community: false,
         member_status: None,
-        os_hidden: None,
+        os_hidden: Some(false),
     }
 }
 
