@@ -90,12 +90,22 @@ def venv_tool(name):
     return name
 
 
-def run_cli(argv, env, check=True, timeout=CLI_TIMEOUT, input_bytes=None):
-    """Run a client CLI; on unexpected exit status fail with its full story."""
+def run_cli(argv, env, check=True, timeout=CLI_TIMEOUT, tty_stdin=False):
+    """Run a client CLI with stdin from /dev/null, or from a terminal when `tty_stdin`
+    (`openstack image create` without --file reads image data from a non-tty stdin);
+    on an unexpected exit status fail with its full story."""
     started = time.monotonic()
-    proc = subprocess.run(
-        argv, env=env, capture_output=True, timeout=timeout, input=input_bytes, stdin=None if input_bytes else subprocess.DEVNULL
-    )
+    if tty_stdin:
+        import pty
+
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.run(argv, env=env, capture_output=True, timeout=timeout, stdin=slave)
+        finally:
+            os.close(slave)
+            os.close(master)
+    else:
+        proc = subprocess.run(argv, env=env, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
     proc.elapsed = time.monotonic() - started
     proc.out = proc.stdout.decode("utf-8", "replace")
     proc.err = proc.stderr.decode("utf-8", "replace")

@@ -12,11 +12,11 @@ import pytest
 from conftest import run_cli, unique, venv_tool
 
 
-def openstack(env, *args, check=True, fmt_json=True):
+def openstack(env, *args, check=True, fmt_json=True, tty_stdin=False):
     argv = [venv_tool("openstack"), "--debug", *args]
     if fmt_json:
         argv += ["-f", "json"]
-    proc = run_cli(argv, env, check=check)
+    proc = run_cli(argv, env, check=check, tty_stdin=tty_stdin)
     if check and fmt_json:
         try:
             proc.json = json.loads(proc.out) if proc.out.strip() else None
@@ -161,3 +161,95 @@ def test_identity_and_image_workflow(imagery, disks, tmp_path):
     # The deleted user can no longer authenticate.
     proc = openstack(as_u2, "token", "issue", check=False)
     assert proc.returncode != 0 and "401" in proc.out + proc.err
+
+
+def test_image_options_as_member(imagery, keystone_admin, disks, tmp_path):
+    """The `image create/set/unset/list` options people use, as a non-admin member."""
+    who = keystone_admin.create_project_user("osc-opts")
+    env = imagery.cli_env(OS_USERNAME=who["username"], OS_PASSWORD=who["password"], OS_PROJECT_NAME=who["project_name"])
+    raw = disks["raw"]
+    name = unique("opts")
+    try:
+        created = openstack(
+            env, "image", "create", "--file", str(raw.path), "--disk-format", "raw", "--container-format", "bare",
+            "--min-disk", "1", "--min-ram", "256", "--tag", "alpha", "--tag", "beta", "--property", "color=blue", name,
+        ).json
+        image_id = created["id"]
+        assert created["min_disk"] == 1 and created["min_ram"] == 256
+        assert sorted(created["tags"]) == ["alpha", "beta"]
+
+        # List filters as OSC sends them.
+        def listed(*args):
+            return [i["ID"] for i in openstack(env, "image", "list", *args).json]
+
+        assert image_id in listed("--name", name)
+        assert image_id in listed("--status", "active")
+        assert image_id in listed("--tag", "alpha")
+        assert image_id not in listed("--tag", "gamma")
+        assert image_id in listed("--property", "color=blue")
+        assert image_id not in listed("--property", "color=red")
+        assert image_id in listed("--private") or image_id in listed("--shared")
+        assert image_id in listed("--long", "--sort", "name:asc")
+
+        openstack(env, "image", "set", "--tag", "gamma", "--property", "size_class=small", "--name", name + "-2", image_id, fmt_json=False)
+        shown = openstack(env, "image", "show", image_id).json
+        assert shown["name"] == name + "-2" and sorted(shown["tags"]) == ["alpha", "beta", "gamma"]
+        assert properties_of(shown)["size_class"] == "small"
+        openstack(env, "image", "unset", "--tag", "alpha", "--property", "color", image_id, fmt_json=False)
+        shown = openstack(env, "image", "show", image_id).json
+        assert sorted(shown["tags"]) == ["beta", "gamma"] and "color" not in properties_of(shown)
+
+        # Protected images cannot be deleted until unprotected.
+        openstack(env, "image", "set", "--protected", image_id, fmt_json=False)
+        assert openstack(env, "image", "show", image_id).json["protected"] is True
+        assert openstack(env, "image", "delete", image_id, check=False, fmt_json=False).returncode != 0
+        openstack(env, "image", "set", "--unprotected", image_id, fmt_json=False)
+
+        # Deactivate / activate through `image set`.
+        openstack(env, "image", "set", "--deactivate", image_id, fmt_json=False)
+        assert openstack(env, "image", "show", image_id).json["status"] == "deactivated"
+        openstack(env, "image", "set", "--activate", image_id, fmt_json=False)
+        assert openstack(env, "image", "show", image_id).json["status"] == "active"
+
+        # Hidden images leave the default list; `image show NAME` still finds them
+        # (OSC retries the name lookup with os_hidden=True).
+        openstack(env, "image", "set", "--hidden", image_id, fmt_json=False)
+        assert image_id not in listed()
+        assert image_id in listed("--hidden")
+        assert openstack(env, "image", "show", name + "-2").json["id"] == image_id
+        openstack(env, "image", "set", "--unhidden", image_id, fmt_json=False)
+        assert image_id in listed()
+
+        # Only an admin may publish.
+        proc = openstack(env, "image", "set", "--public", image_id, check=False, fmt_json=False)
+        assert proc.returncode != 0 and "403" in proc.out + proc.err
+
+        # Without --file (typed at a terminal) the image stays queued, and downloads as nothing.
+        queued = openstack(
+            env, "image", "create", "--disk-format", "raw", "--container-format", "bare", unique("queued"), tty_stdin=True
+        ).json
+        assert queued["status"] == "queued"
+        out = tmp_path / "empty"
+        openstack(env, "image", "save", "--file", str(out), queued["id"], fmt_json=False)
+        assert out.read_bytes() == b""
+        openstack(env, "image", "delete", queued["id"], image_id, fmt_json=False)
+        assert image_id not in listed()
+    finally:
+        keystone_admin.delete_project_user(who)
+
+
+def test_identity_listing_commands(imagery):
+    admin = imagery.cli_env()
+    projects = {p["Name"] for p in openstack(admin, "project", "list").json}
+    assert "admin" in projects
+    users = {u["Name"] for u in openstack(admin, "user", "list").json}
+    assert "admin" in users
+    roles = {r["Name"] for r in openstack(admin, "role", "list").json}
+    assert {"admin", "member", "reader"} <= roles
+    assert openstack(admin, "user", "show", "admin").json["name"] == "admin"
+    assert openstack(admin, "project", "show", "admin").json["name"] == "admin"
+    assert openstack(admin, "domain", "show", "Default").json["name"] == "Default"
+    catalog = openstack(admin, "catalog", "list").json
+    assert {"identity", "image"} <= {c["Type"] for c in catalog}
+    assignments = openstack(admin, "role", "assignment", "list", "--project", "admin", "--names").json
+    assert any(a["Role"] == "admin" and a["User"].startswith("admin") for a in assignments), assignments
