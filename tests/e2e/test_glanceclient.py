@@ -368,3 +368,90 @@ def test_glance_cli(imagery, admin_glance, disks, tmp_path):
             admin_glance.images.delete(image_id)
         except gexc.HTTPNotFound:
             pass
+
+
+def test_sharing_with_members(imagery, keystone_admin, member_glance, disks):
+    """glanceclient's members API (it fetches /v2/schemas/member first) and the
+    member_status list filter, as tempest's ListSharedImagesTest uses it; owner and
+    member are both plain `member` users of their own projects."""
+    raw = disks["raw"]
+    other = keystone_admin.create_project_user("glance-sharee")
+    other_glance = glance_for(imagery.session(other["username"], other["password"], other["project_name"]))
+    owner_glance = member_glance
+    image = owner_glance.images.create(name=unique("share"), disk_format="raw", container_format="bare", visibility="shared")
+    try:
+        upload_file(owner_glance, image["id"], raw.path)
+        with pytest.raises(gexc.HTTPNotFound):
+            other_glance.images.get(image["id"])
+
+        created = owner_glance.image_members.create(image["id"], other["project_id"])
+        assert created["member_id"] == other["project_id"] and created["status"] == "pending"
+        assert created["image_id"] == image["id"]
+        with pytest.raises(gexc.HTTPConflict):
+            owner_glance.image_members.create(image["id"], other["project_id"])
+
+        pending = [i["id"] for i in other_glance.images.list(filters={"visibility": "shared", "member_status": "pending"})]
+        assert pending == [image["id"]]
+        assert image["id"] not in [i["id"] for i in other_glance.images.list()]
+        assert download(other_glance, image["id"]) == raw.data, "a pending member may read by id"
+
+        with pytest.raises(gexc.HTTPForbidden):
+            owner_glance.image_members.update(image["id"], other["project_id"], "accepted")  # only the member accepts
+        with pytest.raises(gexc.HTTPBadRequest):
+            other_glance.image_members.update(image["id"], other["project_id"], "maybe")
+        accepted = other_glance.image_members.update(image["id"], other["project_id"], "accepted")
+        assert accepted["status"] == "accepted"
+        assert image["id"] in [i["id"] for i in other_glance.images.list()]
+        assert [(m["member_id"], m["status"]) for m in owner_glance.image_members.list(image["id"])] == [
+            (other["project_id"], "accepted")
+        ]
+        with pytest.raises(gexc.HTTPForbidden):
+            other_glance.images.update(image["id"], name="mine-now")  # members read, owners write
+
+        other_glance.image_members.update(image["id"], other["project_id"], "rejected")
+        assert image["id"] not in [i["id"] for i in other_glance.images.list()]
+
+        owner_glance.image_members.delete(image["id"], other["project_id"])
+        with pytest.raises(gexc.HTTPNotFound):
+            other_glance.images.get(image["id"])
+
+        private = owner_glance.images.create(name=unique("private"), disk_format="raw", container_format="bare", visibility="private")
+        try:
+            with pytest.raises(gexc.HTTPForbidden):
+                owner_glance.image_members.create(private["id"], other["project_id"])  # only shared images have members
+        finally:
+            owner_glance.images.delete(private["id"])
+    finally:
+        owner_glance.images.delete(image["id"])
+        keystone_admin.delete_project_user(other)
+
+
+def test_client_errors(admin_glance, disks):
+    raw = disks["raw"]
+    image_id = "0b7a3b5e-6f0c-4a38-9a7d-3f2a9c1d0e11"
+    image = admin_glance.images.create(id=image_id, name=unique("errors"), disk_format="raw", container_format="bare", protected=True)
+    try:
+        assert image["id"] == image_id, "a client-chosen id is kept"
+        with pytest.raises(gexc.HTTPConflict):
+            admin_glance.images.create(id=image_id, name="dup", disk_format="raw", container_format="bare")
+
+        with pytest.raises(gexc.HTTPBadRequest):
+            admin_glance.images.upload(image_id, io.BytesIO(raw.data), image_size=len(raw.data) + 1)
+        assert admin_glance.images.get(image_id)["status"] == "queued", "a size mismatch leaves it queued"
+
+        upload_file(admin_glance, image_id, raw.path)
+        with pytest.raises(gexc.HTTPConflict):
+            upload_file(admin_glance, image_id, raw.path)  # data is immutable once active
+
+        with pytest.raises(gexc.HTTPForbidden):
+            admin_glance.images.delete(image_id)  # protected
+        with pytest.raises(gexc.HTTPForbidden):
+            admin_glance.images.update(image_id, disk_format="qcow2")  # formats are fixed once active
+
+        with pytest.raises(gexc.HTTPBadRequest):
+            list(admin_glance.images.list(marker="00000000-0000-0000-0000-000000000000"))
+        with pytest.raises(gexc.HTTPNotFound):
+            admin_glance.images.get("not-a-uuid")
+    finally:
+        admin_glance.images.update(image_id, protected=False)
+        admin_glance.images.delete(image_id)
