@@ -253,3 +253,51 @@ def test_identity_listing_commands(imagery):
     assert {"identity", "image"} <= {c["Type"] for c in catalog}
     assignments = openstack(admin, "role", "assignment", "list", "--project", "admin", "--names").json
     assert any(a["Role"] == "admin" and a["User"].startswith("admin") for a in assignments), assignments
+
+
+def _env_without_password(env, **extra):
+    out = {k: v for k, v in env.items() if k not in ("OS_USERNAME", "OS_PASSWORD", "OS_USER_DOMAIN_NAME", "OS_PROJECT_NAME", "OS_PROJECT_DOMAIN_NAME")}
+    out.update(extra)
+    return out
+
+
+def test_token_auth_and_revocation(imagery):
+    """An issued token used as a credential (`--os-auth-type v3token`), then revoked."""
+    admin = imagery.cli_env()
+    token = openstack(admin, "token", "issue").json
+    by_token = _env_without_password(
+        admin, OS_AUTH_TYPE="v3token", OS_TOKEN=token["id"], OS_PROJECT_ID=token["project_id"]
+    )
+    assert isinstance(openstack(by_token, "image", "list").json, list)
+    openstack(admin, "token", "revoke", token["id"], fmt_json=False)
+    proc = openstack(by_token, "image", "list", check=False)
+    assert proc.returncode != 0 and "401" in proc.out + proc.err
+
+
+def test_application_credential(imagery, keystone_admin, disks):
+    """What CI systems use: an application credential of a member user."""
+    who = keystone_admin.create_project_user("appcred")
+    as_user = imagery.cli_env(OS_USERNAME=who["username"], OS_PASSWORD=who["password"], OS_PROJECT_NAME=who["project_name"])
+    try:
+        cred = openstack(as_user, "application", "credential", "create", "ci").json
+        assert cred["Secret"] and cred["Project ID"] == who["project_id"]
+        env = _env_without_password(
+            as_user,
+            OS_AUTH_TYPE="v3applicationcredential",
+            OS_APPLICATION_CREDENTIAL_ID=cred["ID"],
+            OS_APPLICATION_CREDENTIAL_SECRET=cred["Secret"],
+        )
+        created = openstack(
+            env, "image", "create", "--file", str(disks["raw"].path), "--disk-format", "raw", "--container-format", "bare", unique("appcred")
+        ).json
+        assert created["status"] == "active" and created["owner"] == who["project_id"]
+        openstack(env, "image", "delete", created["id"], fmt_json=False)
+
+        wrong = dict(env, OS_APPLICATION_CREDENTIAL_SECRET="not-the-secret")
+        proc = openstack(wrong, "image", "list", check=False)
+        assert proc.returncode != 0 and "401" in proc.out + proc.err
+        openstack(as_user, "application", "credential", "delete", "ci", fmt_json=False)
+        proc = openstack(env, "image", "list", check=False)
+        assert proc.returncode != 0 and "401" in proc.out + proc.err, "a deleted credential no longer authenticates"
+    finally:
+        keystone_admin.delete_project_user(who)
