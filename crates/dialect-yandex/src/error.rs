@@ -1,0 +1,140 @@
+//! Yandex errors: a `google.rpc.Status` (gRPC code + message), sent as the gRPC
+//! status on gRPC and as `{"code","message","details"}` with the `google.rpc.Code`
+//! HTTP mapping on REST. Domain errors map onto the codes here, once.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode};
+use imagery_core::DomainError;
+use imagery_identity::IdentityError;
+use serde_json::json;
+use tonic::Code;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YcError {
+    pub code: Code,
+    pub message: String,
+}
+
+pub type YcResult<T> = Result<T, YcError>;
+
+impl YcError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        YcError { code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Code::NotFound, message)
+    }
+
+    pub fn permission_denied() -> Self {
+        Self::new(Code::PermissionDenied, "Permission denied")
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, message)
+    }
+
+    pub fn unimplemented(what: &str) -> Self {
+        Self::new(Code::Unimplemented, format!("{what} is not implemented by this server"))
+    }
+
+    pub fn image_not_found(id: &str) -> Self {
+        Self::not_found(format!("Image {id} not found"))
+    }
+
+    /// The HTTP status of the `google.rpc.Code` mapping the Yandex docs repeat.
+    pub fn http_status(&self) -> StatusCode {
+        match self.code {
+            Code::Ok => StatusCode::OK,
+            Code::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+            Code::Unknown | Code::Internal | Code::DataLoss => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::Aborted => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The REST body: `google.rpc.Status` in JSON, with the request id as a
+    /// `google.rpc.RequestInfo` detail as Yandex sends it.
+    pub fn rest_response(&self, request_id: &str) -> Response {
+        let body = json!({
+            "code": self.code as i32,
+            "message": self.message,
+            "details": [{"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": request_id}],
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = self.http_status();
+        response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+impl From<YcError> for tonic::Status {
+    fn from(err: YcError) -> Self {
+        tonic::Status::new(err.code, err.message)
+    }
+}
+
+impl From<DomainError> for YcError {
+    fn from(err: DomainError) -> Self {
+        let code = match &err {
+            DomainError::NotFound(_) | DomainError::Gone(_) => Code::NotFound,
+            DomainError::Forbidden(_) => Code::PermissionDenied,
+            DomainError::BadRequest(_) | DomainError::InvalidImageData(_) => Code::InvalidArgument,
+            DomainError::Conflict(_) => Code::FailedPrecondition,
+            DomainError::OverLimit(_) => Code::ResourceExhausted,
+            DomainError::RangeNotSatisfiable(_) => Code::OutOfRange,
+            DomainError::Unauthenticated(_) => Code::Unauthenticated,
+            DomainError::Unavailable(_) => Code::Unavailable,
+        };
+        YcError::new(code, err.to_string())
+    }
+}
+
+impl From<IdentityError> for YcError {
+    fn from(err: IdentityError) -> Self {
+        match err {
+            IdentityError::Unauthenticated { .. } => YcError::unauthenticated("The token is invalid"),
+            IdentityError::Backend(detail) => {
+                tracing::error!(%detail, "identity backend failure");
+                YcError::new(Code::Unavailable, "The identity service is temporarily unavailable.")
+            }
+            other => DomainError::from(other).into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_mapping_follows_google_rpc_code() {
+        let cases = [
+            (Code::Cancelled, 499),
+            (Code::InvalidArgument, 400),
+            (Code::NotFound, 404),
+            (Code::AlreadyExists, 409),
+            (Code::PermissionDenied, 403),
+            (Code::ResourceExhausted, 429),
+            (Code::FailedPrecondition, 400),
+            (Code::Unimplemented, 501),
+            (Code::Unavailable, 503),
+            (Code::Unauthenticated, 401),
+        ];
+        for (code, http) in cases {
+            assert_eq!(YcError::new(code, "x").http_status().as_u16(), http, "{code:?}");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Yandex Cloud Compute v1 images, wire-compatible over REST and gRPC on one
+//! listener: `ImageService`, `OperationService`, endpoint discovery
+//! (`ApiEndpointService`) and IAM token exchange (`IamTokenService`), so the
+//! unmodified `yandexcloud` SDK, `yc` and plain REST clients work against
+//! imagery. This crate translates; every decision is the service's.
+//!
+//! Layout: `router` lists the REST surface; `api_server` routes gRPC vs REST,
+//! authenticates and transcodes REST; `grpc` holds the tonic services; the use
+//! cases live in one file per resource (`images`, `operations`, `iam`,
+//! `endpoints`); `keys` maps folders and Yandex ids onto projects and images;
+//! `views` and `json` render; `error` maps errors to gRPC codes and the REST
+//! envelope. The protos are in `proto/` (see its README), compiled by `build.rs`.
+//!
+//! Invariants: a folder is a project, an image's Yandex id is bound once and
+//! never changes, Yandex-only attributes live in `imagery:yandex.*` reserved
+//! properties, operations are persisted (pollable after a restart), and nothing
+//! reachable from the network panics.
+
+mod api_server;
+mod auth;
+mod endpoints;
+mod error;
+mod filter;
+mod grpc;
+mod iam;
+mod ids;
+mod images;
+mod json;
+mod keys;
+mod operations;
+pub mod pb;
+mod router;
+mod validation;
+mod views;
+
+pub use api_server::{router, YandexState};
+pub use error::YcError;
+pub use iam::OAUTH_PREFIX;
+pub use keys::{FOLDER_NAMESPACE, IMAGE_NAMESPACE, STANDARD_IMAGES};
