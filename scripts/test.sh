@@ -201,7 +201,7 @@ if [[ $MODE != e2e ]]; then
 
     stage "cargo test"
     set +e
-    cargo test --workspace --quiet 2>&1 | tee "$LOG_DIR/cargo-test.log"
+    cargo test --workspace --quiet --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo-test.log"
     status=${PIPESTATUS[0]}
     set -e
     count_cargo_results "$LOG_DIR/cargo-test.log"
