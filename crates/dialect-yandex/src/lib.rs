@@ -37,3 +37,9 @@ pub use api_server::{router, YandexState};
 pub use error::YcError;
 pub use iam::OAUTH_PREFIX;
 pub use keys::{FOLDER_NAMESPACE, IMAGE_NAMESPACE, STANDARD_IMAGES};
+
+/// The Yandex folder id of an imagery project, bound on first use: what its
+/// users pass as `folderId` (the project id itself is accepted too).
+pub async fn folder_id(service: &imagery_service::ImageService, project: &str) -> Result<String, YcError> {
+    keys::folder_key(service, project).await
+}
