@@ -136,8 +136,11 @@ def test_identity_and_image_workflow(imagery, disks, tmp_path):
     member = openstack(as_u2, "image", "add", "project", image_name, proj3["id"]).json
     assert member["member_id"] == proj3["id"] and member["status"] == "pending", member
 
-    # Pending: u3 may read it by id but does not list it yet.
+    # Pending: u3 may read it by id but does not list it yet, except when asking for pending ones.
     assert image_id not in [i["ID"] for i in openstack(as_u3, "image", "list").json]
+    pending = openstack(as_u3, "image", "list", "--shared", "--member-status", "pending").json
+    assert [i["ID"] for i in pending] == [image_id]
+    assert openstack(as_u3, "image", "show", image_id).json["id"] == image_id
     openstack(as_u3, "image", "set", "--accept", image_id, fmt_json=False)
     assert image_id in [i["ID"] for i in openstack(as_u3, "image", "list").json]
     shown3 = openstack(as_u3, "image", "show", image_id).json
@@ -148,6 +151,11 @@ def test_identity_and_image_workflow(imagery, disks, tmp_path):
     # A member may read but not change it.
     assert openstack(as_u3, "image", "set", "--property", "evil=1", image_id, check=False, fmt_json=False).returncode != 0
     assert openstack(as_u3, "image", "delete", image_id, check=False, fmt_json=False).returncode != 0
+
+    # Removing the member takes the image away from p3 again.
+    openstack(as_u2, "image", "remove", "project", image_name, proj3["id"], fmt_json=False)
+    assert image_id not in [i["ID"] for i in openstack(as_u3, "image", "list").json]
+    assert openstack(as_u3, "image", "show", image_id, check=False, fmt_json=False).returncode != 0
 
     # --- clean up through the CLI, and check it took
     openstack(as_u2, "image", "delete", image_name, fmt_json=False)
