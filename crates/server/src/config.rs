@@ -15,13 +15,17 @@ pub struct Ports {
     pub image: u16,
     /// Nova image proxy (Compute v2/v2.1).
     pub compute: u16,
+    /// Azure Resource Manager images and its token endpoint (TLS).
+    pub azure: u16,
+    /// Yandex Cloud Compute v1 images, REST and gRPC (TLS).
+    pub yandex: u16,
     /// Devstack-style single port serving `/identity`, `/image` and `/compute`.
     pub combined: u16,
 }
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { identity: 5000, image: 9292, compute: 8774, combined: 0 }
+        Ports { identity: 5000, image: 9292, compute: 8774, azure: 8443, yandex: 9443, combined: 0 }
     }
 }
 
@@ -50,6 +54,14 @@ pub struct Config {
     pub log_format: String,
     /// Unreferenced blobs are deleted once older than this many seconds.
     pub gc_grace_secs: u64,
+    /// TLS certificate and key (PEM) for the TLS listeners; default: a self-signed
+    /// pair generated on first start under `<data_dir>/tls/`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Azure resource group where images made through other APIs appear.
+    pub azure_default_resource_group: String,
+    /// Azure location of images that never had one.
+    pub azure_default_location: String,
     pub service: ServiceConfig,
 }
 
@@ -67,6 +79,10 @@ impl Default for Config {
             token_ttl_secs: 3600,
             log_format: "text".into(),
             gc_grace_secs: 600,
+            tls_cert: None,
+            tls_key: None,
+            azure_default_resource_group: "imagery-default".into(),
+            azure_default_location: "westus".into(),
             service: ServiceConfig::default(),
         }
     }
@@ -99,6 +115,18 @@ pub struct ConfigArgs {
     /// Compute API (Nova image proxy) port (0 disables).
     #[arg(long, env = "IMAGERY_COMPUTE_PORT")]
     pub compute_port: Option<u16>,
+    /// Azure ARM + token endpoint port, TLS (0 disables).
+    #[arg(long, env = "IMAGERY_AZURE_PORT")]
+    pub azure_port: Option<u16>,
+    /// Yandex Compute REST + gRPC port, TLS (0 disables).
+    #[arg(long, env = "IMAGERY_YANDEX_PORT")]
+    pub yandex_port: Option<u16>,
+    /// TLS certificate (PEM) for the TLS listeners (default: generated, self-signed).
+    #[arg(long, env = "IMAGERY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) matching --tls-cert.
+    #[arg(long, env = "IMAGERY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Single devstack-style port serving /identity, /image and /compute (0 disables).
     #[arg(long, env = "IMAGERY_COMBINED_PORT")]
     pub combined_port: Option<u16>,
@@ -148,6 +176,18 @@ impl Config {
         }
         if let Some(v) = args.compute_port {
             config.ports.compute = v;
+        }
+        if let Some(v) = args.azure_port {
+            config.ports.azure = v;
+        }
+        if let Some(v) = args.yandex_port {
+            config.ports.yandex = v;
+        }
+        if let Some(v) = &args.tls_cert {
+            config.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &args.tls_key {
+            config.tls_key = Some(v.clone());
         }
         if let Some(v) = args.combined_port {
             config.ports.combined = v;

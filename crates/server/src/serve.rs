@@ -23,6 +23,10 @@ pub struct Running {
     pub identity_addr: Option<SocketAddr>,
     pub image_addr: Option<SocketAddr>,
     pub compute_addr: Option<SocketAddr>,
+    pub azure_addr: Option<SocketAddr>,
+    pub yandex_addr: Option<SocketAddr>,
+    /// The certificate TLS clients must trust.
+    pub tls_cert: std::path::PathBuf,
     pub combined_addr: Option<SocketAddr>,
     /// Where first start wrote the admin credentials, if it did.
     pub admin_credentials: Option<std::path::PathBuf>,
@@ -114,6 +118,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         identity: bind(&config, config.ports.identity).await?,
         image: bind(&config, config.ports.image).await?,
         compute: bind(&config, config.ports.compute).await?,
+        azure: bind(&config, config.ports.azure).await?,
+        yandex: bind(&config, config.ports.yandex).await?,
         combined: bind(&config, config.ports.combined).await?,
     };
     start_with_listeners(config, listeners).await
@@ -125,6 +131,8 @@ pub struct Listeners {
     pub identity: Option<TcpListener>,
     pub image: Option<TcpListener>,
     pub compute: Option<TcpListener>,
+    pub azure: Option<TcpListener>,
+    pub yandex: Option<TcpListener>,
     pub combined: Option<TcpListener>,
 }
 
@@ -200,9 +208,17 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         state
     };
 
+    let host = config.public_host();
+    let tls_files = crate::tls::ensure_certificate(
+        &config.data_dir,
+        config.tls_cert.clone().zip(config.tls_key.clone()).map(|(cert, key)| crate::tls::TlsFiles { cert, key }),
+        std::slice::from_ref(&host),
+    )?;
+    let acceptor = if listeners.azure.is_some() || listeners.yandex.is_some() { Some(crate::tls::acceptor(&tls_files)?) } else { None };
+
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let mut addrs = [None, None, None, None];
+    let mut addrs = [None, None, None, None, None, None];
     if let Some(listener) = listeners.identity {
         addrs[0] = listener.local_addr().ok();
         tasks.push(spawn_listener(listener, with_common_layers(keystone.clone()), shutdown_rx.clone()));
@@ -214,6 +230,25 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     if let Some(listener) = listeners.compute {
         addrs[2] = listener.local_addr().ok();
         tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_compute::router(compute_state(""))), shutdown_rx.clone()));
+    }
+    if let (Some(listener), Some(acceptor)) = (listeners.azure, acceptor.clone()) {
+        addrs[4] = listener.local_addr().ok();
+        let port = addrs[4].map(|a| a.port()).unwrap_or(0);
+        let mut state = imagery_dialect_azure::AzureState::new(service.clone(), identity.clone(), format!("https://{host}:{port}"));
+        state.default_resource_group = config.azure_default_resource_group.clone();
+        state.default_location = config.azure_default_location.clone();
+        tasks.push(crate::tls::spawn(listener, acceptor, with_common_layers(imagery_dialect_azure::router(state)), shutdown_rx.clone()));
+    }
+    if let (Some(listener), Some(acceptor)) = (listeners.yandex, acceptor) {
+        addrs[5] = listener.local_addr().ok();
+        let port = addrs[5].map(|a| a.port()).unwrap_or(0);
+        let state = imagery_dialect_yandex::YandexState {
+            service: service.clone(),
+            identity: identity.clone(),
+            public_address: format!("{host}:{port}"),
+            uri_allow: config.service.web_download_allow.clone(),
+        };
+        tasks.push(crate::tls::spawn(listener, acceptor, with_common_layers(imagery_dialect_yandex::router(state)), shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.combined {
         addrs[3] = listener.local_addr().ok();
@@ -229,7 +264,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
     tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
-    for (name, addr) in ["identity", "image", "compute", "combined"].iter().zip(addrs.iter()) {
+    for (name, addr) in ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)"].iter().zip(addrs.iter()) {
         if let Some(addr) = addr {
             tracing::info!(api = name, %addr, "listening");
         }
@@ -239,6 +274,9 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         image_addr: addrs[1],
         compute_addr: addrs[2],
         combined_addr: addrs[3],
+        azure_addr: addrs[4],
+        yandex_addr: addrs[5],
+        tls_cert: tls_files.cert,
         admin_credentials,
         service,
         identity,
