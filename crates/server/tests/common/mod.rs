@@ -31,11 +31,7 @@ pub const READER_A: As = As { project: "project-a", roles: "reader" };
 pub const ADMIN: As = As { project: "admin-project", roles: "admin,member,reader" };
 
 pub fn test_config(dir: &std::path::Path, trust_headers: bool) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.to_path_buf();
-    config.insecure_trust_headers = trust_headers;
-    config.gc_grace_secs = 3600;
-    config
+    Config { data_dir: dir.to_path_buf(), insecure_trust_headers: trust_headers, gc_grace_secs: 3600, ..Config::default() }
 }
 
 pub async fn start(trust_headers: bool) -> TestServer {
