@@ -140,11 +140,21 @@ class Imagery:
     proc: subprocess.Popen
     data_dir: Path
     log_path: Path
-    identity_port: int
-    image_port: int
-    combined_port: int
+    ports: dict  # listener name ("identity", "image", "combined", "compute", ...) → port, 0 = off
     openrc: dict = dataclasses.field(default_factory=dict)
     openrc_mode: int = 0
+
+    @property
+    def identity_port(self):
+        return self.ports.get("identity", 0)
+
+    @property
+    def image_port(self):
+        return self.ports.get("image", 0)
+
+    @property
+    def combined_port(self):
+        return self.ports.get("combined", 0)
 
     @property
     def pid(self):
@@ -226,19 +236,16 @@ class Imagery:
 _SERVERS = []
 
 
-def _spawn(data_dir, log_path, ports):
-    binary = _imagery_bin()
-    if not binary.exists():
-        pytest.exit("imagery binary not found at %s (build it: cargo build -p imagery-server, or set IMAGERY_BIN)" % binary, returncode=3)
-    argv = [
-        str(binary), "serve",
-        "--data-dir", str(data_dir),
-        "--bind", HOST,
-        "--public-host", HOST,
-        "--identity-port", str(ports[0]),
-        "--image-port", str(ports[1]),
-        "--combined-port", str(ports[2]),
-    ]
+def _port_options(binary):
+    """The listener names the binary has a `--NAME-port` option for."""
+    out = subprocess.run([str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
+    return sorted(set(re.findall(r"--([a-z0-9]+)-port\b", out)))
+
+
+def _spawn(binary, data_dir, log_path, ports):
+    argv = [str(binary), "serve", "--data-dir", str(data_dir), "--bind", HOST, "--public-host", HOST]
+    for name, port in sorted(ports.items()):
+        argv += ["--%s-port" % name, str(port)]
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")
@@ -269,21 +276,29 @@ def _wait_ready(server):
     return "not ready after %.0f s (last: %s)" % (STARTUP_TIMEOUT, last_error)
 
 
-def start_imagery(base, identity=True, image=True, combined=True):
-    """Start `imagery serve` in a fresh data dir under `base` on free loopback ports
-    (the listeners asked for; others get port 0) and wait until it is ready."""
+def start_imagery(base, identity=True, image=True, combined=True, **more):
+    """Start `imagery serve` in a fresh data dir under `base` and wait until it is ready.
+    The listeners asked for (`compute=True`, ...) get free loopback ports; every other
+    listener the binary knows is turned off (port 0), so no fixed port is ever bound."""
     import shutil
 
+    binary = _imagery_bin()
+    if not binary.exists():
+        pytest.exit("imagery binary not found at %s (build it: cargo build -p imagery-server, or set IMAGERY_BIN)" % binary, returncode=3)
+    wanted = dict(identity=identity, image=image, combined=combined, **more)
+    known = _port_options(binary)
+    unknown = [name for name, on in wanted.items() if on and name not in known]
+    if unknown:
+        pytest.fail("imagery serve has no --%s-port option (it knows: %s)" % ("-port, --".join(unknown), ", ".join(known)), pytrace=False)
     data_dir = base / "data"
     log_path = base / "server.log"
     for attempt in range(3):  # a probed free port can be taken before the server binds it
         if data_dir.exists():
             shutil.rmtree(data_dir)
         data_dir.mkdir(parents=True)
-        free = iter(_free_ports(3))
-        ports = [next(free) if on else 0 for on in (identity, image, combined)]
-        server = Imagery(proc=_spawn(data_dir, log_path, ports), data_dir=data_dir, log_path=log_path,
-                         identity_port=ports[0], image_port=ports[1], combined_port=ports[2])
+        free = iter(_free_ports(sum(1 for on in wanted.values() if on)))
+        ports = {name: (next(free) if wanted.get(name) else 0) for name in known}
+        server = Imagery(proc=_spawn(binary, data_dir, log_path, ports), data_dir=data_dir, log_path=log_path, ports=ports)
         problem = _wait_ready(server)
         if problem is None:
             break
