@@ -5,6 +5,7 @@ between projects — all as a user would type it, each call a fresh process that
 authenticates again."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -309,3 +310,23 @@ def test_application_credential(imagery, keystone_admin, disks):
         assert proc.returncode != 0 and "401" in proc.out + proc.err, "a deleted credential no longer authenticates"
     finally:
         keystone_admin.delete_project_user(who)
+
+
+def test_image_create_with_import(imagery, disks):
+    """`openstack image create --import`: openstacksdk stages the file and imports it (glance-direct)."""
+    env = imagery.cli_env()
+    qcow2 = disks["qcow2"]
+    name = unique("osc-import")
+    created = openstack(
+        env, "image", "create", "--import", "--file", str(qcow2.path), "--disk-format", "qcow2", "--container-format", "bare", name
+    ).json
+    try:
+        deadline = time.monotonic() + 30
+        shown = created
+        while shown["status"] != "active" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            shown = openstack(env, "image", "show", created["id"]).json
+        assert shown["status"] == "active", shown
+        assert shown["checksum"] == qcow2.digests["checksum"] and shown["size"] == len(qcow2.data)
+    finally:
+        openstack(env, "image", "delete", created["id"], fmt_json=False)
