@@ -169,6 +169,9 @@ pub(crate) fn compute_with_patch() -> Vec<&'static str> {
 
 /// `YYYY-MM-DD` optionally followed by `-preview`, `-beta` or `-alpha`.
 fn well_formed(v: &str) -> bool {
+    if !v.is_ascii() {
+        return false;
+    }
     let (date, suffix) = v.split_at(v.len().min(10));
     let date_ok = date.len() == 10
         && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
@@ -192,6 +195,9 @@ mod tests {
         assert!(check(Family::Resources, Some("2013-01-01")).is_err());
         assert!(check(Family::Resources, Some("2025-13-01")).is_err());
         assert!(check(Family::Resources, Some("latest")).is_err());
+        assert!(check(Family::Resources, Some("2025-0é-01")).is_err());
+        assert!(check(Family::Resources, Some("2025-04-0é")).is_err());
+        assert!(check(Family::Resources, Some("")).is_err());
         assert!(check(Family::Resources, Some("2025-04-01-preview")).is_ok());
     }
 

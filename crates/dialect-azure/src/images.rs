@@ -135,23 +135,33 @@ async fn create(ctx: &Ctx, access: &Access, group: &Group, rg: &str, name: &str,
     let service = ctx.service();
     let id = Uuid::new_v4();
     let key = image_key(access.project_id(), rg, name);
-    // A key left behind by an image deleted elsewhere no longer names anything.
-    if service.find_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)?.is_some() {
-        service.unbind_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)?;
+    let busy = || ArmError::conflict("Conflict", format!("Another operation on image '{name}' is in progress; retry later."));
+    // The operation is recorded before the name is taken, so a concurrent PUT
+    // that finds the name bound to an image not created yet knows to wait.
+    let op = operations::begin(ctx, access, Kind::CreateImage, &id.to_string(), &spec.location).await?;
+    let taken = async {
+        if let Some(target) = service.find_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)? {
+            let exists = match Uuid::parse_str(&target) {
+                Ok(existing) => load(ctx, access, existing).await?.is_some(),
+                Err(_) => false,
+            };
+            // A concurrent PUT created it, or is creating it, since we looked.
+            if exists || operations::in_progress(ctx, &target).await? {
+                return Err(busy());
+            }
+            // A key left behind by an image deleted elsewhere no longer names anything.
+            service.unbind_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)?;
+        }
+        service.bind_key_unchecked(IMAGE_NAMESPACE, &key, &id.to_string()).await.map_err(|e| match e {
+            DomainError::Conflict(_) => busy(),
+            other => ArmError::from_domain(other),
+        })
     }
-    service.bind_key_unchecked(IMAGE_NAMESPACE, &key, &id.to_string()).await.map_err(|e| match e {
-        DomainError::Conflict(_) => {
-            ArmError::conflict("Conflict", format!("Another operation on image '{name}' is in progress; retry later."))
-        }
-        other => ArmError::from_domain(other),
-    })?;
-    let op = match operations::begin(ctx, access, Kind::CreateImage, &id.to_string(), &spec.location).await {
-        Ok(op) => op,
-        Err(e) => {
-            let _ = service.unbind_key(IMAGE_NAMESPACE, &key).await;
-            return Err(e);
-        }
-    };
+    .await;
+    if let Err(e) = taken {
+        operations::finish(&ctx.shared, op, Err(&e)).await;
+        return Err(e);
+    }
     let (mut properties, min_disk) = spec.properties();
     properties.insert(format!("{}{NAME}", imagery_core::image::RESERVED_PREFIX), name.to_string());
     properties.insert(format!("{}{RESOURCE_GROUP}", imagery_core::image::RESERVED_PREFIX), group.name.clone());

@@ -91,6 +91,12 @@ pub(crate) async fn finish(shared: &Shared, mut op: OperationRecord, outcome: Re
     op
 }
 
+/// Is an operation on `target` still running (and recent enough to be alive)?
+pub(crate) async fn in_progress(ctx: &Ctx, target: &str) -> ArmResult<bool> {
+    let ops = ctx.service().operations_of(OPERATION_DIALECT, target, None, 5).await.map_err(ArmError::from_domain)?;
+    Ok(ops.iter().any(|op| !op.done && (now() - op.modified_at).num_seconds() <= IMAGE_OPERATION_TIMEOUT_SECS))
+}
+
 fn operation_url(ctx: &Ctx, access: &Access, op: &OperationRecord) -> String {
     let location = op.payload["location"].as_str().unwrap_or("westus");
     format!(

@@ -999,19 +999,7 @@ async fn operations_survive_a_restart() {
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("Succeeded")), "{}", r.body);
 
     // An image operation a crash left unfinished is reported failed.
-    let stale = |id: &str, kind: &str, target: &str| OperationRecord {
-        id: id.into(),
-        dialect: "azure".into(),
-        project_id: w.demo.id.clone(),
-        target: Some(target.into()),
-        description: kind.into(),
-        created_by: w.alice.user_id.clone(),
-        created_at: imagery_core::time::now() - chrono::Duration::minutes(10),
-        modified_at: imagery_core::time::now() - chrono::Duration::minutes(10),
-        done: false,
-        payload: json!({"status": "InProgress", "location": "westus", "roles": ["member", "reader"]}),
-        idempotency_key: None,
-    };
+    let stale = |id: &str, kind: &str, target: &str| operation(&w, id, kind, target, chrono::Duration::minutes(10));
     w.service.record_operation(&stale("stale-op", "image.create", "x")).await.expect("record");
     let url = format!(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/westus/operations/stale-op?api-version={COMPUTE}",
@@ -1048,4 +1036,50 @@ async fn operations_survive_a_restart() {
         )
         .await;
     assert_eq!((r.status, r.code()), (404, "ResourceNotFound"));
+}
+
+fn operation(w: &World, id: &str, kind: &str, target: &str, age: chrono::Duration) -> OperationRecord {
+    let at = imagery_core::time::now() - age;
+    OperationRecord {
+        id: id.into(),
+        dialect: "azure".into(),
+        project_id: w.demo.id.clone(),
+        target: Some(target.into()),
+        description: kind.into(),
+        created_by: w.alice.user_id.clone(),
+        created_at: at,
+        modified_at: at,
+        done: false,
+        payload: json!({"status": "InProgress", "location": "westus", "roles": ["member", "reader"]}),
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_being_created_are_busy() {
+    let w = world().await;
+    let token = w.token(&w.alice).await;
+    w.create_group(&token, "rg").await;
+    // Another request took the name and is creating the image right now.
+    let pending = uuid::Uuid::new_v4().to_string();
+    w.service.bind_key_unchecked("azure.image", &format!("{}/rg/busy", w.demo.id), &pending).await.expect("bind");
+    w.service.record_operation(&operation(&w, "pending", "image.create", &pending, chrono::Duration::seconds(1))).await.expect("record");
+    let r = w.call(Method::PUT, &w.image_path("rg", "busy", COMPUTE), Some(&token), Some(blob_image("https://a/b.vhd"))).await;
+    assert_eq!((r.status, r.code()), (409, "Conflict"));
+    let r = w.call(Method::GET, &w.image_path("rg", "busy", COMPUTE), Some(&token), None).await;
+    assert_eq!(r.status, 404);
+    // A name a crashed request left behind (its operation long dead) is free.
+    let dead = uuid::Uuid::new_v4().to_string();
+    w.service.bind_key_unchecked("azure.image", &format!("{}/rg/dead", w.demo.id), &dead).await.expect("bind");
+    w.service.record_operation(&operation(&w, "dead", "image.create", &dead, chrono::Duration::minutes(10))).await.expect("record");
+    let image = w.create_image(&token, "rg", "dead", blob_image("https://a/b.vhd")).await;
+    assert_eq!(image["properties"]["provisioningState"], "Succeeded");
+    // Concurrent PUTs of one new name: every request gets a valid answer and one image results.
+    let race_path = w.image_path("rg", "race", COMPUTE);
+    let puts = (0..4).map(|_| w.call(Method::PUT, &race_path, Some(&token), Some(blob_image("https://a/r.vhd"))));
+    for r in futures::future::join_all(puts).await {
+        assert!([200, 201, 409].contains(&r.status), "{} {}", r.status, r.body);
+    }
+    let listed = w.service.list_images(&w.caller(&w.alice), imagery_service::ImageListRequest::default()).await.expect("list").images;
+    assert_eq!(listed.iter().filter(|i| i.name.as_deref() == Some("race")).count(), 1);
 }
