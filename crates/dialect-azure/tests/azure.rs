@@ -1083,3 +1083,51 @@ async fn names_being_created_are_busy() {
     let listed = w.service.list_images(&w.caller(&w.alice), imagery_service::ImageListRequest::default()).await.expect("list").images;
     assert_eq!(listed.iter().filter(|i| i.name.as_deref() == Some("race")).count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn projects_without_hex_ids_get_bound_subscription_ids() {
+    let w = world().await;
+    let legacy = imagery_core::identity::Project {
+        id: "legacy-project".into(),
+        name: "legacy".into(),
+        domain_id: "default".into(),
+        description: String::new(),
+        enabled: true,
+    };
+    w.catalog.insert_project(&legacy).await.expect("project");
+    let dave = principal(&w.identity, "dave", &legacy, "member").await;
+    let token = w.token(&dave).await;
+    let r = w.call(Method::GET, "/subscriptions?api-version=2022-12-01", Some(&token), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sub = r.body["value"][0]["subscriptionId"].as_str().expect("subscription id").to_string();
+    assert_eq!(sub.len(), 36);
+    assert_eq!(w.service.find_key("azure.subscription", &sub).await.expect("lookup").as_deref(), Some("legacy-project"));
+    // Stable across calls, and usable in every route.
+    let r = w.call(Method::GET, "/subscriptions?api-version=2022-12-01", Some(&token), None).await;
+    assert_eq!(r.body["value"][0]["subscriptionId"], sub.as_str());
+    let r = w
+        .call(
+            Method::PUT,
+            &format!("/subscriptions/{sub}/resourcegroups/rg?api-version={RESOURCES}"),
+            Some(&token),
+            Some(json!({"location": "westus"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let path =
+        format!("/subscriptions/{}/resourceGroups/rg/providers/Microsoft.Compute/images/img?api-version={COMPUTE}", sub.to_uppercase());
+    let r = w.call(Method::PUT, &path, Some(&token), Some(blob_image("https://a/b.vhd"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], format!("/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Compute/images/img"));
+    let listed = w
+        .service
+        .list_images(
+            &imagery_core::Caller::new(Some(dave.user_id.clone()), Some("legacy-project".into()), ["member".to_string()]),
+            imagery_service::ImageListRequest::default(),
+        )
+        .await
+        .expect("list")
+        .images;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].owner.as_deref(), Some("legacy-project"));
+}
