@@ -279,6 +279,9 @@ pub async fn update(call: &Call, request: compute::UpdateImageRequest) -> YcResu
         checks.labels("labels", &request.labels);
     }
     checks.check()?;
+    if let Some(existing) = repeated_retry(call).await? {
+        return Ok(existing);
+    }
     let image = keys::resolve_image(call, &request.image_id).await?;
     let project = image.owner.clone().unwrap_or_default();
     if let Some(existing) = operations::repeated(call, &project).await? {
@@ -315,6 +318,9 @@ pub async fn update(call: &Call, request: compute::UpdateImageRequest) -> YcResu
 }
 
 pub async fn delete(call: &Call, request: compute::DeleteImageRequest) -> YcResult<OperationView> {
+    if let Some(existing) = repeated_retry(call).await? {
+        return Ok(existing);
+    }
     let image = keys::resolve_image(call, &request.image_id).await?;
     let project = image.owner.clone().unwrap_or_default();
     if let Some(existing) = operations::repeated(call, &project).await? {
@@ -324,6 +330,15 @@ pub async fn delete(call: &Call, request: compute::DeleteImageRequest) -> YcResu
     service.delete_image(&call.caller, image.id).await?;
     let image_id = keys::image_key(service, image.id).await?;
     operations::record(call, &project, image.id, OpKind::Delete, &image_id, Outcome::Empty, None).await
+}
+
+/// A retry of a call that already acted, looked up before the image (which the
+/// first attempt may have deleted) in the caller's own project.
+async fn repeated_retry(call: &Call) -> YcResult<Option<OperationView>> {
+    match call.caller.project() {
+        Some(project) => operations::repeated(call, project).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn list_operations(call: &Call, request: compute::ListImageOperationsRequest) -> YcResult<(Vec<OperationView>, String)> {

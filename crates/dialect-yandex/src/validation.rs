@@ -107,11 +107,10 @@ pub fn is_name(s: &str) -> bool {
     if s.is_empty() {
         return true;
     }
-    let chars: Vec<char> = s.chars().collect();
-    chars.len() <= 63
-        && chars[0].is_ascii_lowercase()
-        && lower_or_digit(chars[chars.len() - 1])
-        && chars.iter().all(|c| lower_or_digit(*c) || *c == '-' || *c == '_')
+    s.chars().count() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.ends_with(lower_or_digit)
+        && s.chars().all(|c| lower_or_digit(c) || c == '-' || c == '_')
 }
 
 /// `|[a-z][-a-z0-9]{1,61}[a-z0-9]`
@@ -119,11 +118,10 @@ pub fn is_family(s: &str) -> bool {
     if s.is_empty() {
         return true;
     }
-    let chars: Vec<char> = s.chars().collect();
-    (3..=63).contains(&chars.len())
-        && chars[0].is_ascii_lowercase()
-        && lower_or_digit(chars[chars.len() - 1])
-        && chars.iter().all(|c| lower_or_digit(*c) || *c == '-')
+    (3..=63).contains(&s.chars().count())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.ends_with(lower_or_digit)
+        && s.chars().all(|c| lower_or_digit(c) || c == '-')
 }
 
 fn label_char(c: char) -> bool {

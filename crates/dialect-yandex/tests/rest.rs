@@ -547,6 +547,10 @@ async fn delete_returns_empty_and_idempotency_keys_repeat_operations() {
     assert_error(status, &body, 404, 5);
     let (status, body) = env.delete(&format!("/compute/v1/images/{id}"), &env.alice.token).await;
     assert_error(status, &body, 404, 5);
+    // A retry of the delete (same key) gets the first answer, though the image is gone.
+    let (status, retried) =
+        env.call(Method::DELETE, &format!("/compute/v1/images/{id}"), Some(&env.alice.token), None, &delete_headers).await;
+    assert_eq!((status, &retried), (200, &deleted));
     let (status, _) = env.get(&format!("/operations/{}", deleted["id"].as_str().unwrap_or_default()), &env.alice.token).await;
     assert_eq!(status, 200);
 }
