@@ -1,9 +1,10 @@
-"""End-to-end fixtures: one real `imagery serve` process per test session, driven by
-the real client libraries and CLIs installed from PyPI (tests/e2e/requirements.txt).
+"""End-to-end fixtures: real `imagery serve` processes (one shared by the session,
+others per layout under test) driven by the real client libraries and CLIs installed
+from PyPI (tests/e2e/requirements.txt).
 
-The server runs on free loopback ports with a throw-away data dir; its stderr goes to
-a log file whose tail is attached to every failing test's report. Only 127.0.0.1 is
-ever contacted.
+Each server runs on free loopback ports with a throw-away data dir; its stderr goes
+to a log file whose tail is attached to every failing test's report. Only 127.0.0.1
+is ever contacted. IMAGERY_BIN names the binary (default target/debug/imagery).
 """
 
 import contextlib
@@ -351,13 +352,12 @@ def admin_session(imagery):
 
 
 class KeystoneAdmin:
+    """Projects and users made through imagery's Keystone v3 API as admin."""
+
     def __init__(self, imagery, session):
         self.imagery = imagery
         self.session = session
         self.url = imagery.identity_url
-
-    def _json(self, resp):
-        return resp.json()
 
     def domain_id(self, name="Default"):
         domains = self.session.get("%s/domains?name=%s" % (self.url, name)).json()["domains"]

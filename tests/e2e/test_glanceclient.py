@@ -553,3 +553,20 @@ def test_large_image_streams_in_constant_memory(imagery, admin_glance, tmp_path)
     finally:
         admin_glance.images.delete(image["id"])
         path.unlink()
+
+
+def test_reader_role_is_read_only(imagery, keystone_admin, admin_glance):
+    """A user with only the `reader` role may look but not create (secure-RBAC defaults)."""
+    reader = keystone_admin.create_project_user("glance-reader", roles=("reader",))
+    try:
+        glance = glance_for(imagery.session(reader["username"], reader["password"], reader["project_name"]))
+        public = admin_glance.images.create(name=unique("pub"), disk_format="raw", container_format="bare", visibility="public")
+        try:
+            assert public["id"] in [i["id"] for i in glance.images.list()]
+            assert glance.images.get(public["id"])["id"] == public["id"]
+            with pytest.raises(gexc.HTTPForbidden):
+                glance.images.create(name=unique("nope"), disk_format="raw", container_format="bare")
+        finally:
+            admin_glance.images.delete(public["id"])
+    finally:
+        keystone_admin.delete_project_user(reader)
