@@ -240,7 +240,9 @@ stage "e2e tests"
 export IMAGERY_BIN=$TARGET_DIR/debug/imagery
 [[ -x "$IMAGERY_BIN" ]] || { echo "no server binary at $IMAGERY_BIN" >&2; exit 1; }
 set +e
-"$VENV/bin/python" -m pytest -x -q -p no:cacheprovider tests/e2e "${PYTEST_ARGS[@]}" 2>&1 | tee "$LOG_DIR/e2e.log"
+# A watchdog: a hung server or client must fail the run, not eat CI's whole budget.
+timeout --kill-after=30 "${IMAGERY_E2E_TIMEOUT:-1500}" \
+    "$VENV/bin/python" -m pytest -x -q -p no:cacheprovider tests/e2e "${PYTEST_ARGS[@]}" 2>&1 | tee "$LOG_DIR/e2e.log"
 status=${PIPESTATUS[0]}
 set -e
 summary=$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error|skipped)' "$LOG_DIR/e2e.log" | tail -1 || true)

@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 30.0
 CLI_TIMEOUT = 180
+REQUEST_TIMEOUT = 120  # seconds; a hung server fails the test instead of hanging CI
 LOG_TAIL_CHARS = 6000
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -203,7 +204,7 @@ class Imagery:
         from keystoneauth1.identity import v3
 
         auth = v3.Password(**self.credentials(username, password, project_name))
-        return ksa_session.Session(auth=auth)
+        return ksa_session.Session(auth=auth, timeout=REQUEST_TIMEOUT)
 
     def cli_env(self, username=None, password=None, project_name=None, **extra):
         """Environment for the `openstack` / `glance` CLIs: only our OS_* variables."""
@@ -243,6 +244,16 @@ def _port_options(binary):
     return sorted(set(re.findall(r"--([a-z0-9]+)-port\b", out)))
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGTERM when pytest dies, even if it is killed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def _spawn(binary, data_dir, log_path, ports):
     argv = [str(binary), "serve", "--data-dir", str(data_dir), "--bind", HOST, "--public-host", HOST]
     for name, port in sorted(ports.items()):
@@ -254,7 +265,9 @@ def _spawn(binary, data_dir, log_path, ports):
     with open(log_path, "ab") as log:
         log.write(("$ %s\n" % " ".join(argv)).encode())
         log.flush()
-        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(data_dir), env=env)
+        return subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(data_dir), env=env, preexec_fn=_die_with_parent
+        )
 
 
 def _wait_ready(server):

@@ -7,7 +7,7 @@ import openstack
 import pytest
 from openstack import exceptions as sdk_exc
 
-from conftest import unique
+from conftest import REQUEST_TIMEOUT, unique
 
 
 def connect(imagery, **who):
@@ -24,6 +24,7 @@ def connect(imagery, **who):
         identity_api_version="3",
         load_yaml_config=False,
         load_envvars=False,
+        api_timeout=REQUEST_TIMEOUT,
     )
 
 
