@@ -146,6 +146,12 @@ async fn dispatch(ctx: Ctx<'_>, endpoint: Endpoint, body: Body) -> HuaweiResult<
         Endpoint::ShowImage { id } => images::show(&ctx, &id).await,
         Endpoint::CreateImage => images::create(ctx, body).await,
         Endpoint::UpdateImage { id } | Endpoint::UpdateCloudImage { id } => images::update(ctx, &id, body).await,
+        Endpoint::DeleteImage => {
+            let mut parts = ctx.parts;
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            parts.headers.remove(http::header::TRANSFER_ENCODING);
+            glance::forward(ctx.shared, parts, Body::empty()).await
+        }
         Endpoint::Glance { .. } => glance::forward(ctx.shared, ctx.parts, body).await,
         Endpoint::Ecs => Ok(ecs::forward(ctx.shared, ctx.parts, body).await),
     }

@@ -87,7 +87,7 @@ async fn signed(shared: &Shared, parts: &Parts, body: Body, endpoint: &Endpoint,
     if (now - date).abs() > validity {
         return Err(refuse(access, "x-sdk-date outside the validity window", "signature expired"));
     }
-    let key = match shared.state.identity.access_key(access).await {
+    let key = match state.identity.access_key(access).await {
         Ok(Some(key)) => key,
         Ok(None) => return Err(refuse(access, "no such access key", SIGNATURE_FAIL)),
         Err(e) => return Err(unavailable(&e)),
@@ -117,7 +117,9 @@ async fn signed(shared: &Shared, parts: &Parts, body: Body, endpoint: &Endpoint,
     });
     let expected = signature::signature(&key.secret, &signature::string_to_sign(date_raw.trim(), &canonical));
     if !signature::same_signature(&expected, &auth.signature) {
-        tracing::debug!(%canonical, "canonical request of a rejected signature");
+        // Header values may hold credentials (X-Security-Token): log their names only.
+        let names = auth.signed_headers.join(";");
+        tracing::debug!(path = %uri.path(), query = uri.query().unwrap_or(""), signed = %names, %body_hash, "rejected signature");
         return Err(refuse(access, "signature mismatch", SIGNATURE_FAIL));
     }
     // The SDK signs at one-second resolution, so identical reads within a second

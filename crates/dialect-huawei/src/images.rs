@@ -148,7 +148,8 @@ pub async fn create(ctx: Ctx<'_>, body: Body) -> HuaweiResult<Response> {
 /// `PATCH /v2/images/{id}` and `PATCH /v2/cloudimages/{id}`: a JSON patch in
 /// Glance's v2.1 dialect (also under `application/json`). Replacing an attribute
 /// imagery derives stores it (it was shown, so it must be replaceable);
-/// `__imagetype` cannot be written.
+/// `__imagetype` cannot be written; `min_disk`, `min_ram` and `protected` may come
+/// as strings, as the SDK's patch model sends every value.
 pub async fn update(ctx: Ctx<'_>, id: &str, body: Body) -> HuaweiResult<Response> {
     let content_type = imagery_http_common::body::content_type(&ctx.parts.headers);
     let bytes = read_limited(body, MAX_DOCUMENT).await.map_err(|e| match e {
@@ -186,6 +187,19 @@ fn huawei_patch(mut ops: Value) -> HuaweiResult<Value> {
         if attributes::DERIVED.contains(&key.as_str()) && item.get("op").and_then(Value::as_str) == Some("replace") {
             item.insert("op".into(), Value::String("add".into()));
         }
+        // The SDK's patch model types every value as a string.
+        let typed = match (key.as_str(), item.get("value")) {
+            ("min_disk" | "min_ram", Some(Value::String(s))) => s.trim().parse::<i64>().ok().map(Value::from),
+            ("protected", Some(Value::String(s))) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(value) = typed {
+            item.insert("value".into(), value);
+        }
     }
     Ok(ops)
 }
@@ -202,6 +216,13 @@ mod tests {
             {"op": "remove", "path": "/__platform"}
         ]);
         let out = huawei_patch(ops).unwrap_or_else(|e| panic!("{e:?}"));
+        let typed = json!([
+            {"op": "replace", "path": "/min_ram", "value": "2048"},
+            {"op": "replace", "path": "/protected", "value": "True"},
+            {"op": "replace", "path": "/min_disk", "value": "lots"}
+        ]);
+        let typed = huawei_patch(typed).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((&typed[0]["value"], &typed[1]["value"], &typed[2]["value"]), (&json!(2048), &json!(true), &json!("lots")));
         assert_eq!(out[0]["op"], "add");
         assert_eq!(out[1]["op"], "replace");
         assert_eq!(out[2]["op"], "remove");

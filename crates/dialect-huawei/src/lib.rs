@@ -30,4 +30,3 @@ pub mod signature;
 mod views;
 
 pub use api_server::{router, HuaweiState};
-pub use error::HuaweiError;

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `/v2/cloudimages` | IMS native | here |
 //! | `/v2/images`, `/v2/images/{id}` (GET, POST, PATCH) | IMS Glance-compatible | here (flat objects with `__*` attributes) |
-//! | other `/v2/…` Glance paths, `/`, `/versions` | IMS Glance-compatible | the Glance dialect, errors re-enveloped |
+//! | `DELETE /v2/images/{id}`, other `/v2/…` Glance paths, `/`, `/versions` | IMS Glance-compatible | the Glance dialect, errors re-enveloped |
 //! | `/v2/{project_id}/…`, `/v2.1/…` | ECS native OpenStack (Nova) | the compute dialect, with Huawei metadata |
 //!
 //! A project id is 32 hex digits, which no Glance collection name is.
@@ -28,6 +28,9 @@ pub enum Endpoint {
     CreateImage,
     /// `PATCH /v2/images/{id}` (GlanceUpdateImage).
     UpdateImage { id: String },
+    /// `DELETE /v2/images/{id}` (GlanceDeleteImage): Glance's delete; the SDK's
+    /// optional `{"delete_backup": …}` body is dropped (there are no server backups).
+    DeleteImage,
     /// Everything else Glance serves, unchanged: delete, tags, members, data,
     /// actions, schemas, info, versions. `data`: `PUT …/file`, whose body streams.
     Glance { data: bool },
@@ -46,7 +49,7 @@ impl Endpoint {
         match self {
             Endpoint::ListCloudImages | Endpoint::ListImages | Endpoint::ShowImage { .. } => true,
             Endpoint::Glance { .. } | Endpoint::Ecs => *method == Method::GET || *method == Method::HEAD,
-            Endpoint::UpdateCloudImage { .. } | Endpoint::CreateImage | Endpoint::UpdateImage { .. } => false,
+            Endpoint::UpdateCloudImage { .. } | Endpoint::CreateImage | Endpoint::UpdateImage { .. } | Endpoint::DeleteImage => false,
         }
     }
 }
@@ -77,6 +80,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, HuaweiError> {
         ["v2", "images"] if *method == Method::POST => Endpoint::CreateImage,
         ["v2", "images", id] if !id.is_empty() && *method == Method::GET => Endpoint::ShowImage { id: decode(id) },
         ["v2", "images", id] if !id.is_empty() && *method == Method::PATCH => Endpoint::UpdateImage { id: decode(id) },
+        ["v2", "images", id] if !id.is_empty() && *method == Method::DELETE => Endpoint::DeleteImage,
         ["v2", "images", id, "file"] if !id.is_empty() && *method == Method::PUT => Endpoint::Glance { data: true },
         ["v2", "images", id, "stage"] if !id.is_empty() && *method == Method::PUT => Endpoint::Glance { data: true },
         ["v2", ..] => Endpoint::Glance { data: false },
@@ -103,7 +107,8 @@ mod tests {
         assert_eq!(ep(Method::POST, "/v2/images"), Endpoint::CreateImage);
         assert_eq!(ep(Method::GET, "/v2/images/a%20b"), Endpoint::ShowImage { id: "a b".into() });
         assert_eq!(ep(Method::PATCH, "/v2/images/x"), Endpoint::UpdateImage { id: "x".into() });
-        assert_eq!(ep(Method::DELETE, "/v2/images/x"), Endpoint::Glance { data: false });
+        assert_eq!(ep(Method::DELETE, "/v2/images/x"), Endpoint::DeleteImage);
+        assert_eq!(ep(Method::DELETE, "/v2/images/x/members/m"), Endpoint::Glance { data: false });
         assert_eq!(ep(Method::GET, "/v2/images/"), Endpoint::Glance { data: false });
         assert_eq!(ep(Method::PUT, "/v2/images/x/file"), Endpoint::Glance { data: true });
         assert_eq!(ep(Method::GET, "/v2/images/x/file"), Endpoint::Glance { data: false });
