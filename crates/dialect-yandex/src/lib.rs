@@ -11,6 +11,21 @@
 //! `views` and `json` render; `error` maps errors to gRPC codes and the REST
 //! envelope. The protos are in `proto/` (see its README), compiled by `build.rs`.
 //!
+//! Choices where Yandex and imagery differ:
+//! - OAuth tokens (`yandex_passport_oauth_token`) are `y0_<access key id>_<secret>`;
+//!   service-account key JWTs (PS256) name the access key in `kid`, are verified
+//!   against its `public_key` PEM, and carry the key's user id as `iss`.
+//! - Create from `disk_id`/`snapshot_id`: imagery has no disks or snapshots, so
+//!   the call fails with `NOT_FOUND` and creates nothing (no image left in ERROR).
+//! - Create from `uri`: only URLs under a `uri_allow` prefix (the service's
+//!   web-download allow-list must admit them too); the disk format is taken from
+//!   the URL's extension (`raw` otherwise). The operation finishes when the image
+//!   is active, or fails (image in ERROR) when the import stops.
+//! - `id asc` (the default order) is exact: image ids are order-preserving
+//!   encodings of the canonical UUIDs.
+//! - A project id is accepted wherever a folder id is; `standard-images` lists
+//!   public images.
+//!
 //! Invariants: a folder is a project, an image's Yandex id is bound once and
 //! never changes, Yandex-only attributes live in `imagery:yandex.*` reserved
 //! properties, operations are persisted (pollable after a restart), and nothing

@@ -1,5 +1,5 @@
 //! The generated protobuf messages and gRPC services, in Yandex's package layout.
-#![allow(clippy::all, missing_docs)]
+#![allow(clippy::all, missing_docs, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags, rustdoc::bare_urls)]
 
 pub mod google {
     pub mod rpc {

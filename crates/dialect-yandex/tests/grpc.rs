@@ -12,7 +12,7 @@ use endpoint_pb::api_endpoint_service_client::ApiEndpointServiceClient;
 use iam::iam_token_service_client::IamTokenServiceClient;
 use imagery_core::identity::AccessKey;
 use imagery_dialect_yandex::pb::google::rpc::Status as RpcStatus;
-use imagery_dialect_yandex::pb::yandex::cloud::access::ListAccessBindingsRequest;
+use imagery_dialect_yandex::pb::yandex::cloud::access::{ListAccessBindingsRequest, SetAccessBindingsRequest, UpdateAccessBindingsRequest};
 use imagery_dialect_yandex::pb::yandex::cloud::compute::v1 as compute;
 use imagery_dialect_yandex::pb::yandex::cloud::endpoint as endpoint_pb;
 use imagery_dialect_yandex::pb::yandex::cloud::iam::v1 as iam;
@@ -342,7 +342,52 @@ async fn grpc_errors() {
     assert_eq!(code(images.create(authed(elsewhere, &env.bob.token)).await), Code::PermissionDenied);
     let bindings = ListAccessBindingsRequest { resource_id: image.id.to_string(), ..Default::default() };
     assert_eq!(code(images.list_access_bindings(authed(bindings, &alice)).await), Code::Unimplemented);
+    let set = SetAccessBindingsRequest { resource_id: image.id.to_string(), ..Default::default() };
+    assert_eq!(code(images.set_access_bindings(authed(set, &alice)).await), Code::Unimplemented);
+    let update = UpdateAccessBindingsRequest { resource_id: image.id.to_string(), ..Default::default() };
+    assert_eq!(code(images.update_access_bindings(authed(update, &alice)).await), Code::Unimplemented);
+    let family = compute::GetImageLatestByFamilyRequest { folder_id: env.alice.folder.clone(), family: "no-such-family".into() };
+    assert_eq!(code(images.get_latest_by_family(authed(family, &alice)).await), Code::NotFound);
     // An error inside a finished operation is a google.rpc.Status.
     let status = RpcStatus { code: 9, message: "m".into(), details: vec![] };
     assert_eq!(RpcStatus::decode(status.encode_to_vec().as_slice()).ok(), Some(status));
+}
+
+#[tokio::test]
+async fn import_from_a_uri_can_be_cancelled_over_grpc() {
+    let env = start().await;
+    let channel = channel(&env).await;
+    let mut images = ImageServiceClient::new(channel.clone());
+    let mut operations = OperationServiceClient::new(channel);
+    let token = env.alice.token.clone();
+    let create = |name: &str, file: &str| compute::CreateImageRequest {
+        folder_id: env.alice.folder.clone(),
+        name: name.into(),
+        source: Some(compute::create_image_request::Source::Uri(format!("{}/{file}", env.files))),
+        ..Default::default()
+    };
+    let op = images.create(authed(create("slow", "slow.raw"), &token)).await.expect("create").into_inner();
+    assert!(!op.done && op.result.is_none(), "{op:?}");
+    let image_id = metadata_image_id(&op, "CreateImageMetadata");
+    let shown = images.get(authed(compute::GetImageRequest { image_id: image_id.clone() }, &token)).await.expect("get").into_inner();
+    assert_eq!(shown.status, compute::image::Status::Creating as i32);
+    let cancel = operation_pb::CancelOperationRequest { operation_id: op.id.clone() };
+    let cancelled = operations.cancel(authed(cancel, &token)).await.expect("cancel").into_inner();
+    assert!(cancelled.done);
+    assert!(matches!(&cancelled.result, Some(operation_pb::operation::Result::Error(status)) if status.code == Code::Cancelled as i32));
+    assert_eq!(code(images.get(authed(compute::GetImageRequest { image_id }, &token)).await), Code::NotFound);
+
+    let op = images.create(authed(create("fast", "ok.raw"), &token)).await.expect("create").into_inner();
+    let mut polled = op.clone();
+    for _ in 0..100 {
+        let get = operation_pb::GetOperationRequest { operation_id: op.id.clone() };
+        polled = operations.get(authed(get, &token)).await.expect("poll").into_inner();
+        if polled.done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let image = unpack_image(&polled);
+    assert_eq!(image.status, compute::image::Status::Ready as i32);
+    assert_eq!(image.storage_size, disk_bytes().len() as i64);
 }

@@ -334,6 +334,10 @@ async fn not_found_and_permission_denied() {
     assert_error(status, &body, 501, 12);
     let (status, body) = env.get(&format!("/compute/v1/images/{public_id}:listAccessBindings"), &env.alice.token).await;
     assert_error(status, &body, 501, 12);
+    for verb in ["setAccessBindings", "updateAccessBindings"] {
+        let (status, body) = env.post(&format!("/compute/v1/images/{public_id}:{verb}"), &env.alice.token, json!({})).await;
+        assert_error(status, &body, 501, 12);
+    }
 }
 
 #[tokio::test]
