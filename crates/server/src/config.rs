@@ -15,6 +15,8 @@ pub struct Ports {
     pub image: u16,
     /// Nova image proxy (Compute v2/v2.1).
     pub compute: u16,
+    /// Huawei Cloud IMS + ECS image APIs (AK/SK signatures), at the listener root.
+    pub huawei: u16,
     /// Azure Resource Manager images and its token endpoint (TLS).
     pub azure: u16,
     /// Yandex Cloud Compute v1 images, REST and gRPC (TLS).
@@ -25,7 +27,7 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { identity: 5000, image: 9292, compute: 8774, azure: 8443, yandex: 9443, combined: 0 }
+        Ports { identity: 5000, image: 9292, compute: 8774, huawei: 8780, azure: 8443, yandex: 9443, combined: 0 }
     }
 }
 
@@ -115,6 +117,9 @@ pub struct ConfigArgs {
     /// Compute API (Nova image proxy) port (0 disables).
     #[arg(long, env = "IMAGERY_COMPUTE_PORT")]
     pub compute_port: Option<u16>,
+    /// Huawei IMS/ECS port (0 disables).
+    #[arg(long, env = "IMAGERY_HUAWEI_PORT")]
+    pub huawei_port: Option<u16>,
     /// Azure ARM + token endpoint port, TLS (0 disables).
     #[arg(long, env = "IMAGERY_AZURE_PORT")]
     pub azure_port: Option<u16>,
@@ -176,6 +181,9 @@ impl Config {
         }
         if let Some(v) = args.compute_port {
             config.ports.compute = v;
+        }
+        if let Some(v) = args.huawei_port {
+            config.ports.huawei = v;
         }
         if let Some(v) = args.azure_port {
             config.ports.azure = v;

@@ -23,6 +23,7 @@ pub struct Running {
     pub identity_addr: Option<SocketAddr>,
     pub image_addr: Option<SocketAddr>,
     pub compute_addr: Option<SocketAddr>,
+    pub huawei_addr: Option<SocketAddr>,
     pub azure_addr: Option<SocketAddr>,
     pub yandex_addr: Option<SocketAddr>,
     /// The certificate TLS clients must trust.
@@ -118,6 +119,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         identity: bind(&config, config.ports.identity).await?,
         image: bind(&config, config.ports.image).await?,
         compute: bind(&config, config.ports.compute).await?,
+        huawei: bind(&config, config.ports.huawei).await?,
         azure: bind(&config, config.ports.azure).await?,
         yandex: bind(&config, config.ports.yandex).await?,
         combined: bind(&config, config.ports.combined).await?,
@@ -131,6 +133,7 @@ pub struct Listeners {
     pub identity: Option<TcpListener>,
     pub image: Option<TcpListener>,
     pub compute: Option<TcpListener>,
+    pub huawei: Option<TcpListener>,
     pub azure: Option<TcpListener>,
     pub yandex: Option<TcpListener>,
     pub combined: Option<TcpListener>,
@@ -218,7 +221,13 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let mut addrs = [None, None, None, None, None, None];
+    let mut addrs = [None, None, None, None, None, None, None];
+    if let Some(listener) = listeners.huawei {
+        addrs[6] = listener.local_addr().ok();
+        let mut state = imagery_dialect_huawei::HuaweiState::new(service.clone(), identity.clone(), auth.clone());
+        state.image_endpoint = Some(urls.image.clone());
+        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_huawei::router(state)), shutdown_rx.clone()));
+    }
     if let Some(listener) = listeners.identity {
         addrs[0] = listener.local_addr().ok();
         tasks.push(spawn_listener(listener, with_common_layers(keystone.clone()), shutdown_rx.clone()));
@@ -264,7 +273,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
     tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
-    for (name, addr) in ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)"].iter().zip(addrs.iter()) {
+    for (name, addr) in ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei"].iter().zip(addrs.iter()) {
         if let Some(addr) = addr {
             tracing::info!(api = name, %addr, "listening");
         }
@@ -274,6 +283,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         image_addr: addrs[1],
         compute_addr: addrs[2],
         combined_addr: addrs[3],
+        huawei_addr: addrs[6],
         azure_addr: addrs[4],
         yandex_addr: addrs[5],
         tls_cert: tls_files.cert,

@@ -52,12 +52,14 @@ pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl F
         compute.local_addr().expect("addr"),
         combined.local_addr().expect("addr"),
     );
+    let huawei = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let azure = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let yandex = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let listeners = Listeners {
         identity: Some(identity),
         image: Some(image),
         compute: Some(compute),
+        huawei: Some(huawei),
         azure: Some(azure),
         yandex: Some(yandex),
         combined: Some(combined),
