@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use imagery_core::query::{Cmp, Filter, IntField, SortDir, SortKey, TextField, TimeField};
-use imagery_core::{DomainError, Image, MemberStatus, Visibility};
-use imagery_service::{ImageListRequest, NewImage, VisibilityParam};
+use imagery_core::{DomainError, Image, Visibility};
+use imagery_service::NewImage;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api_server::{empty, image_id, json_body, json_response, Ctx};
 use crate::error::{GlanceError, GlanceResult};
+use crate::list_query::{parse_list_request, ListOptions};
 use crate::views;
 
 /// Attributes only the server sets.
@@ -414,176 +414,10 @@ pub async fn update(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
 
 // ---------------------------------------------------------------- list
 
-fn parse_time(raw: &str) -> GlanceResult<imagery_core::time::Timestamp> {
-    chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").map(|t| t.and_utc()))
-        .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
-        .map_err(|_| GlanceError::bad_request(format!("Unable to parse datetime '{raw}'.")))
-}
-
-/// `in:a,"b, c"` → values; a plain value (or `eq:v`) is a single value.
-fn split_operator(field: &str, raw: &str) -> GlanceResult<Vec<String>> {
-    let Some((op, rest)) = raw.split_once(':') else {
-        return Ok(vec![raw.to_string()]);
-    };
-    match op {
-        "eq" => Ok(vec![rest.to_string()]),
-        "in" => {
-            let mut values = Vec::new();
-            let mut current = String::new();
-            let mut quoted = false;
-            for c in rest.chars() {
-                match c {
-                    '"' => quoted = !quoted,
-                    ',' if !quoted => values.push(std::mem::take(&mut current)),
-                    _ => current.push(c),
-                }
-            }
-            if quoted {
-                return Err(GlanceError::bad_request(format!("Invalid filter value {raw}. The quote is not closed.")));
-            }
-            values.push(current);
-            Ok(values)
-        }
-        _ if field == "name" || field == "id" || field == "status" || field.ends_with("_format") => {
-            Err(GlanceError::bad_request(format!("Unable to filter by unknown operator '{op}'.")))
-        }
-        _ => Ok(vec![raw.to_string()]),
-    }
-}
-
-fn parse_cmp(raw: &str) -> (Cmp, &str) {
-    for (prefix, cmp) in [("gte:", Cmp::Gte), ("gt:", Cmp::Gt), ("lte:", Cmp::Lte), ("lt:", Cmp::Lt), ("neq:", Cmp::Neq), ("eq:", Cmp::Eq)]
-    {
-        if let Some(rest) = raw.strip_prefix(prefix) {
-            return (cmp, rest);
-        }
-    }
-    (Cmp::Eq, raw)
-}
-
-fn parse_int(name: &str, raw: &str) -> GlanceResult<i64> {
-    raw.trim().parse::<i64>().map_err(|_| GlanceError::bad_request(format!("{name} param must be an integer")))
-}
-
-fn parse_bool_strict(name: &str, raw: &str, case_insensitive: bool) -> GlanceResult<bool> {
-    let v = if case_insensitive { raw.to_ascii_lowercase() } else { raw.to_string() };
-    match v.as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(GlanceError::bad_request(format!("Invalid value '{raw}' for '{name}': expected 'true' or 'false'."))),
-    }
-}
-
 pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
     let query = ctx.query.clone().unwrap_or_default();
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let mut req = ImageListRequest::default();
-    let mut sort_keys: Vec<SortKey> = Vec::new();
-    let mut sort_dirs: Vec<SortDir> = Vec::new();
-    let mut sort_param: Option<String> = None;
-    let parse_dir = |d: &str| match d {
-        "asc" => Ok(SortDir::Asc),
-        "desc" => Ok(SortDir::Desc),
-        _ => Err(GlanceError::bad_request(format!("Invalid sort direction: {d}"))),
-    };
-    let parse_key = |k: &str| {
-        SortKey::parse(k).filter(|k| !matches!(k, SortKey::MinDisk | SortKey::MinRam)).ok_or_else(|| GlanceError::bad_request(format!("Invalid sort key: {k}. It must be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.")))
-    };
-    for (key, value) in &pairs {
-        match key.as_str() {
-            "limit" => {
-                let n = parse_int("limit", value)?;
-                if n < 0 {
-                    return Err(GlanceError::bad_request("limit param must be positive"));
-                }
-                req.limit = (n as usize).min(1000);
-            }
-            "marker" => {
-                let id = Uuid::parse_str(value)
-                    .map_err(|_| GlanceError::bad_request(format!("Invalid marker. Image {value} could not be found.")))?;
-                req.marker = Some(id);
-            }
-            "sort_key" => sort_keys.push(parse_key(value)?),
-            "sort_dir" => sort_dirs.push(parse_dir(value)?),
-            "sort" => sort_param = Some(value.clone()),
-            "visibility" => {
-                req.visibility = Some(match value.as_str() {
-                    "all" => VisibilityParam::All,
-                    v => VisibilityParam::Only(v.parse().map_err(|_| GlanceError::bad_request(format!("Invalid visibility value: {v}")))?),
-                });
-            }
-            "member_status" => {
-                req.member_status = match value.as_str() {
-                    "all" => None,
-                    v => Some(v.parse::<MemberStatus>().map_err(|_| GlanceError::bad_request(format!("Invalid status value: {v}")))?),
-                };
-            }
-            "os_hidden" => req.os_hidden = Some(parse_bool_strict("os_hidden", value, true)?),
-            "protected" => req.filters.push(Filter::Protected(parse_bool_strict("protected", value, false)?)),
-            "tag" => req.filters.push(Filter::Tag(value.clone())),
-            "size_min" => req.filters.push(Filter::Int(IntField::Size, Cmp::Gte, parse_int("size_min", value)?)),
-            "size_max" => req.filters.push(Filter::Int(IntField::Size, Cmp::Lte, parse_int("size_max", value)?)),
-            "size" | "virtual_size" | "min_disk" | "min_ram" => {
-                let field = match key.as_str() {
-                    "size" => IntField::Size,
-                    "virtual_size" => IntField::VirtualSize,
-                    "min_disk" => IntField::MinDisk,
-                    _ => IntField::MinRam,
-                };
-                req.filters.push(Filter::Int(field, Cmp::Eq, parse_int(key, value)?));
-            }
-            "created_at" | "updated_at" => {
-                let (cmp, raw) = parse_cmp(value);
-                let field = if key == "created_at" { TimeField::CreatedAt } else { TimeField::UpdatedAt };
-                req.filters.push(Filter::Time(field, cmp, parse_time(raw)?));
-            }
-            "changes-since" => return Err(GlanceError::bad_request("The 'changes-since' filter is no longer available on v2.")),
-            "name" | "id" | "status" | "container_format" | "disk_format" => {
-                let field = match key.as_str() {
-                    "name" => TextField::Name,
-                    "id" => TextField::Id,
-                    "status" => TextField::Status,
-                    "container_format" => TextField::ContainerFormat,
-                    _ => TextField::DiskFormat,
-                };
-                let values = split_operator(key, value)?;
-                if field == TextField::Status {
-                    for v in &values {
-                        if v.parse::<imagery_core::ImageStatus>().is_err() {
-                            return Err(GlanceError::bad_request(format!("Invalid status value: {v}")));
-                        }
-                    }
-                }
-                req.filters.push(Filter::In(field, values));
-            }
-            "owner" => req.filters.push(Filter::In(TextField::Owner, vec![value.clone()])),
-            "checksum" => req.filters.push(Filter::In(TextField::Checksum, vec![value.clone()])),
-            "os_hash_value" => req.filters.push(Filter::In(TextField::OsHashValue, vec![value.clone()])),
-            _ => req.filters.push(Filter::Property(key.clone(), value.clone())),
-        }
-    }
-    if let Some(sort) = sort_param {
-        if !sort_keys.is_empty() || !sort_dirs.is_empty() {
-            return Err(GlanceError::bad_request("The 'sort' param cannot be combined with 'sort_key' and 'sort_dir'."));
-        }
-        let mut sort_spec = Vec::new();
-        for item in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (k, d) = item.split_once(':').unwrap_or((item, "desc"));
-            sort_spec.push((parse_key(k.trim())?, parse_dir(d.trim())?));
-        }
-        if !sort_spec.is_empty() {
-            req.sort = sort_spec;
-        }
-    } else if !sort_keys.is_empty() || !sort_dirs.is_empty() {
-        if sort_dirs.len() > 1 && sort_dirs.len() != sort_keys.len() {
-            return Err(GlanceError::bad_request("Number of sort dirs does not match the number of sort keys"));
-        }
-        let keys = if sort_keys.is_empty() { vec![SortKey::CreatedAt] } else { sort_keys };
-        let default_dir = sort_dirs.first().copied().unwrap_or(SortDir::Desc);
-        req.sort = keys.iter().enumerate().map(|(i, k)| (*k, *sort_dirs.get(i).unwrap_or(&default_dir))).collect();
-    }
+    let req = parse_list_request(&pairs, &ListOptions::GLANCE, &mut |_, _| Ok(false))?;
     let limit = req.limit;
     let page = ctx.service().list_images(&ctx.caller, req).await?;
     let without_marker: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "marker").cloned().collect();

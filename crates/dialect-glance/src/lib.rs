@@ -12,6 +12,7 @@ mod error;
 mod image_data;
 mod images;
 mod info;
+pub mod list_query;
 mod members;
 pub mod router;
 mod schemas;
