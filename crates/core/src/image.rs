@@ -14,6 +14,39 @@ use crate::time::Timestamp;
 /// users cannot set them through property APIs.
 pub const RESERVED_PREFIX: &str = "imagery:";
 
+/// The image's own attributes as the OpenStack views name them. A custom property
+/// may never take one of these names (it would shadow the attribute in a view).
+pub const ATTRIBUTE_NAMES: [&str; 28] = [
+    "id",
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "owner",
+    "size",
+    "virtual_size",
+    "min_disk",
+    "min_ram",
+    "container_format",
+    "disk_format",
+    "created_at",
+    "updated_at",
+    "tags",
+    "self",
+    "file",
+    "schema",
+    "direct_url",
+    "locations",
+    "location",
+    "stores",
+    "deleted",
+    "deleted_at",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum ImageStatus {

@@ -5,7 +5,7 @@
 
 use crate::context::Caller;
 use crate::error::{DomainError, DomainResult};
-use crate::image::{Image, Visibility, RESERVED_PREFIX};
+use crate::image::{Image, Visibility, ATTRIBUTE_NAMES, RESERVED_PREFIX};
 use crate::member::Member;
 
 /// Can `caller` see `image` at all? `membership` is the caller project's member
@@ -121,6 +121,9 @@ pub fn check_property_key(key: &str) -> DomainResult<()> {
     }
     if key.starts_with("os_glance") || key.starts_with(RESERVED_PREFIX) {
         return Err(DomainError::Forbidden(format!("Attribute '{key}' is reserved.")));
+    }
+    if ATTRIBUTE_NAMES.contains(&key) {
+        return Err(DomainError::Forbidden(format!("Attribute '{key}' is an image attribute, not a custom property.")));
     }
     Ok(())
 }

@@ -19,39 +19,6 @@ use crate::media::{self, BodyType};
 use crate::views;
 use crate::xml;
 
-/// Image attributes in Glance's schema: Nova metadata is the *custom* properties,
-/// so these names cannot be metadata keys.
-const IMAGE_ATTRIBUTES: [&str; 28] = [
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "owner",
-    "size",
-    "virtual_size",
-    "min_disk",
-    "min_ram",
-    "container_format",
-    "disk_format",
-    "created_at",
-    "updated_at",
-    "tags",
-    "self",
-    "file",
-    "schema",
-    "direct_url",
-    "locations",
-    "location",
-    "stores",
-    "deleted",
-    "deleted_at",
-];
-
 /// Property keys imagery or Glance own; a replace-all keeps them.
 fn server_owned(key: &str) -> bool {
     key.starts_with(RESERVED_PREFIX) || key.starts_with("os_glance")
@@ -140,17 +107,9 @@ fn check_metadata(field: &str, value: Value) -> ComputeResult<BTreeMap<String, S
     Ok(entries)
 }
 
-fn check_attribute_names<'a>(mut keys: impl Iterator<Item = &'a String>) -> ComputeResult<()> {
-    match keys.find(|k| IMAGE_ATTRIBUTES.contains(&k.as_str())) {
-        Some(key) => Err(ComputeError::forbidden(format!("Attribute '{key}' is an image attribute, not metadata."))),
-        None => Ok(()),
-    }
-}
-
 async fn metadata_body(ctx: &Ctx, body: Body) -> ComputeResult<BTreeMap<String, String>> {
     let value = read_body(ctx, body).await?;
     let entries = check_metadata("metadata", unwrap_body(ctx, value, "metadata")?)?;
-    check_attribute_names(entries.keys())?;
     Ok(entries)
 }
 
@@ -219,7 +178,6 @@ pub async fn set(ctx: &Ctx, id: &str, key: &str, body: Body) -> ComputeResult<Re
     let Some(new_value) = entries.get(key).cloned() else {
         return Err(ComputeError::bad_request("Request body and URI mismatch"));
     };
-    check_attribute_names(entries.keys())?;
     let id = image_id(id)?;
     ctx.service()
         .update_image(&ctx.caller, id, |img| {
@@ -270,6 +228,5 @@ mod tests {
         for bad in [json!([]), json!({"": "x"}), json!({"a": 1}), json!({"a": "x".repeat(256)})] {
             assert_eq!(check_metadata("metadata", bad).err().map(|e| e.status), Some(StatusCode::BAD_REQUEST));
         }
-        assert_eq!(check_attribute_names([String::from("name")].iter()).err().map(|e| e.status), Some(StatusCode::FORBIDDEN));
     }
 }

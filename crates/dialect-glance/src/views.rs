@@ -1,37 +1,12 @@
 //! How Glance renders images and members. Images serialize straight to bytes
 //! (no intermediate JSON tree): show and list are the hot paths.
 
+use imagery_core::image::ATTRIBUTE_NAMES;
 use imagery_core::time::iso_seconds;
 use imagery_core::{Image, Member};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{json, Value};
-
-/// Keys Glance always renders itself; a custom property can never shadow them.
-const BASE_KEYS: [&str; 22] = [
-    "id",
-    "name",
-    "status",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "owner",
-    "size",
-    "virtual_size",
-    "min_disk",
-    "min_ram",
-    "container_format",
-    "disk_format",
-    "created_at",
-    "updated_at",
-    "tags",
-    "self",
-    "file",
-    "schema",
-];
 
 /// The Glance image object: base attributes (null when unset) plus custom
 /// properties as extra string keys.
@@ -65,7 +40,7 @@ impl Serialize for ImageView<'_> {
         m.serialize_entry("file", &format_args!("/v2/images/{id}/file"))?;
         m.serialize_entry("schema", "/v2/schemas/image")?;
         for (k, v) in img.user_properties() {
-            if !BASE_KEYS.contains(&k.as_str()) {
+            if !ATTRIBUTE_NAMES.contains(&k.as_str()) {
                 m.serialize_entry(k, v)?;
             }
         }
