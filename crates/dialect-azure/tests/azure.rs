@@ -461,7 +461,7 @@ async fn resource_groups() {
     let location = r.header("location").expect("Location").to_string();
     assert!(location.starts_with(&format!("{}/subscriptions/{}/operationresults/", w.base, w.sub)) && location.contains("api-version="));
     let mut done = false;
-    for _ in 0..50 {
+    for _ in 0..400 {
         let r = w.get_url(&location, &token).await;
         match r.status {
             202 => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -1017,7 +1017,7 @@ async fn operations_survive_a_restart() {
     w.service.record_operation(&stale("stale-group", "group.delete", &group_key)).await.expect("record");
     let url = format!("{}/subscriptions/{}/operationresults/stale-group?api-version={RESOURCES}", w.base, w.sub);
     let mut status = 0;
-    for _ in 0..50 {
+    for _ in 0..400 {
         status = w.get_url(&url, &token).await.status;
         if status != 202 {
             break;

@@ -379,7 +379,7 @@ async fn import_from_a_uri_can_be_cancelled_over_grpc() {
 
     let op = images.create(authed(create("fast", "ok.raw"), &token)).await.expect("create").into_inner();
     let mut polled = op.clone();
-    for _ in 0..100 {
+    for _ in 0..400 {
         let get = operation_pb::GetOperationRequest { operation_id: op.id.clone() };
         polled = operations.get(authed(get, &token)).await.expect("poll").into_inner();
         if polled.done {

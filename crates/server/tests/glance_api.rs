@@ -560,7 +560,7 @@ async fn glance_direct_import() {
     let (status, _) = s.json(ALICE, Method::POST, &format!("/v2/images/{id}/import"), json!({"method": {"name": "glance-direct"}})).await;
     assert_eq!(status, 202);
     let mut active = false;
-    for _ in 0..100 {
+    for _ in 0..400 {
         if s.get(ALICE, &format!("/v2/images/{id}")).await.1["status"] == "active" {
             active = true;
             break;

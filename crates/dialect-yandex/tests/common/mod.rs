@@ -195,9 +195,9 @@ impl Env {
         self.service.upload(caller, image.id, body, None).await.expect("upload")
     }
 
-    /// Poll `GET /operations/{id}` until done (at most ~10 s).
+    /// Poll `GET /operations/{id}` until done (at most ~40 s).
     pub async fn wait(&self, operation_id: &str, token: &str) -> Value {
-        for _ in 0..100 {
+        for _ in 0..400 {
             let (status, op) = self.get(&format!("/operations/{operation_id}"), token).await;
             assert_eq!(status, 200, "{op}");
             if op["done"] == Value::Bool(true) {
