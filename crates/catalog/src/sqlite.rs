@@ -173,7 +173,7 @@ fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection
         // the OS page cache still serves the file.
         ConnectionRole::Reader => {
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; \
-             PRAGMA cache_size = -8192; PRAGMA query_only = ON;"
+             PRAGMA cache_size = -4096; PRAGMA query_only = ON;"
         }
     };
     conn.execute_batch(pragmas).map_err(backend)?;
