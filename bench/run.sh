@@ -45,8 +45,15 @@ H=(-H "X-Auth-Token: $TOKEN")
 IMG="http://127.0.0.1:$PORT_IMG"
 
 echo "== create $IMAGES images (POST /v2/images, 16 connections, 2 threads)"
-WRK_LIMIT_PER_THREAD=$(( IMAGES / 2 )) wrk -t2 -c16 -d3600s --latency -s bench/post.lua "${H[@]}" "$IMG/v2/images" | grep -E 'Requests/sec|requests in|99%|Non-2xx' || true
-echo "images now: $(curl -s "${H[@]}" "$IMG/v2/info/usage" | python3 -c 'import json,sys; print(json.load(sys.stdin)["usage"]["image_count_total"]["usage"])')"
+count_images() { curl -s "${H[@]}" "$IMG/v2/info/usage" | python3 -c 'import json,sys; print(json.load(sys.stdin)["usage"]["image_count_total"]["usage"])'; }
+# wrk has no request count: run it in the background and stop it (SIGINT makes it
+# print its statistics) once the catalog holds enough images.
+wrk -t2 -c16 -d3600s --latency -s bench/post.lua "${H[@]}" "$IMG/v2/images" >"$WORK/create.txt" 2>&1 &
+WRK_PID=$!
+until [ "$(count_images)" -ge "$IMAGES" ]; do sleep 1; done
+kill -INT "$WRK_PID"; wait "$WRK_PID" 2>/dev/null || true
+grep -E 'Requests/sec|requests in|99%|Non-2xx' "$WORK/create.txt" || true
+echo "images now: $(count_images)"
 
 ID=$(curl -s "${H[@]}" "$IMG/v2/images?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 echo "== show GET /v2/images/{id}, 64 connections, 20 s"
