@@ -17,6 +17,8 @@ pub struct Ports {
     pub compute: u16,
     /// Huawei Cloud IMS + ECS image APIs (AK/SK signatures), at the listener root.
     pub huawei: u16,
+    /// The same Huawei APIs over TLS (the SDK's default scheme is https).
+    pub huawei_tls: u16,
     /// Azure Resource Manager images and its token endpoint (TLS).
     pub azure: u16,
     /// Yandex Cloud Compute v1 images, REST and gRPC (TLS).
@@ -27,7 +29,7 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { identity: 5000, image: 9292, compute: 8774, huawei: 8780, azure: 8443, yandex: 9443, combined: 0 }
+        Ports { identity: 5000, image: 9292, compute: 8774, huawei: 8780, huawei_tls: 8781, azure: 8443, yandex: 9443, combined: 0 }
     }
 }
 
@@ -120,6 +122,9 @@ pub struct ConfigArgs {
     /// Huawei IMS/ECS port (0 disables).
     #[arg(long, env = "IMAGERY_HUAWEI_PORT")]
     pub huawei_port: Option<u16>,
+    /// Huawei IMS/ECS port over TLS (0 disables).
+    #[arg(long, env = "IMAGERY_HUAWEI_TLS_PORT")]
+    pub huawei_tls_port: Option<u16>,
     /// Azure ARM + token endpoint port, TLS (0 disables).
     #[arg(long, env = "IMAGERY_AZURE_PORT")]
     pub azure_port: Option<u16>,
@@ -184,6 +189,9 @@ impl Config {
         }
         if let Some(v) = args.huawei_port {
             config.ports.huawei = v;
+        }
+        if let Some(v) = args.huawei_tls_port {
+            config.ports.huawei_tls = v;
         }
         if let Some(v) = args.azure_port {
             config.ports.azure = v;

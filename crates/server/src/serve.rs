@@ -24,6 +24,7 @@ pub struct Running {
     pub image_addr: Option<SocketAddr>,
     pub compute_addr: Option<SocketAddr>,
     pub huawei_addr: Option<SocketAddr>,
+    pub huawei_tls_addr: Option<SocketAddr>,
     pub azure_addr: Option<SocketAddr>,
     pub yandex_addr: Option<SocketAddr>,
     /// The certificate TLS clients must trust.
@@ -120,6 +121,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         image: bind(&config, config.ports.image).await?,
         compute: bind(&config, config.ports.compute).await?,
         huawei: bind(&config, config.ports.huawei).await?,
+        huawei_tls: bind(&config, config.ports.huawei_tls).await?,
         azure: bind(&config, config.ports.azure).await?,
         yandex: bind(&config, config.ports.yandex).await?,
         combined: bind(&config, config.ports.combined).await?,
@@ -134,6 +136,7 @@ pub struct Listeners {
     pub image: Option<TcpListener>,
     pub compute: Option<TcpListener>,
     pub huawei: Option<TcpListener>,
+    pub huawei_tls: Option<TcpListener>,
     pub azure: Option<TcpListener>,
     pub yandex: Option<TcpListener>,
     pub combined: Option<TcpListener>,
@@ -217,16 +220,33 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         config.tls_cert.clone().zip(config.tls_key.clone()).map(|(cert, key)| crate::tls::TlsFiles { cert, key }),
         std::slice::from_ref(&host),
     )?;
-    let acceptor = if listeners.azure.is_some() || listeners.yandex.is_some() { Some(crate::tls::acceptor(&tls_files)?) } else { None };
+    let acceptor = if listeners.azure.is_some() || listeners.yandex.is_some() || listeners.huawei_tls.is_some() {
+        Some(crate::tls::acceptor(&tls_files)?)
+    } else {
+        None
+    };
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let mut addrs = [None, None, None, None, None, None, None];
-    if let Some(listener) = listeners.huawei {
-        addrs[6] = listener.local_addr().ok();
+    let mut addrs = [None, None, None, None, None, None, None, None];
+    let huawei_state = |tls: bool| {
         let mut state = imagery_dialect_huawei::HuaweiState::new(service.clone(), identity.clone(), auth.clone());
         state.image_endpoint = Some(urls.image.clone());
-        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_huawei::router(state)), shutdown_rx.clone()));
+        state.tls = tls;
+        state
+    };
+    if let Some(listener) = listeners.huawei {
+        addrs[6] = listener.local_addr().ok();
+        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_huawei::router(huawei_state(false))), shutdown_rx.clone()));
+    }
+    if let (Some(listener), Some(acceptor)) = (listeners.huawei_tls, acceptor.clone()) {
+        addrs[7] = listener.local_addr().ok();
+        tasks.push(crate::tls::spawn(
+            listener,
+            acceptor,
+            with_common_layers(imagery_dialect_huawei::router(huawei_state(true))),
+            shutdown_rx.clone(),
+        ));
     }
     if let Some(listener) = listeners.identity {
         addrs[0] = listener.local_addr().ok();
@@ -273,7 +293,9 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
     tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
-    for (name, addr) in ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei"].iter().zip(addrs.iter()) {
+    for (name, addr) in
+        ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei", "huawei (TLS)"].iter().zip(addrs.iter())
+    {
         if let Some(addr) = addr {
             tracing::info!(api = name, %addr, "listening");
         }
@@ -284,6 +306,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         compute_addr: addrs[2],
         combined_addr: addrs[3],
         huawei_addr: addrs[6],
+        huawei_tls_addr: addrs[7],
         azure_addr: addrs[4],
         yandex_addr: addrs[5],
         tls_cert: tls_files.cert,

@@ -31,6 +31,11 @@ async fn tls_listeners_answer_with_the_generated_certificate() {
     let yandex = running.yandex_addr.expect("yandex listener");
     let r = client.get(format!("https://localhost:{}/compute/v1/images?folderId=x", yandex.port())).send().await.unwrap();
     assert_eq!(r.status(), 401);
+    // Huawei over TLS: unsigned requests are refused in Huawei's envelope.
+    let huawei = running.huawei_tls_addr.expect("huawei TLS listener");
+    let r = client.get(format!("https://localhost:{}/v2/cloudimages", huawei.port())).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("x-request-id").is_some());
     // The key never becomes readable by others.
     #[cfg(unix)]
     {

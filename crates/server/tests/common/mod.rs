@@ -53,6 +53,7 @@ pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl F
         combined.local_addr().expect("addr"),
     );
     let huawei = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let huawei_tls = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let azure = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let yandex = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let listeners = Listeners {
@@ -60,6 +61,7 @@ pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl F
         image: Some(image),
         compute: Some(compute),
         huawei: Some(huawei),
+        huawei_tls: Some(huawei_tls),
         azure: Some(azure),
         yandex: Some(yandex),
         combined: Some(combined),
