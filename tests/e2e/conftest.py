@@ -241,7 +241,7 @@ _SERVERS = []
 def _port_options(binary):
     """The listener names the binary has a `--NAME-port` option for."""
     out = subprocess.run([str(binary), "serve", "--help"], capture_output=True, text=True, timeout=30).stdout
-    return sorted(set(re.findall(r"--([a-z0-9]+)-port\b", out)))
+    return sorted(set(name.replace("-", "_") for name in re.findall(r"--([a-z0-9-]+)-port\b", out)))
 
 
 def _die_with_parent():
@@ -257,7 +257,7 @@ def _die_with_parent():
 def _spawn(binary, data_dir, log_path, ports):
     argv = [str(binary), "serve", "--data-dir", str(data_dir), "--bind", HOST, "--public-host", HOST]
     for name, port in sorted(ports.items()):
-        argv += ["--%s-port" % name, str(port)]
+        argv += ["--%s-port" % name.replace("_", "-"), str(port)]
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")

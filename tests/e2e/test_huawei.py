@@ -76,7 +76,7 @@ def glance_json(conn, image_id):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with running_imagery(tmp_path_factory.mktemp("huawei"), combined=False, huawei=True) as srv:
+    with running_imagery(tmp_path_factory.mktemp("huawei"), combined=False, huawei=True, huawei_tls=True) as srv:
         yield srv
 
 
@@ -258,3 +258,26 @@ def test_wrong_secret_key_is_refused(server, account):
     with pytest.raises(ClientRequestException) as refused:
         client.glance_show_image(GlanceShowImageRequest(image_id="00000000-0000-0000-0000-000000000000"))
     assert refused.value.status_code == 401 and refused.value.error_code == "APIGW.0301"
+
+
+def test_sdk_over_https_with_the_generated_certificate(server, account, glance):
+    """The SDK's default scheme is https: with the server's certificate as CA bundle
+    the same calls work over the TLS listener."""
+    config = HttpConfig.get_default_config()
+    config.timeout = (10, REQUEST_TIMEOUT)
+    config.ssl_ca_cert = str(server.data_dir / "tls" / "cert.pem")
+    client = (
+        ImsClient.new_builder()
+        .with_http_config(config)
+        .with_credentials(BasicCredentials(account["ak"], account["sk"], account["project_id"]))
+        .with_endpoint("https://localhost:%d" % server.ports["huawei_tls"])
+        .build()
+    )
+    made = glance.image.create_image(name="https-visible", disk_format="raw", container_format="bare", visibility="private")
+    try:
+        listed = client.list_images(ListImagesRequest(name="https-visible", limit=5))
+        assert [i.id for i in listed.images] == [made.id]
+        shown = client.glance_show_image(GlanceShowImageRequest(image_id=made.id))
+        assert shown.imagetype == "private" and shown.name == "https-visible"
+    finally:
+        glance.image.delete_image(made.id)
