@@ -77,6 +77,28 @@ fn distro(os_distro: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// What a Huawei `__os_version` string ("Ubuntu 22.04 server 64bit", "Red Hat
+/// Linux 8.4 64bit", "Windows Server 2019 …") says about the platform, OS type
+/// and bitness, for images whose creator gave only that string.
+fn from_os_version(version: &str) -> (Option<(&'static str, &'static str)>, Option<&'static str>) {
+    let lower = version.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let known = |candidate: &str| Some(distro(candidate)).filter(|d| *d != ("Other", "Other"));
+    let platform = match words.as_slice() {
+        [] => None,
+        [first, second, ..] => known(&format!("{first} {second}")).or_else(|| known(first)),
+        [first] => known(first),
+    };
+    let bits = if lower.contains("64bit") || lower.contains("64 bit") || lower.contains("x86_64") || lower.contains("aarch64") {
+        Some("64")
+    } else if lower.contains("32bit") || lower.contains("32 bit") {
+        Some("32")
+    } else {
+        None
+    };
+    (platform, bits)
+}
+
 fn os_type_of(os_type: &str) -> &'static str {
     match os_type.trim().to_ascii_lowercase().as_str() {
         "linux" => "Linux",
@@ -108,7 +130,8 @@ pub fn derived(img: &Image, caller: Option<&Caller>) -> BTreeMap<&'static str, S
     out.insert(IMAGETYPE, imagetype(img, caller).to_string());
     out.insert("__isregistered", "true".to_string());
 
-    let distro_info = props.get("os_distro").map(|d| distro(d));
+    let (version_distro, version_bits) = props.get("__os_version").map(|v| from_os_version(v)).unwrap_or((None, None));
+    let distro_info = props.get("os_distro").map(|d| distro(d)).or(version_distro);
     let os_type = match (props.get("os_type"), distro_info) {
         (Some(t), _) => os_type_of(t),
         (None, Some((_, t))) => t,
@@ -128,6 +151,8 @@ pub fn derived(img: &Image, caller: Option<&Caller>) -> BTreeMap<&'static str, S
         if family == ArchFamily::Arm {
             out.insert("__support_arm", "true".to_string());
         }
+    } else if let Some(bits) = version_bits {
+        out.insert("__os_bit", bits.to_string());
     }
     let version = props.get("os_version").map(|v| v.trim()).filter(|v| !v.is_empty());
     let known = props.contains_key("os_distro") || props.contains_key("os_type") || version.is_some();
@@ -253,6 +278,19 @@ mod tests {
         assert_eq!(d["__os_type"], "Other");
         assert!(!d.contains_key("__os_version"));
         assert!(!d.contains_key("__os_bit"));
+    }
+
+    #[test]
+    fn os_version_alone_tells_platform_type_and_bits() {
+        let img = image("p", Visibility::Private, &[("__os_version", "Ubuntu 22.04 server 64bit")]);
+        let d = derived(&img, None);
+        assert_eq!((d["__platform"].as_str(), d["__os_type"].as_str(), d["__os_bit"].as_str()), ("Ubuntu", "Linux", "64"));
+        let img = image("p", Visibility::Private, &[("__os_version", "Red Hat Linux 8.4 64bit")]);
+        assert_eq!(derived(&img, None)["__platform"], "Red Hat");
+        let img = image("p", Visibility::Private, &[("__os_version", "Windows Server 2019 Datacenter 64bit")]);
+        assert_eq!(derived(&img, None)["__os_type"], "Windows");
+        let img = image("p", Visibility::Private, &[("__os_version", "Something else")]);
+        assert_eq!(derived(&img, None)["__platform"], "Other");
     }
 
     #[test]
