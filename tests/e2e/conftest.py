@@ -457,3 +457,51 @@ def disks(tmp_path_factory):
         virtual_size = len(data) if key == "raw" else info["virtual-size"]
         out[key] = DiskFile(path=path, data=data, virtual_size=virtual_size)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the per-cloud tests
+
+
+def create_access_key(server, who):
+    """`imagery admin access-key-create` against the running server's data dir → (key id, secret)."""
+    proc = run_cli(
+        [str(_imagery_bin()), "admin", "--data-dir", str(server.data_dir), "access-key-create", "--user", who["username"], "--project", who["project_name"]],
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+    words = proc.out.split()
+    assert len(words) == 2, "expected '<key id> <secret>', got %r" % proc.out
+    return words[0], words[1]
+
+
+def sdk_connection(server, who, **extra):
+    """An openstacksdk connection as `who` against imagery's Keystone (no clouds.yaml, no OS_* env)."""
+    import openstack
+
+    return openstack.connect(
+        auth_url=server.identity_url,
+        username=who["username"],
+        password=who["password"],
+        project_name=who["project_name"],
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name="RegionOne",
+        interface="public",
+        identity_api_version="3",
+        load_yaml_config=False,
+        load_envvars=False,
+        api_timeout=REQUEST_TIMEOUT,
+        **extra,
+    )
+
+
+def glance_json(conn, image_id):
+    """The raw Glance v2 image document (every property at the top level)."""
+    response = conn.image.get("/images/%s" % image_id)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def glance_upload(conn, name, data, **meta):
+    image = conn.image.create_image(name, data=data, disk_format="raw", container_format="bare", wait=True, **meta)
+    return conn.image.get_image(image.id)

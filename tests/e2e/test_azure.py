@@ -13,7 +13,6 @@ every image made through another API shows up in the resource group
 import os
 import uuid
 
-import openstack
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
@@ -23,27 +22,15 @@ from azure.mgmt.compute.models import ImageOSDisk, ImageStorageProfile, ImageUpd
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.models import ResourceGroup
 
-from conftest import REPO_ROOT, REQUEST_TIMEOUT, KeystoneAdmin, file_digests, run_cli, running_imagery, unique
+from conftest import KeystoneAdmin, REQUEST_TIMEOUT, create_access_key, file_digests, glance_json, glance_upload, running_imagery, sdk_connection, unique
 
 SCOPE = "https://management.azure.com/.default"
 DEFAULT_GROUP = "imagery-default"
 LOCATION = "westus"
 
 
-def imagery_bin():
-    path = os.environ.get("IMAGERY_BIN", "target/debug/imagery")
-    return path if os.path.isabs(path) else str(REPO_ROOT / path)
 
 
-def create_access_key(server, who):
-    """`imagery admin access-key-create` against the running server's data dir → (id, secret)."""
-    proc = run_cli(
-        [imagery_bin(), "admin", "--data-dir", str(server.data_dir), "access-key-create", "--user", who["username"], "--project", who["project_name"]],
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    words = proc.out.split()
-    assert len(words) == 2, "expected '<key id> <secret>', got %r" % proc.out
-    return words[0], words[1]
 
 
 def as_guid(hex_id):
@@ -51,33 +38,10 @@ def as_guid(hex_id):
     return str(uuid.UUID(hex_id))
 
 
-def glance_connection(server, who):
-    return openstack.connect(
-        auth_url=server.identity_url,
-        username=who["username"],
-        password=who["password"],
-        project_name=who["project_name"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name="RegionOne",
-        interface="public",
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-        api_timeout=REQUEST_TIMEOUT,
-    )
 
 
-def glance_upload(conn, name, data, **meta):
-    image = conn.image.create_image(name, data=data, disk_format="raw", container_format="bare", wait=True, **meta)
-    return conn.image.get_image(image.id)
 
 
-def glance_json(conn, image_id):
-    """The raw Glance v2 image document (every property at the top level)."""
-    response = conn.image.get("/images/%s" % image_id)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def glance_download(conn, image_id):
@@ -157,7 +121,7 @@ def clients(arm_url, cert, account, credential):
 
 @pytest.fixture(scope="module")
 def glance(server, account):
-    conn = glance_connection(server, account)
+    conn = sdk_connection(server, account)
     yield conn
     conn.close()
 

@@ -10,7 +10,6 @@ endpoint makes no IAM call. The same images are checked through Glance
 
 import os
 
-import openstack
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
@@ -27,51 +26,19 @@ from huaweicloudsdkims.v2 import (
     ListImagesRequest,
 )
 
-from conftest import HOST, REPO_ROOT, REQUEST_TIMEOUT, KeystoneAdmin, file_digests, run_cli, running_imagery, unique
+from conftest import HOST, KeystoneAdmin, REQUEST_TIMEOUT, create_access_key, file_digests, glance_json, running_imagery, sdk_connection, unique
 
 # The SDK marks its Glance* methods deprecated (in favour of the native IMS API); they
 # are still what IMS serves and what this file tests.
 pytestmark = pytest.mark.filterwarnings("ignore:Method 'glance_.*' of ImsClient is deprecated:DeprecationWarning")
 
 
-def imagery_bin():
-    path = os.environ.get("IMAGERY_BIN", "target/debug/imagery")
-    return path if os.path.isabs(path) else str(REPO_ROOT / path)
 
 
-def create_access_key(server, who):
-    """`imagery admin access-key-create` against the running server's data dir → (AK, SK)."""
-    proc = run_cli(
-        [imagery_bin(), "admin", "--data-dir", str(server.data_dir), "access-key-create", "--user", who["username"], "--project", who["project_name"]],
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    words = proc.out.split()
-    assert len(words) == 2, "expected '<key id> <secret>', got %r" % proc.out
-    return words[0], words[1]
 
 
-def glance_connection(server, who):
-    return openstack.connect(
-        auth_url=server.identity_url,
-        username=who["username"],
-        password=who["password"],
-        project_name=who["project_name"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name="RegionOne",
-        interface="public",
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-        api_timeout=REQUEST_TIMEOUT,
-    )
 
 
-def glance_json(conn, image_id):
-    """The raw Glance v2 image document (every property at the top level)."""
-    response = conn.image.get("/images/%s" % image_id)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +74,7 @@ def ims(server, account):
 
 @pytest.fixture(scope="module")
 def glance(server, account):
-    conn = glance_connection(server, account)
+    conn = sdk_connection(server, account)
     yield conn
     conn.close()
 

@@ -10,12 +10,11 @@ import os
 import uuid
 import xml.etree.ElementTree as ET
 
-import openstack
 import pytest
 from keystoneauth1 import exceptions as ksa_exc
 from openstack import exceptions as sdk_exc
 
-from conftest import HOST, REQUEST_TIMEOUT, KeystoneAdmin, file_digests, running_imagery, unique
+from conftest import HOST, KeystoneAdmin, file_digests, glance_json, running_imagery, sdk_connection, unique
 
 NOVA_XMLNS = "http://docs.openstack.org/compute/api/v1.1"
 IMAGE_SIZE_XMLNS = "http://docs.openstack.org/compute/ext/image_size/api/v1.1"
@@ -23,28 +22,8 @@ ATOM_XMLNS = "http://www.w3.org/2005/Atom"
 COMPUTE = {"service_type": "compute", "interface": "public", "region_name": "RegionOne"}
 
 
-def connect(server, who, **extra):
-    return openstack.connect(
-        auth_url=server.identity_url,
-        username=who["username"],
-        password=who["password"],
-        project_name=who["project_name"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name="RegionOne",
-        interface="public",
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-        api_timeout=REQUEST_TIMEOUT,
-        **extra,
-    )
 
 
-def glance_json(conn, image_id):
-    response = conn.image.get("/images/%s" % image_id)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +39,7 @@ def account(server):
 
 @pytest.fixture(scope="module")
 def conn(server, account):
-    connection = connect(server, account, compute_api_version="2.35")
+    connection = sdk_connection(server, account, compute_api_version="2.35")
     yield connection
     connection.close()
 

@@ -14,7 +14,6 @@ import time
 import uuid
 
 import grpc
-import openstack
 import pytest
 import requests
 import yandexcloud
@@ -36,7 +35,7 @@ from yandex.cloud.compute.v1.image_service_pb2_grpc import ImageServiceStub
 from yandex.cloud.iam.v1.iam_token_service_pb2 import CreateIamTokenRequest
 from yandex.cloud.iam.v1.iam_token_service_pb2_grpc import IamTokenServiceStub
 
-from conftest import REPO_ROOT, REQUEST_TIMEOUT, KeystoneAdmin, file_digests, run_cli, running_imagery, unique
+from conftest import KeystoneAdmin, REQUEST_TIMEOUT, create_access_key, file_digests, glance_json, glance_upload, running_imagery, sdk_connection, unique
 
 # The SDK's own notices (OAuth tokens and RetryInterceptor are deprecated at Yandex);
 # OAuth tokens are still what the SDK sends and what imagery accepts.
@@ -49,20 +48,8 @@ GIB = 1 << 30
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
 
 
-def imagery_bin():
-    path = os.environ.get("IMAGERY_BIN", "target/debug/imagery")
-    return path if os.path.isabs(path) else str(REPO_ROOT / path)
 
 
-def create_access_key(server, who):
-    """`imagery admin access-key-create` against the running server's data dir → (id, secret)."""
-    proc = run_cli(
-        [imagery_bin(), "admin", "--data-dir", str(server.data_dir), "access-key-create", "--user", who["username"], "--project", who["project_name"]],
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    words = proc.out.split()
-    assert len(words) == 2, "expected '<key id> <secret>', got %r" % proc.out
-    return words[0], words[1]
 
 
 def folder_id_of(project_id):
@@ -72,32 +59,10 @@ def folder_id_of(project_id):
     return "b1g" + "".join(BASE32HEX[int(bits[5 * i : 5 * i + 5], 2)] for i in range(17))
 
 
-def glance_connection(server, who):
-    return openstack.connect(
-        auth_url=server.identity_url,
-        username=who["username"],
-        password=who["password"],
-        project_name=who["project_name"],
-        user_domain_name="Default",
-        project_domain_name="Default",
-        region_name="RegionOne",
-        interface="public",
-        identity_api_version="3",
-        load_yaml_config=False,
-        load_envvars=False,
-        api_timeout=REQUEST_TIMEOUT,
-    )
 
 
-def glance_upload(conn, name, data, **meta):
-    image = conn.image.create_image(name, data=data, disk_format="raw", container_format="bare", wait=True, **meta)
-    return conn.image.get_image(image.id)
 
 
-def glance_json(conn, image_id):
-    response = conn.image.get("/images/%s" % image_id)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def glance_by_name(conn, name):
@@ -136,7 +101,7 @@ def endpoint(server):
 
 @pytest.fixture(scope="module")
 def glance(server, account):
-    conn = glance_connection(server, account)
+    conn = sdk_connection(server, account)
     yield conn
     conn.close()
 
