@@ -501,6 +501,25 @@ impl Identity {
     /// A new key pair for a user: a 20-character id and a 40-character secret.
     /// `project_id` fixes the project it acts on (else the user's default project).
     pub async fn create_access_key(&self, user_id: &str, project_id: Option<&str>, description: &str) -> IdentityResult<AccessKey> {
+        self.create_access_key_with_public_key(user_id, project_id, description, None).await
+    }
+
+    /// An access key that also carries a public key (PEM), for front doors that
+    /// authenticate by a JWT the holder signs with the private half (Yandex
+    /// service-account keys).
+    pub async fn create_access_key_with_public_key(
+        &self,
+        user_id: &str,
+        project_id: Option<&str>,
+        description: &str,
+        public_key_pem: Option<&str>,
+    ) -> IdentityResult<AccessKey> {
+        if let Some(pem) = public_key_pem {
+            let pem = pem.trim();
+            if !(pem.starts_with("-----BEGIN") && pem.contains("PUBLIC KEY-----")) || pem.len() > 16 * 1024 {
+                return Err(IdentityError::BadRequest("The public key must be a PEM-encoded public key.".into()));
+            }
+        }
         if self.catalog.get_user(user_id).await?.is_none() {
             return Err(IdentityError::not_found("user", user_id));
         }
@@ -516,7 +535,7 @@ impl Identity {
             project_id: project_id.map(str::to_string),
             description: description.to_string(),
             created_at: now(),
-            public_key: None,
+            public_key: public_key_pem.map(|p| p.trim().to_string()),
         };
         self.catalog.insert_access_key(&key).await?;
         tracing::info!(access_key_id = %key.id, %user_id, "access key created");

@@ -50,6 +50,10 @@ pub enum AdminCommand {
         project: Option<String>,
         #[arg(long, default_value = "")]
         description: String,
+        /// PEM public key for JWT-signing clients (a Yandex service-account key:
+        /// key id = `id`, service_account_id = the user's id, private key = yours).
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
     },
 }
 
@@ -136,14 +140,24 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
             let (user, project) = (user_id(&identity, &user).await?, project_id(&identity, &project).await?);
             grant(&identity, &user, &project, &role).await?;
         }
-        AdminCommand::AccessKeyCreate { user, project, description } => {
+        AdminCommand::AccessKeyCreate { user, project, description, public_key } => {
             let user = user_id(&identity, &user).await?;
             let project = match project {
                 Some(p) => Some(project_id(&identity, &p).await?),
                 None => None,
             };
-            let key = identity.create_access_key(&user, project.as_deref(), &description).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let pem = match &public_key {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?),
+                None => None,
+            };
+            let key = identity
+                .create_access_key_with_public_key(&user, project.as_deref(), &description, pem.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{} {}", key.id, key.secret);
+            if key.public_key.is_some() {
+                eprintln!("service account id (user id) for JWT clients: {user}");
+            }
         }
     }
     Ok(())
