@@ -1,7 +1,6 @@
 //! `imagery admin`: access keys, including ones that carry a public key for
 //! JWT-signing clients, made straight on the catalog.
 
-use imagery_core::ports::IdentityCatalog;
 use imagery_server::admin::{run, AdminCommand};
 use imagery_server::config::Config;
 
