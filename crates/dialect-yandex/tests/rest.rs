@@ -116,7 +116,7 @@ async fn a_glance_image_gets_one_stable_yandex_id_and_its_yandex_view() {
     let listed = list["images"][0].clone();
     let id = listed["id"].as_str().unwrap_or_default().to_string();
     assert!(id.len() == 20 && id.starts_with("fd8") && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b)), "{id}");
-    assert_eq!(env.service.image_key("yandex.image", image.id).await.ok().flatten(), Some(id.clone()));
+    assert_eq!(env.service.key_of("yandex.image", &image.id.to_string()).await.ok().flatten(), Some(id.clone()));
     let (status, shown) = env.get(&format!("/compute/v1/images/{id}"), &env.alice.token).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown, listed);

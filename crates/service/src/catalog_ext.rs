@@ -13,30 +13,6 @@ use crate::images::NewImage;
 use crate::{backend, ImageService};
 
 impl ImageService {
-    /// The image bound to `key` in `namespace`, if the caller may see it.
-    pub async fn find_image_by_key(&self, caller: &Caller, namespace: &str, key: &str) -> DomainResult<Image> {
-        let not_found = || DomainError::NotFound(format!("Image {key} not found"));
-        let target = self.catalog.find_alt_key(namespace, key).await.map_err(backend)?.ok_or_else(not_found)?;
-        let id = Uuid::parse_str(&target).map_err(|_| not_found())?;
-        self.show_image(caller, id).await.map_err(|e| match e {
-            DomainError::NotFound(_) => not_found(),
-            other => other,
-        })
-    }
-
-    /// The key bound to an image in `namespace`, if any (no policy: callers already
-    /// hold the image).
-    pub async fn image_key(&self, namespace: &str, image_id: Uuid) -> DomainResult<Option<String>> {
-        self.catalog.alt_key_of(namespace, &image_id.to_string()).await.map_err(backend)
-    }
-
-    /// Bind `key` to an image the caller may modify. A key already bound → Conflict.
-    pub async fn bind_image_key(&self, caller: &Caller, namespace: &str, key: &str, image_id: Uuid) -> DomainResult<()> {
-        let (image, _) = self.visible_image(caller, image_id).await?;
-        policy::require_modify(caller, &image)?;
-        self.bind_key_unchecked(namespace, key, &image_id.to_string()).await
-    }
-
     /// Bind a key to any target (projects' alternate ids, images the service just
     /// created). Duplicate → Conflict.
     pub async fn bind_key_unchecked(&self, namespace: &str, key: &str, target: &str) -> DomainResult<()> {
