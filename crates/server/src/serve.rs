@@ -27,8 +27,8 @@ pub struct Running {
     pub huawei_tls_addr: Option<SocketAddr>,
     pub azure_addr: Option<SocketAddr>,
     pub yandex_addr: Option<SocketAddr>,
-    /// The certificate TLS clients must trust.
-    pub tls_cert: std::path::PathBuf,
+    /// The certificate TLS clients must trust (when a TLS listener is on).
+    pub tls_cert: Option<std::path::PathBuf>,
     pub combined_addr: Option<SocketAddr>,
     /// Where first start wrote the admin credentials, if it did.
     pub admin_credentials: Option<std::path::PathBuf>,
@@ -215,16 +215,17 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     };
 
     let host = config.public_host();
-    let tls_files = crate::tls::ensure_certificate(
-        &config.data_dir,
-        config.tls_cert.clone().zip(config.tls_key.clone()).map(|(cert, key)| crate::tls::TlsFiles { cert, key }),
-        std::slice::from_ref(&host),
-    )?;
-    let acceptor = if listeners.azure.is_some() || listeners.yandex.is_some() || listeners.huawei_tls.is_some() {
-        Some(crate::tls::acceptor(&tls_files)?)
+    // A certificate is only read (or generated) when some listener speaks TLS.
+    let tls_files = if listeners.azure.is_some() || listeners.yandex.is_some() || listeners.huawei_tls.is_some() {
+        Some(crate::tls::ensure_certificate(
+            &config.data_dir,
+            config.tls_cert.clone().zip(config.tls_key.clone()).map(|(cert, key)| crate::tls::TlsFiles { cert, key }),
+            std::slice::from_ref(&host),
+        )?)
     } else {
         None
     };
+    let acceptor = tls_files.as_ref().map(crate::tls::acceptor).transpose()?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -309,7 +310,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         huawei_tls_addr: addrs[7],
         azure_addr: addrs[4],
         yandex_addr: addrs[5],
-        tls_cert: tls_files.cert,
+        tls_cert: tls_files.map(|f| f.cert),
         admin_credentials,
         service,
         identity,

@@ -8,7 +8,8 @@ use common::*;
 async fn tls_listeners_answer_with_the_generated_certificate() {
     let s = start(false).await;
     let running = s.running.as_ref().expect("running");
-    let pem = std::fs::read(&running.tls_cert).expect("certificate written");
+    let cert = running.tls_cert.clone().expect("TLS listeners are on");
+    let pem = std::fs::read(&cert).expect("certificate written");
     let client =
         reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem")).build().expect("client");
     let azure = running.azure_addr.expect("azure listener");
@@ -40,7 +41,7 @@ async fn tls_listeners_answer_with_the_generated_certificate() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let key = running.tls_cert.with_file_name("key.pem");
+        let key = cert.with_file_name("key.pem");
         assert_eq!(std::fs::metadata(key).unwrap().permissions().mode() & 0o077, 0);
     }
     // Plain HTTP on a TLS port does not work.
