@@ -14,6 +14,11 @@ use crate::time::Timestamp;
 /// users cannot set them through property APIs.
 pub const RESERVED_PREFIX: &str = "imagery:";
 
+/// The reserved property (under [`RESERVED_PREFIX`]) that holds what the format
+/// inspector found in an image's bytes, in the service's encoding, so an image
+/// made later from the same bytes is judged without reading them again.
+pub const INSPECTION_KEY: &str = "inspection";
+
 /// The image's own attributes as the OpenStack views name them. A custom property
 /// may never take one of these names (it would shadow the attribute in a view).
 pub const ATTRIBUTE_NAMES: [&str; 28] = [
@@ -170,6 +175,9 @@ pub struct ImageData {
     pub os_hash_algo: String,
     pub os_hash_value: String,
     pub virtual_size: Option<i64>,
+    /// What the format inspector found in these bytes (see [`INSPECTION_KEY`]).
+    #[serde(default)]
+    pub inspection: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +269,23 @@ impl Image {
         self.os_hash_algo = Some(data.os_hash_algo.clone());
         self.os_hash_value = Some(data.os_hash_value.clone());
         self.virtual_size = data.virtual_size;
+        match &data.inspection {
+            Some(found) => self.set_reserved(INSPECTION_KEY, found.clone()),
+            None => self.remove_reserved(INSPECTION_KEY),
+        }
+    }
+
+    /// The stored data, when the image has any.
+    pub fn data(&self) -> Option<ImageData> {
+        Some(ImageData {
+            blob_key: self.blob_key.clone()?,
+            size: self.size?,
+            checksum: self.checksum.clone().unwrap_or_default(),
+            os_hash_algo: self.os_hash_algo.clone().unwrap_or_else(|| "sha512".into()),
+            os_hash_value: self.os_hash_value.clone().unwrap_or_default(),
+            virtual_size: self.virtual_size,
+            inspection: self.reserved(INSPECTION_KEY).map(str::to_string),
+        })
     }
 
     /// Entering `queued` forgets any data, as Glance does.
@@ -272,6 +297,7 @@ impl Image {
         self.os_hash_algo = None;
         self.os_hash_value = None;
         self.blob_key = None;
+        self.remove_reserved(INSPECTION_KEY);
     }
 }
 

@@ -239,13 +239,13 @@ async fn settle(call: &Call, mut record: OperationRecord) -> YcResult<OperationV
             Outcome::Image(Box::new(views::image(service, &mut KeyCache::default(), &img).await?))
         }
         Ok(img) => {
+            let reason =
+                img.reserved(imagery_service::IMPORT_ERROR).unwrap_or("the data could not be fetched or is not a usable disk image");
+            let message = format!("Image import from {uri} failed: {reason}");
             if img.status != ImageStatus::Killed {
                 service.mark_image_failed(image).await?;
             }
-            Outcome::Failed(YcError::new(
-                Code::FailedPrecondition,
-                format!("Image import from {uri} failed: the data could not be fetched or is not a usable disk image"),
-            ))
+            Outcome::Failed(YcError::new(Code::FailedPrecondition, message))
         }
         Err(DomainError::NotFound(_)) => {
             Outcome::Failed(YcError::not_found(format!("Image {} was deleted before its import finished", payload.image_id)))

@@ -4,7 +4,7 @@
 //! external data file, no unknown features, no extent pointing outside the image).
 //!
 //! Pure, streaming and bounded: feed an [`Inspector`] every chunk of the upload, call
-//! [`Inspector::finish`], then [`check_declared`] applies Glance's rules to the
+//! [`Inspector::finish`], then [`judge`] applies Glance's rules to the container and
 //! `disk_format` the user declared. Nothing here panics on hostile bytes.
 //!
 //! The VHDX virtual size is read from its metadata region; it is `None` only when
@@ -16,7 +16,7 @@ mod declared;
 mod formats;
 mod inspector;
 
-pub use declared::{check_declared, is_inspectable};
+pub use declared::{check_declared, check_safety, container_holds_bare_disk, is_inspectable, judge, Refusal};
 pub use inspector::{Inspector, HEAD_LEN, TAIL_LEN};
 
 /// A format the inspector can recognise, named as Glance names disk formats.

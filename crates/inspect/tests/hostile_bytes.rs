@@ -2,7 +2,7 @@
 //! offsets and counts point anywhere. The inspector must never panic and must give
 //! the same verdict whatever the chunking.
 
-use imagery_inspect::{check_declared, Inspection, Inspector, HEAD_LEN};
+use imagery_inspect::{check_declared, judge, Inspection, Inspector, HEAD_LEN};
 
 /// xorshift64*: deterministic, dependency-free noise.
 struct Noise(u64);
@@ -45,7 +45,14 @@ fn assert_stable(bytes: &[u8], noise: &mut Noise) {
     let whole = inspect_whole(bytes);
     assert_eq!(inspect_chunked(bytes, noise), whole);
     for declared in ["raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "ami"] {
-        let _ = check_declared(declared, &whole);
+        let bare = check_declared(declared, &whole);
+        for container in ["bare", "ovf", "ova", "docker", "compressed", "ami"] {
+            let verdict = judge(container, declared, &whole);
+            // Whatever the container, bytes refused as unsafe are refused everywhere.
+            if whole.safety.is_err() {
+                assert!(verdict.is_err() && bare.is_err(), "{container}/{declared}");
+            }
+        }
     }
 }
 

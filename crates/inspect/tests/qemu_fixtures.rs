@@ -5,7 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use imagery_inspect::{check_declared, DiskFormat, Inspection, Inspector};
+use imagery_inspect::{DiskFormat, Inspection, Inspector};
+
+/// Glance's verdict on `bare` bytes declared as `declared`, in Glance's words.
+fn check_declared(declared: &str, seen: &Inspection) -> Result<Option<u64>, String> {
+    imagery_inspect::check_declared(declared, seen).map_err(|refusal| refusal.to_string())
+}
 
 const CHUNK_SIZES: [usize; 4] = [1, 7, 4096, 65537];
 

@@ -6,10 +6,12 @@
 use imagery_core::operation::OperationRecord;
 use imagery_core::policy;
 use imagery_core::ports::CatalogError;
+use imagery_core::time::now;
 use imagery_core::{Caller, DomainError, DomainResult, Image, ImageStatus};
 use uuid::Uuid;
 
 use crate::images::NewImage;
+use crate::upload::{record, Admission, Budget};
 use crate::{backend, ImageService};
 
 impl ImageService {
@@ -42,26 +44,31 @@ impl ImageService {
     }
 
     /// A new image holding the same bytes as `source` (no copy: blobs are content
-    /// addressed). The caller must be allowed to download the source. `reserved`
-    /// lets the dialect set its own `imagery:` properties on the new image.
+    /// addressed). The caller must be allowed to download the source; the bytes
+    /// are admitted for the new image's formats, size cap and quota exactly as an
+    /// upload of them would be, before anything is created. `reserved` lets the
+    /// dialect set its own `imagery:` properties on the new image.
     pub async fn create_image_from(&self, caller: &Caller, source: Uuid, new: NewImage, reserved: bool) -> DomainResult<Image> {
         let (src, _) = self.visible_image(caller, source).await?;
         policy::require_download(caller, &src)?;
-        if src.status != ImageStatus::Active || src.blob_key.is_none() {
-            return Err(DomainError::Conflict(format!("Image {source} has no data to copy (status '{}').", src.status)));
-        }
+        let data = match (&src.status, src.data()) {
+            (ImageStatus::Active, Some(data)) => data,
+            _ => return Err(DomainError::Conflict(format!("Image {source} has no data to copy (status '{}').", src.status))),
+        };
         let mut new = new;
         new.disk_format = new.disk_format.or(src.disk_format.clone());
         new.container_format = new.container_format.or(src.container_format.clone());
+        let inspection = self.inspect_stored(&data).await?;
+        let admission = Admission::Image { container_format: new.container_format.as_deref(), disk_format: new.disk_format.as_deref() };
+        let virtual_size = self.admit(admission, &inspection)?;
+        let mut probe = Image::new(Uuid::nil(), new.owner.clone().or_else(|| caller.project_id.clone()), now());
+        probe.size = Some(data.size);
+        let limits = self.write_limits(&probe, Budget::Stored, None).await?;
+        if u64::try_from(data.size).unwrap_or(u64::MAX) > limits.max_bytes {
+            return Err(DomainError::OverLimit(limits.over_limit_message));
+        }
         let created = self.create_image_with(caller, new, reserved).await?;
-        let data = imagery_core::ImageData {
-            blob_key: src.blob_key.clone().unwrap_or_default(),
-            size: src.size.unwrap_or(0),
-            checksum: src.checksum.clone().unwrap_or_default(),
-            os_hash_algo: src.os_hash_algo.clone().unwrap_or_else(|| "sha512".into()),
-            os_hash_value: src.os_hash_value.clone().unwrap_or_default(),
-            virtual_size: src.virtual_size,
-        };
+        let data = imagery_core::ImageData { virtual_size, inspection: record(&inspection), ..data };
         let stored = self
             .transition(created.id, |img| {
                 if img.status != ImageStatus::Queued {

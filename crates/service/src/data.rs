@@ -9,11 +9,10 @@ use imagery_core::ports::ByteStream;
 use imagery_core::query::{ListQuery, ListScope};
 use imagery_core::time::now;
 use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageStatus};
-use imagery_inspect::Inspection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::upload::{StoredBytes, WriteLimits};
+use crate::upload::{Admission, Budget};
 use crate::{backend, io_failure, ImageService};
 
 /// Reserved properties used by the data path.
@@ -47,49 +46,19 @@ pub enum ImportMethod {
     CopyImage,
 }
 
-/// Data staged by glance-direct, waiting for `import`, with what inspection found
-/// (checked against `disk_format` only at import, when the format must be set).
+/// Data staged by glance-direct, waiting for `import`. Staging admitted it as
+/// safe; whether it matches `disk_format` is decided at import, when the format
+/// must be set. Records written by older versions carry extra fields, ignored.
 #[derive(Serialize, Deserialize)]
 struct Staged {
     data: ImageData,
-    format: String,
-    virtual_size: Option<u64>,
-    safety: Result<(), String>,
 }
 
-impl Staged {
-    fn new(data: ImageData, inspection: Inspection) -> Self {
-        Staged { data, format: inspection.format.as_str().to_string(), virtual_size: inspection.virtual_size, safety: inspection.safety }
-    }
-
-    fn inspection(&self) -> Inspection {
-        Inspection {
-            format: imagery_inspect::DiskFormat::from_name(&self.format).unwrap_or(imagery_inspect::DiskFormat::Raw),
-            virtual_size: self.virtual_size,
-            safety: self.safety.clone(),
-            byte_count: u64::try_from(self.data.size).unwrap_or(0),
-        }
-    }
-}
+/// Why the last import of an image failed (a reserved property), for dialects
+/// that show a reason (Glance only shows `os_glance_failed_import`).
+pub const IMPORT_ERROR: &str = "import_error";
 
 impl ImageService {
-    fn upload_limit(&self, image: &Image, usage_bytes: i64, quota: Option<i64>) -> (u64, String) {
-        let cap = self.config.image_size_cap;
-        match (image.owner.as_deref(), quota) {
-            (Some(_), Some(q)) => {
-                let left = u64::try_from(q.saturating_sub(usage_bytes)).unwrap_or(0);
-                if left < cap {
-                    return (
-                        left,
-                        format!("Denying attempt to upload image because it exceeds the quota: the project may store {q} bytes."),
-                    );
-                }
-                (cap, format!("Image exceeds the storage quota or size cap of {cap} bytes."))
-            }
-            _ => (cap, format!("Image exceeds the size cap of {cap} bytes.")),
-        }
-    }
-
     pub async fn upload(&self, caller: &Caller, id: Uuid, body: ByteStream, expected_size: Option<u64>) -> DomainResult<Image> {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
@@ -99,14 +68,7 @@ impl ImageService {
         if image.status != ImageStatus::Queued {
             return Err(DomainError::Conflict(format!("Image status transition from {} to saving is not allowed", image.status)));
         }
-        let (max_bytes, over_limit_message) = match image.owner.as_deref() {
-            Some(owner) => {
-                let quota = self.config.quota_for(owner).image_size_total;
-                let used = if quota.is_some() { self.catalog.usage(owner).await.map_err(backend)?.stored_bytes } else { 0 };
-                self.upload_limit(&image, used, quota)
-            }
-            None => self.upload_limit(&image, 0, None),
-        };
+        let limits = self.write_limits(&image, Budget::Stored, expected_size).await?;
         let node = self.config.node_id.clone();
         let claimed = self
             .transition(id, |img| {
@@ -121,15 +83,7 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        let written = self.write_blob(body, WriteLimits { max_bytes, expected_size, over_limit_message }, |_| {}).await;
-        let result = match written {
-            Ok(stored) => match self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &stored.inspection) {
-                Ok(virtual_size) => Ok(ImageData { virtual_size, ..stored.data }),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        match result {
+        match self.write_blob(body, limits, Admission::of(&image)).await {
             Ok(data) => self.finish_saving(id, &data).await,
             Err(err) => {
                 self.return_to_queued(id, ImageStatus::Saving).await;
@@ -197,14 +151,7 @@ impl ImageService {
         if image.status != ImageStatus::Queued {
             return Err(DomainError::Conflict(format!("Image status transition from {} to uploading is not allowed", image.status)));
         }
-        let (max_bytes, over_limit_message) = match image.owner.as_deref() {
-            Some(owner) => {
-                let quota = self.config.quota_for(owner).image_stage_total;
-                let used = if quota.is_some() { self.catalog.usage(owner).await.map_err(backend)?.staged_bytes } else { 0 };
-                self.upload_limit(&image, used, quota)
-            }
-            None => self.upload_limit(&image, 0, None),
-        };
+        let limits = self.write_limits(&image, Budget::Staged, expected_size).await?;
         let claimed = self
             .transition(id, |img| {
                 if img.status != ImageStatus::Queued {
@@ -217,10 +164,9 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        match self.write_blob(body, WriteLimits { max_bytes, expected_size, over_limit_message }, |_| {}).await {
-            Ok(StoredBytes { data, inspection }) => {
-                let staged =
-                    serde_json::to_string(&Staged::new(data.clone(), inspection)).map_err(|e| DomainError::Unavailable(e.to_string()))?;
+        match self.write_blob(body, limits, Admission::Staging).await {
+            Ok(data) => {
+                let staged = serde_json::to_string(&Staged { data: data.clone() }).map_err(|e| DomainError::Unavailable(e.to_string()))?;
                 let stored = self
                     .transition(id, |img| {
                         if img.status != ImageStatus::Uploading {
@@ -296,6 +242,7 @@ impl ImageService {
                 }
                 img.status = ImageStatus::Importing;
                 img.properties.remove("os_glance_failed_import");
+                img.remove_reserved(IMPORT_ERROR);
                 Ok(true)
             })
             .await?;
@@ -318,6 +265,7 @@ impl ImageService {
                         img.reset_to_queued();
                         img.remove_reserved(STAGED);
                         img.properties.insert("os_glance_failed_import".into(), "local".into());
+                        img.set_reserved(IMPORT_ERROR, err.to_string());
                         Ok(true)
                     })
                     .await;
@@ -335,7 +283,8 @@ impl ImageService {
             .reserved(STAGED)
             .and_then(|s| serde_json::from_str(s).ok())
             .ok_or_else(|| DomainError::Conflict("No staged data to import.".into()))?;
-        let virtual_size = self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &staged.inspection())?;
+        let inspection = self.inspect_stored(&staged.data).await?;
+        let virtual_size = self.admit(Admission::of(&image), &inspection)?;
         self.activate_imported(id, ImageData { virtual_size, ..staged.data }).await
     }
 
@@ -346,14 +295,9 @@ impl ImageService {
             return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status())));
         }
         let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
-        let limits = WriteLimits {
-            max_bytes: self.config.image_size_cap,
-            expected_size: None,
-            over_limit_message: "Image exceeds the size cap.".into(),
-        };
-        let stored = self.write_blob(body, limits, |_| {}).await?;
-        let virtual_size = self.check_format(image.container_format.as_deref(), image.disk_format.as_deref(), &stored.inspection)?;
-        self.activate_imported(id, ImageData { virtual_size, ..stored.data }).await
+        let limits = self.write_limits(&image, Budget::Stored, None).await?;
+        let stored = self.write_blob(body, limits, Admission::of(&image)).await?;
+        self.activate_imported(id, stored).await
     }
 
     async fn activate_imported(&self, id: Uuid, data: ImageData) -> DomainResult<()> {

@@ -15,7 +15,7 @@ use imagery_core::ports::{BlobStore, Catalog, CatalogError};
 use imagery_core::DomainError;
 
 pub use config::{Quota, ServiceConfig};
-pub use data::{Download, DownloadRange, ImportMethod};
+pub use data::{Download, DownloadRange, ImportMethod, IMPORT_ERROR};
 pub use images::{ImageListRequest, ListPage, NewImage, VisibilityParam};
 
 /// The service: a catalog, a blob store and the operator's limits.

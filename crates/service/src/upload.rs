@@ -1,21 +1,20 @@
 //! The upload pipeline: one pass over the incoming bytes feeds the blob writer,
 //! the hashers (MD5 and SHA-512 on their own threads) and the format inspector, in
 //! constant memory. The bytes become visible under their content address only once
-//! they are durable; the caller flips the catalog row afterwards.
+//! they are durable and admitted; the caller flips the catalog row afterwards.
+//!
+//! [`ImageService::admit`] is the one place that decides whether bytes may back an
+//! image — on every path that brings bytes in (upload, stage, import, web-download,
+//! an image made from another image's bytes, any dialect).
 
 use futures::StreamExt;
 use imagery_core::ports::ByteStream;
-use imagery_core::{DomainError, DomainResult, ImageData};
-use imagery_inspect::{Inspection, Inspector};
+use imagery_core::{DomainError, DomainResult, Image, ImageData};
+use imagery_inspect::{DiskFormat, Inspection, Inspector, Refusal};
 use imagery_store::UploadHasher;
+use serde::{Deserialize, Serialize};
 
-use crate::{io_failure, ImageService};
-
-/// What a finished write produced.
-pub(crate) struct StoredBytes {
-    pub data: ImageData,
-    pub inspection: Inspection,
-}
+use crate::{backend, io_failure, ImageService};
 
 pub(crate) struct WriteLimits {
     /// Stop with 413 beyond this many bytes.
@@ -26,17 +25,120 @@ pub(crate) struct WriteLimits {
     pub over_limit_message: String,
 }
 
+/// Which budget an incoming write counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// Image data (`image_size_total`).
+    Stored,
+    /// glance-direct staging (`image_stage_total`).
+    Staged,
+}
+
+/// What bytes must be to be kept.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Admission<'a> {
+    /// Data of an image with these formats: safety always, the format match for `bare`.
+    Image { container_format: Option<&'a str>, disk_format: Option<&'a str> },
+    /// Staged bytes whose image's formats may still change: safety only (the
+    /// match is decided at import).
+    Staging,
+}
+
+impl<'a> Admission<'a> {
+    pub fn of(image: &'a Image) -> Self {
+        Admission::Image { container_format: image.container_format.as_deref(), disk_format: image.disk_format.as_deref() }
+    }
+}
+
+/// What the inspector found, as recorded with the image ([`imagery_core::image::INSPECTION_KEY`]).
+/// Only admitted bytes are ever recorded, so a record means "safe".
+#[derive(Debug, Serialize, Deserialize)]
+struct Recorded {
+    format: String,
+    virtual_size: Option<u64>,
+}
+
+pub(crate) fn record(inspection: &Inspection) -> Option<String> {
+    serde_json::to_string(&Recorded { format: inspection.format.as_str().into(), virtual_size: inspection.virtual_size }).ok()
+}
+
+/// The inspection recorded with `data`, if there is a readable one.
+pub(crate) fn recorded_inspection(data: &ImageData) -> Option<Inspection> {
+    let recorded: Recorded = serde_json::from_str(data.inspection.as_deref()?).ok()?;
+    Some(Inspection {
+        format: DiskFormat::from_name(&recorded.format)?,
+        virtual_size: recorded.virtual_size,
+        safety: Ok(()),
+        byte_count: u64::try_from(data.size).ok()?,
+    })
+}
+
 impl ImageService {
-    /// Stream `body` into a new blob. On any error nothing is published and the
+    /// The one verdict on bytes for an image: the inspector's safety checks for
+    /// every container format, and Glance's format match for `bare` (enforced, or
+    /// only logged when the operator turned `require_image_format_match` off).
+    /// Returns the virtual size to record.
+    pub(crate) fn admit(&self, admission: Admission<'_>, inspection: &Inspection) -> DomainResult<Option<i64>> {
+        let verdict = match admission {
+            Admission::Staging => imagery_inspect::check_safety(inspection).map(|()| None),
+            Admission::Image { container_format, disk_format } => {
+                imagery_inspect::judge(container_format.unwrap_or("bare"), disk_format.unwrap_or("raw"), inspection)
+            }
+        };
+        match verdict {
+            Ok(virtual_size) => Ok(virtual_size.and_then(|v| i64::try_from(v).ok())),
+            Err(refusal @ Refusal::Unsafe { .. }) => {
+                tracing::warn!(%refusal, format = %inspection.format, "refusing unsafe image data");
+                Err(DomainError::InvalidImageData(refusal.to_string()))
+            }
+            Err(refusal) if self.config.require_image_format_match => Err(DomainError::InvalidImageData(refusal.to_string())),
+            Err(refusal) => {
+                tracing::warn!(%refusal, "accepting image whose data does not match its disk_format");
+                Ok(None)
+            }
+        }
+    }
+
+    /// How many bytes may come in for `image` under the size cap and its
+    /// project's quota for `budget`, and what to say beyond that.
+    pub(crate) async fn write_limits(&self, image: &Image, budget: Budget, expected_size: Option<u64>) -> DomainResult<WriteLimits> {
+        let cap = self.config.image_size_cap;
+        let size_cap =
+            || WriteLimits { max_bytes: cap, expected_size, over_limit_message: format!("Image exceeds the size cap of {cap} bytes.") };
+        let Some(owner) = image.owner.as_deref() else {
+            return Ok(size_cap());
+        };
+        let quotas = self.config.quota_for(owner);
+        let quota = match budget {
+            Budget::Stored => quotas.image_size_total,
+            Budget::Staged => quotas.image_stage_total,
+        };
+        let Some(quota) = quota else {
+            return Ok(size_cap());
+        };
+        let usage = self.catalog.usage(owner).await.map_err(backend)?;
+        let used = match budget {
+            Budget::Stored => usage.stored_bytes,
+            Budget::Staged => usage.staged_bytes,
+        };
+        let left = u64::try_from(quota.saturating_sub(used)).unwrap_or(0);
+        if left < cap {
+            return Ok(WriteLimits {
+                max_bytes: left,
+                expected_size,
+                over_limit_message: format!(
+                    "Denying attempt to upload image because it exceeds the quota: the project may store {quota} bytes."
+                ),
+            });
+        }
+        Ok(WriteLimits { over_limit_message: format!("Image exceeds the storage quota or size cap of {cap} bytes."), ..size_cap() })
+    }
+
+    /// Stream `body` into a new blob, inspecting it on the way, and keep it only if
+    /// [`admit`](Self::admit) accepts it. On any error nothing is published and the
     /// temporary object is removed.
-    pub(crate) async fn write_blob(
-        &self,
-        mut body: ByteStream,
-        limits: WriteLimits,
-        on_start: impl FnOnce(&str),
-    ) -> DomainResult<StoredBytes> {
+    pub(crate) async fn write_blob(&self, mut body: ByteStream, limits: WriteLimits, admission: Admission<'_>) -> DomainResult<ImageData> {
         let mut writer = self.blobs.begin_write().await.map_err(|e| io_failure("begin write", e))?;
-        on_start(writer.temp_key());
         let mut hasher = UploadHasher::new().map_err(|e| io_failure("start hashing", e))?;
         let mut inspector = Inspector::new();
         let mut total: u64 = 0;
@@ -74,6 +176,14 @@ impl ImageService {
                 return Err(DomainError::BadRequest(format!("Size mismatch: the request announced {expected} bytes but carried {total}.")));
             }
         }
+        let inspection = inspector.finish(total);
+        let virtual_size = match self.admit(admission, &inspection) {
+            Ok(v) => v,
+            Err(err) => {
+                writer.abort().await;
+                return Err(err);
+            }
+        };
         let digests = match hasher.finish().await {
             Ok(d) => d,
             Err(err) => {
@@ -81,42 +191,35 @@ impl ImageService {
                 return Err(io_failure("hash", err));
             }
         };
-        let inspection = inspector.finish(total);
         let blob_key = digests.sha512_hex.clone();
         if let Err(err) = writer.commit(&blob_key).await {
             return Err(io_failure("commit", err));
         }
-        let data = ImageData {
+        Ok(ImageData {
             blob_key,
             size: total as i64,
             checksum: digests.md5_hex,
             os_hash_algo: "sha512".into(),
             os_hash_value: digests.sha512_hex,
-            virtual_size: None,
-        };
-        Ok(StoredBytes { data, inspection })
+            virtual_size,
+            inspection: record(&inspection),
+        })
     }
 
-    /// Glance's format rule: the bytes must be what `disk_format` says (when the
-    /// container is `bare`) and must pass the safety checks. Returns the virtual
-    /// size to record.
-    pub(crate) fn check_format(
-        &self,
-        container_format: Option<&str>,
-        disk_format: Option<&str>,
-        inspection: &Inspection,
-    ) -> DomainResult<Option<i64>> {
-        if container_format != Some("bare") {
-            return Ok(None);
+    /// Inspect bytes already in the store (data recorded before inspections were
+    /// kept with images), streaming them once.
+    pub(crate) async fn inspect_stored(&self, data: &ImageData) -> DomainResult<Inspection> {
+        if let Some(found) = recorded_inspection(data) {
+            return Ok(found);
         }
-        let declared = disk_format.unwrap_or("raw");
-        match imagery_inspect::check_declared(declared, inspection) {
-            Ok(virtual_size) => Ok(virtual_size.and_then(|v| i64::try_from(v).ok())),
-            Err(msg) if self.config.require_image_format_match || msg.contains("safety") => Err(DomainError::InvalidImageData(msg)),
-            Err(msg) => {
-                tracing::warn!(%msg, "accepting image whose data does not match its disk_format");
-                Ok(None)
-            }
+        let mut body = self.blobs.read(&data.blob_key, None).await.map_err(|e| io_failure("read", e))?;
+        let mut inspector = Inspector::new();
+        let mut total: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| io_failure("read", e))?;
+            total += chunk.len() as u64;
+            inspector.feed(&chunk);
         }
+        Ok(inspector.finish(total))
     }
 }

@@ -1,0 +1,9 @@
+//! Test support shared by the crates' test suites (a dev-dependency only).
+//!
+//! * [`samples`]: disk images made by the real `qemu-img` at test time — clean
+//!   ones, and the hostile ones Glance's format-safety CVEs are about.
+//! * [`byte_server`]: a loopback HTTP server that serves fixed bytes, for
+//!   imports that fetch a URL.
+
+pub mod byte_server;
+pub mod samples;
