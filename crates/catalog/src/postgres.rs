@@ -694,6 +694,11 @@ impl IdentityCatalog for PostgresCatalog {
         execute(&client, st::DELETE_ACCESS_KEY, &[&id]).await.map(deleted).map_err(backend)
     }
 
+    async fn replace_access_key_secret(&self, id: &str, expected: &str, secret: &str) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        execute(&client, st::REPLACE_ACCESS_KEY_SECRET, &[&id, &expected, &secret]).await.map(|n| n > 0).map_err(backend)
+    }
+
     async fn insert_app_credential(&self, a: &ApplicationCredential) -> CatalogResult<()> {
         let client = self.client().await?;
         let (roles, expires_at, created_at) = (rows::roles_json(&a.roles), rows::opt_micros(&a.expires_at), rows::micros(&a.created_at));
@@ -739,6 +744,11 @@ impl IdentityCatalog for PostgresCatalog {
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool> {
         let client = self.client().await?;
         execute(&client, st::DELETE_SIGNING_KEY, &[&id]).await.map(deleted).map_err(backend)
+    }
+
+    async fn replace_signing_key_material(&self, id: &str, expected: &str, material: &str) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        execute(&client, st::REPLACE_SIGNING_KEY_MATERIAL, &[&id, &expected, &material]).await.map(|n| n > 0).map_err(backend)
     }
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()> {

@@ -143,12 +143,7 @@ enum ConnectionRole {
 }
 
 fn open_file_blocking(path: &Path) -> CatalogResult<SqliteCatalog> {
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| CatalogError::Backend(format!("cannot create directory {}: {e}", parent.display())))?;
-        }
-    }
+    create_owner_only(path)?;
     let open = |role| {
         let conn = Connection::open(path).map_err(|e| CatalogError::Backend(format!("cannot open {}: {e}", path.display())))?;
         configure(conn, role)
@@ -161,6 +156,36 @@ fn open_file_blocking(path: &Path) -> CatalogResult<SqliteCatalog> {
     migrate(&mut writer)?;
     let readers = (0..READERS).map(|_| open(ConnectionRole::Reader)).collect::<CatalogResult<Vec<_>>>()?;
     Ok(SqliteCatalog::from_connections(writer, readers))
+}
+
+/// The catalog holds credentials: create its directory (0700) and an empty file
+/// (0600) before SQLite does, which would use 0644. SQLite gives the `-wal` and
+/// `-shm` files the database file's mode, so they are owner-only too. An existing
+/// file is left as it is (the server fixes lax modes at start, with a warning).
+fn create_owner_only(path: &Path) -> CatalogResult<()> {
+    let failed = |what: &Path, e: std::io::Error| CatalogError::Backend(format!("cannot create {}: {e}", what.display()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(parent).map_err(|e| failed(parent, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(failed(path, e)),
+    }
 }
 
 fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection> {
@@ -831,6 +856,14 @@ impl IdentityCatalog for SqliteCatalog {
         self.write(move |c| execute(c, sqlite!(st::DELETE_ACCESS_KEY), [&id]).map(|n| n > 0).map_err(backend)).await
     }
 
+    async fn replace_access_key_secret(&self, id: &str, expected: &str, secret: &str) -> CatalogResult<bool> {
+        let args = [owned(id), owned(expected), owned(secret)];
+        self.write(move |c| {
+            execute(c, sqlite!(st::REPLACE_ACCESS_KEY_SECRET), params_from_iter(args.iter())).map(|n| n > 0).map_err(backend)
+        })
+        .await
+    }
+
     async fn insert_app_credential(&self, a: &ApplicationCredential) -> CatalogResult<()> {
         let a = a.clone();
         self.write(move |c| {
@@ -889,6 +922,14 @@ impl IdentityCatalog for SqliteCatalog {
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool> {
         let id = owned(id);
         self.write(move |c| execute(c, sqlite!(st::DELETE_SIGNING_KEY), [&id]).map(|n| n > 0).map_err(backend)).await
+    }
+
+    async fn replace_signing_key_material(&self, id: &str, expected: &str, material: &str) -> CatalogResult<bool> {
+        let args = [owned(id), owned(expected), owned(material)];
+        self.write(move |c| {
+            execute(c, sqlite!(st::REPLACE_SIGNING_KEY_MATERIAL), params_from_iter(args.iter())).map(|n| n > 0).map_err(backend)
+        })
+        .await
     }
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()> {
@@ -977,6 +1018,26 @@ mod tests {
         assert_eq!(catalog.inner.readers.len(), READERS);
         for reader in &catalog.inner.readers {
             assert_eq!(pragmas(&lock(reader)), expected);
+        }
+        drop(catalog);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// The catalog holds credentials: its directory, file, `-wal` and `-shm` are
+    /// owner-only from the start.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn new_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = std::env::temp_dir().join(format!("imagery-catalog-modes-{}", Uuid::new_v4()));
+        let path = dir.join("nested").join("c.db");
+        let catalog = SqliteCatalog::open_file(&path).await.unwrap();
+        catalog.insert_domain(&Domain { id: "d".into(), name: "D".into(), description: String::new(), enabled: true }).await.unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("nested")), 0o700);
+        for file in ["c.db", "c.db-wal", "c.db-shm"] {
+            assert_eq!(mode(&dir.join("nested").join(file)), 0o600, "{file}");
         }
         drop(catalog);
         let _ = std::fs::remove_dir_all(dir);

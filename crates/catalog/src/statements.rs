@@ -183,6 +183,7 @@ pub(crate) const GET_ACCESS_KEY: &str = concat!("SELECT ", access_key_columns!()
 pub(crate) const LIST_ACCESS_KEYS: &str =
     concat!("SELECT ", access_key_columns!(), " FROM access_keys WHERE user_id = $1 ORDER BY created_at, id");
 pub(crate) const DELETE_ACCESS_KEY: &str = "DELETE FROM access_keys WHERE id = $1";
+pub(crate) const REPLACE_ACCESS_KEY_SECRET: &str = "UPDATE access_keys SET secret = $3 WHERE id = $1 AND secret = $2";
 
 macro_rules! app_credential_columns {
     () => {
@@ -200,6 +201,7 @@ pub(crate) const INSERT_SIGNING_KEY: &str = "INSERT INTO signing_keys (id, kind,
 pub(crate) const LIST_SIGNING_KEYS: &str =
     "SELECT id, kind, material, created_at FROM signing_keys WHERE kind = $1 ORDER BY created_at DESC, id DESC";
 pub(crate) const DELETE_SIGNING_KEY: &str = "DELETE FROM signing_keys WHERE id = $1";
+pub(crate) const REPLACE_SIGNING_KEY_MATERIAL: &str = "UPDATE signing_keys SET material = $3 WHERE id = $1 AND material = $2";
 
 pub(crate) const INSERT_REVOCATION: &str = "INSERT INTO revocations (audit_id, expires_at) VALUES ($1, $2)";
 pub(crate) const LIST_REVOCATIONS: &str = "SELECT audit_id, expires_at FROM revocations WHERE expires_at > $1 ORDER BY audit_id";

@@ -1,6 +1,11 @@
 //! Identity entities shared by every authentication front door: domains, projects,
 //! users, roles and their assignments, access keys, application credentials, and
 //! the signing keys tokens are minted with.
+//!
+//! Types holding a secret (or a hash of one) have a hand-written `Debug` that
+//! shows `<redacted>` in its place, so a stray `{:?}` cannot leak it into a log.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +28,9 @@ pub struct Project {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+const REDACTED: &str = "<redacted>";
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub name: String,
@@ -51,7 +58,7 @@ pub struct RoleAssignment {
 /// A long-lived key pair for signature- or secret-based front doors (Huawei AK/SK,
 /// Azure client credentials, Yandex OAuth tokens). The secret must be recoverable
 /// because request signatures are verified by recomputing them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessKey {
     pub id: String,
     pub secret: String,
@@ -64,7 +71,7 @@ pub struct AccessKey {
     pub public_key: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationCredential {
     pub id: String,
     pub name: String,
@@ -81,7 +88,7 @@ pub struct ApplicationCredential {
 }
 
 /// Key material for minting tokens. `kind` tells which front door uses it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKey {
     pub id: String,
     pub kind: String,
@@ -94,4 +101,129 @@ pub struct SigningKey {
 pub struct Revocation {
     pub audit_id: String,
     pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("domain_id", &self.domain_id)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| REDACTED))
+            .field("enabled", &self.enabled)
+            .field("default_project_id", &self.default_project_id)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &REDACTED)
+            .field("user_id", &self.user_id)
+            .field("project_id", &self.project_id)
+            .field("description", &self.description)
+            .field("created_at", &self.created_at)
+            .field("public_key", &self.public_key)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApplicationCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApplicationCredential")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("user_id", &self.user_id)
+            .field("project_id", &self.project_id)
+            .field("description", &self.description)
+            .field("secret_hash", &REDACTED)
+            .field("roles", &self.roles)
+            .field("expires_at", &self.expires_at)
+            .field("unrestricted", &self.unrestricted)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("material", &REDACTED)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::now;
+
+    const SECRET: &str = "s3cr3t-VALUE-that-must-not-show";
+
+    fn shown(value: &impl fmt::Debug) -> String {
+        let text = format!("{value:?} {value:#?}");
+        assert!(text.contains(REDACTED), "{text}");
+        text
+    }
+
+    #[test]
+    fn access_key_debug_hides_the_secret() {
+        let key = AccessKey {
+            id: "AKID".into(),
+            secret: SECRET.into(),
+            user_id: "u".into(),
+            project_id: None,
+            description: String::new(),
+            created_at: now(),
+            public_key: None,
+        };
+        let text = shown(&key);
+        assert!(!text.contains(SECRET) && text.contains("AKID"), "{text}");
+    }
+
+    #[test]
+    fn signing_key_debug_hides_the_material() {
+        let key = SigningKey { id: "k1".into(), kind: "token-hmac".into(), material: SECRET.into(), created_at: now() };
+        let text = shown(&key);
+        assert!(!text.contains(SECRET) && text.contains("k1"), "{text}");
+    }
+
+    #[test]
+    fn user_debug_hides_the_password_hash() {
+        let user = User {
+            id: "u1".into(),
+            name: "alice".into(),
+            domain_id: "default".into(),
+            password_hash: Some(SECRET.into()),
+            enabled: true,
+            default_project_id: None,
+            created_at: now(),
+        };
+        let text = shown(&user);
+        assert!(!text.contains(SECRET) && text.contains("alice"), "{text}");
+    }
+
+    #[test]
+    fn app_credential_debug_hides_the_secret_hash() {
+        let credential = ApplicationCredential {
+            id: "c1".into(),
+            name: "ci".into(),
+            user_id: "u1".into(),
+            project_id: "p1".into(),
+            description: String::new(),
+            secret_hash: SECRET.into(),
+            roles: vec!["member".into()],
+            expires_at: None,
+            unrestricted: false,
+            created_at: now(),
+        };
+        let text = shown(&credential);
+        assert!(!text.contains(SECRET) && text.contains("ci"), "{text}");
+    }
 }

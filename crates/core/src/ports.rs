@@ -129,6 +129,10 @@ pub trait IdentityCatalog: Send + Sync + 'static {
     async fn get_access_key(&self, id: &str) -> CatalogResult<Option<AccessKey>>;
     async fn list_access_keys(&self, user_id: &str) -> CatalogResult<Vec<AccessKey>>;
     async fn delete_access_key(&self, id: &str) -> CatalogResult<bool>;
+    /// Replace a key's stored secret if it is still `expected` (sealing a
+    /// plaintext secret on upgrade; two nodes doing it at once is harmless).
+    /// Returns whether the row was changed.
+    async fn replace_access_key_secret(&self, id: &str, expected: &str, secret: &str) -> CatalogResult<bool>;
 
     async fn insert_app_credential(&self, c: &ApplicationCredential) -> CatalogResult<()>;
     async fn get_app_credential(&self, id: &str) -> CatalogResult<Option<ApplicationCredential>>;
@@ -139,6 +143,9 @@ pub trait IdentityCatalog: Send + Sync + 'static {
     /// Keys of one kind, newest first.
     async fn list_signing_keys(&self, kind: &str) -> CatalogResult<Vec<SigningKey>>;
     async fn delete_signing_key(&self, id: &str) -> CatalogResult<bool>;
+    /// Replace a signing key's stored material if it is still `expected`; as
+    /// `replace_access_key_secret`.
+    async fn replace_signing_key_material(&self, id: &str, expected: &str, material: &str) -> CatalogResult<bool>;
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()>;
     /// Revocations still relevant (not expired at `now`).

@@ -537,13 +537,13 @@ impl Identity {
             created_at: now(),
             public_key: public_key_pem.map(|p| p.trim().to_string()),
         };
-        self.catalog.insert_access_key(&key).await?;
+        self.catalog.insert_access_key(&self.seal_access_key(&key)?).await?;
         tracing::info!(access_key_id = %key.id, %user_id, "access key created");
         Ok(key)
     }
 
     pub async fn list_access_keys(&self, user_id: &str) -> IdentityResult<Vec<AccessKey>> {
-        Ok(self.catalog.list_access_keys(user_id).await?)
+        self.catalog.list_access_keys(user_id).await?.into_iter().map(|key| self.open_access_key(key)).collect()
     }
 
     pub async fn delete_access_key(&self, id: &str) -> IdentityResult<()> {

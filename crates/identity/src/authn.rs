@@ -54,7 +54,7 @@ pub enum ScopeRequest {
     Domain(DomainRef),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     Password {
         user: UserRef,
@@ -71,10 +71,29 @@ pub enum AuthMethod {
 }
 
 /// A freshly minted token and whom it speaks for.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedToken {
     pub token: String,
     pub principal: Principal,
+}
+
+/// Tokens are bearer secrets: `Debug` shows `<redacted>` instead.
+impl fmt::Debug for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthMethod::Password { user, password } => f.debug_struct("Password").field("user", user).field("password", password).finish(),
+            AuthMethod::Token { .. } => f.debug_struct("Token").field("token", &"<redacted>").finish(),
+            AuthMethod::ApplicationCredential { credential, secret } => {
+                f.debug_struct("ApplicationCredential").field("credential", credential).field("secret", secret).finish()
+            }
+        }
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken").field("token", &"<redacted>").field("principal", &self.principal).finish()
+    }
 }
 
 impl fmt::Display for DomainRef {
@@ -148,7 +167,8 @@ impl Identity {
     /// Check an access key's secret and return the principal it acts as.
     pub async fn authenticate_access_key(&self, key_id: &str, secret: &str) -> IdentityResult<Principal> {
         let result = async {
-            let key = self.catalog.get_access_key(key_id).await?.ok_or_else(|| unauthenticated("no such access key"))?;
+            let stored = self.catalog.get_access_key(key_id).await?.ok_or_else(|| unauthenticated("no such access key"))?;
+            let key = self.open_access_key(stored)?;
             if !bool::from(key.secret.as_bytes().ct_eq(secret.as_bytes())) {
                 return Err(unauthenticated("wrong access key secret"));
             }
@@ -164,7 +184,7 @@ impl Identity {
     /// An access key with its secret, for front doors that verify request
     /// signatures by recomputing them.
     pub async fn access_key(&self, id: &str) -> IdentityResult<Option<AccessKey>> {
-        Ok(self.catalog.get_access_key(id).await?)
+        self.catalog.get_access_key(id).await?.map(|key| self.open_access_key(key)).transpose()
     }
 
     /// The principal an already verified access key acts as: its user, scoped to
@@ -387,5 +407,42 @@ impl Identity {
                 None => Ok(None),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn auth_method_and_issued_token_debug_hide_secrets() {
+        let user = UserRef::Id("u1".into());
+        let methods = [
+            AuthMethod::Password { user: user.clone(), password: Secret::new("pass-SECRET") },
+            AuthMethod::Token { token: "tok-SECRET".into() },
+            AuthMethod::ApplicationCredential { credential: AppCredentialRef::Id("c1".into()), secret: Secret::new("app-SECRET") },
+        ];
+        for method in &methods {
+            let text = format!("{method:?} {method:#?}");
+            assert!(!text.contains("SECRET") && text.contains("<redacted>"), "{text}");
+        }
+        let now = imagery_core::time::now();
+        let principal = Principal {
+            user_id: "u1".into(),
+            user_name: "alice".into(),
+            user_domain_id: "default".into(),
+            user_domain_name: "Default".into(),
+            scope: Scope::Unscoped,
+            roles: vec![],
+            methods: vec![],
+            issued_at: now,
+            expires_at: now,
+            audit_id: "audit".into(),
+            parent_audit_id: None,
+            app_credential_id: None,
+        };
+        let issued = IssuedToken { token: "t1.tok-SECRET".into(), principal };
+        let text = format!("{issued:?}");
+        assert!(!text.contains("SECRET") && text.contains("<redacted>") && text.contains("alice"), "{text}");
     }
 }

@@ -1,8 +1,10 @@
 //! How the identity core is tuned: token lifetime, how often keys and
 //! revocations are reloaded, when a rotated key starts signing, and what a
-//! password hash costs.
+//! password hash costs, and the key that seals the catalog's secrets.
 
 use std::time::Duration;
+
+use crate::at_rest::KeyEncryptionKey;
 
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {
@@ -21,6 +23,9 @@ pub struct IdentityConfig {
     /// How many password hashes may be computed at once; further logins wait.
     /// Bounds the memory and CPU an attacker can make logins consume.
     pub max_concurrent_hashes: usize,
+    /// Seals token signing keys and access-key secrets in the catalog. `None`
+    /// stores them in clear (tests and embedded use; the server always sets one).
+    pub key_encryption_key: Option<KeyEncryptionKey>,
 }
 
 /// Argon2id parameters.
@@ -53,6 +58,20 @@ impl Default for IdentityConfig {
             key_activation_delay: refresh_interval * 2,
             password_hashing: PasswordHashing::DEFAULT,
             max_concurrent_hashes: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
+            key_encryption_key: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_key_encryption_key() {
+        let config =
+            IdentityConfig { key_encryption_key: Some(KeyEncryptionKey::from_bytes(&[7; 32]).expect("key")), ..Default::default() };
+        let text = format!("{config:?}");
+        assert!(text.contains("<redacted>") && !text.contains("7, 7"), "{text}");
     }
 }

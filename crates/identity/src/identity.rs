@@ -9,6 +9,7 @@ use imagery_core::ports::{Catalog, CatalogError};
 use imagery_core::time::now;
 use tokio::time::MissedTickBehavior;
 
+use crate::at_rest::Sealer;
 use crate::config::IdentityConfig;
 use crate::error::{IdentityError, IdentityResult};
 use crate::keyring::{new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject};
@@ -21,6 +22,7 @@ pub struct Identity {
     pub(crate) catalog: Arc<dyn Catalog>,
     pub(crate) config: IdentityConfig,
     pub(crate) hasher: PasswordHasher,
+    pub(crate) sealer: Sealer,
     keys: RwLock<KeyRing>,
     revocations: RwLock<Revocations>,
 }
@@ -42,19 +44,30 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 impl Identity {
     /// Load the signing keys (creating the first one on a fresh catalog) and the
     /// revocation list, and start reloading both every `refresh_interval` for as
-    /// long as the returned `Arc` lives.
+    /// long as the returned `Arc` lives. With a key-encryption key, secrets an
+    /// older version stored in clear are sealed first; a key that does not open
+    /// the sealed ones fails here.
     pub async fn open(catalog: Arc<dyn Catalog>, config: IdentityConfig) -> IdentityResult<Arc<Identity>> {
         let hasher = PasswordHasher::new(config.password_hashing, config.max_concurrent_hashes).await?;
+        let sealer = Sealer::new(config.key_encryption_key.clone());
         let identity = Arc::new(Identity {
             catalog,
             config,
             hasher,
+            sealer,
             keys: RwLock::new(KeyRing::default()),
             revocations: RwLock::new(Revocations::default()),
         });
+        let sealed = identity.seal_plaintext_secrets().await?;
+        if sealed > 0 {
+            tracing::warn!(
+                secrets = sealed,
+                "encrypted plaintext secrets (token signing keys, access-key secrets) left in the catalog by an older version"
+            );
+        }
         identity.refresh().await?;
         if read(&identity.keys).is_empty() {
-            identity.catalog.insert_signing_key(&new_signing_key()).await?;
+            identity.catalog.insert_signing_key(&identity.seal_signing_key(new_signing_key())?).await?;
             tracing::info!("created the first token signing key");
             // Reload rather than trust our insert: a process starting at the same
             // time may have created one too, and all must sign alike.
@@ -70,7 +83,13 @@ impl Identity {
 
     /// Reload signing keys and unexpired revocations from the catalog.
     pub async fn refresh(&self) -> IdentityResult<()> {
-        let stored_keys = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
+        let stored_keys = self
+            .catalog
+            .list_signing_keys(TOKEN_KEY_KIND)
+            .await?
+            .into_iter()
+            .map(|key| self.open_signing_key(key))
+            .collect::<IdentityResult<Vec<_>>>()?;
         let stored_revocations = self.catalog.list_revocations(now()).await?;
         let ring = KeyRing::from_stored(&stored_keys);
         if ring.is_empty() && !stored_keys.is_empty() {
@@ -92,7 +111,7 @@ impl Identity {
     /// Returns the new key's id.
     pub async fn rotate_token_key(&self) -> IdentityResult<String> {
         let key = new_signing_key();
-        self.catalog.insert_signing_key(&key).await?;
+        self.catalog.insert_signing_key(&self.seal_signing_key(key.clone())?).await?;
         let stored = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
         let cfg = &self.config;
         for id in retired_keys(&stored, now(), cfg.key_activation_delay, cfg.token_ttl, cfg.refresh_interval) {

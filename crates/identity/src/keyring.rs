@@ -235,6 +235,14 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_key_material() {
+        let key = stored("k1", 0);
+        let ring = KeyRing::from_stored(std::slice::from_ref(&key));
+        let text = format!("{ring:?} {:?} {key:?}", ring.keys()[0]);
+        assert!(!text.contains(&key.material) && text.contains("k1"), "{text}");
+    }
+
+    #[test]
     fn bad_material_is_ignored() {
         let mut broken = stored("broken", 5);
         broken.material = "not base64!".into();

@@ -13,12 +13,15 @@
 //! - [`Identity::bootstrap_first_start`] and [`Identity::bootstrap`] create the
 //!   `Default` domain, the `admin`/`member`/`reader` roles and the first admin.
 //!
-//! Invariants: a password or secret is never logged nor stored in clear (access
-//! key secrets excepted: signatures are verified by recomputing them); every
+//! Invariants: a password or secret is never logged nor stored in clear: passwords
+//! and application-credential secrets are hashed; token signing keys and
+//! access-key secrets (which signatures are verified by recomputing) are sealed
+//! with the key-encryption key (`at_rest`), outside the catalog; every
 //! failed authentication is the same [`IdentityError::Unauthenticated`] to the
 //! caller, with the reason only in the log.
 
 mod admin;
+mod at_rest;
 mod authn;
 mod bootstrap;
 mod config;
@@ -34,6 +37,7 @@ mod token;
 pub use admin::{
     AssignmentEntry, AssignmentFilter, AssignmentTarget, NewAppCredential, NewProject, NewUser, ProjectUpdate, RoleRef, UserUpdate,
 };
+pub use at_rest::KeyEncryptionKey;
 pub use authn::{AppCredentialRef, AuthMethod, DomainRef, IssuedToken, ProjectRef, ScopeRequest, UserRef};
 pub use bootstrap::{BootstrapReport, OPENRC_FILE};
 pub use config::{IdentityConfig, PasswordHashing};

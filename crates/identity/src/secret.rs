@@ -25,7 +25,7 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("Secret(<redacted>)")
     }
 }
 
@@ -66,3 +66,14 @@ pub(crate) fn random_string(alphabet: &[u8], len: usize) -> String {
 
 pub(crate) const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub(crate) const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_value() {
+        let text = format!("{:?}", Secret::new("hunter2"));
+        assert!(!text.contains("hunter2") && text.contains("<redacted>"), "{text}");
+    }
+}

@@ -9,6 +9,10 @@
 //! * [`read`] streams a file or a byte range of it in 256 KiB chunks from a blocking
 //!   worker with a short read-ahead, so memory stays bounded (object_store's local
 //!   reader issues 8 KiB reads, too small for multi-GiB downloads).
+//!
+//! Image bytes may be private: directories are created owner-only (0700) and
+//! files 0600, set as they are created (never chmod-ed afterwards, and without
+//! touching the process umask).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -46,9 +50,16 @@ impl LocalWriter {
         let path = file_path.clone();
         let file = tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir)?;
+                create_private_dir_all(dir)?;
             }
-            OpenOptions::new().write(true).create_new(true).open(&path)
+            let mut options = OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            options.open(&path)
         })
         .await
         .map_err(join_failed)??;
@@ -149,7 +160,7 @@ fn publish(file: File, staged: &Path, destination: &Path) -> io::Result<()> {
     sync_dir(staging_dir)?;
     let blob_dir = parent(destination)?;
     if !blob_dir.is_dir() {
-        fs::create_dir_all(blob_dir)?;
+        create_private_dir_all(blob_dir)?;
         // The new shard directory's own entry must survive a crash too.
         sync_dir(parent(blob_dir)?)?;
     }
@@ -160,6 +171,18 @@ fn publish(file: File, staged: &Path, destination: &Path) -> io::Result<()> {
 
 fn parent(path: &Path) -> io::Result<&Path> {
     path.parent().ok_or_else(|| io::Error::other(format!("{} has no parent directory", path.display())))
+}
+
+/// `create_dir_all`, with every directory it creates owner-only.
+pub(crate) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -31,12 +31,12 @@ pub struct ObjectBlobStore {
 }
 
 impl ObjectBlobStore {
-    /// A store rooted at directory `root`, created if missing.
+    /// A store rooted at directory `root`, created (owner-only) if missing.
     pub async fn local(root: impl AsRef<FsPath>) -> io::Result<Self> {
         let root = root.as_ref().to_path_buf();
         let root = tokio::task::spawn_blocking(move || -> io::Result<PathBuf> {
             for dir in [layout::STAGING, layout::BLOBS] {
-                std::fs::create_dir_all(root.join(dir))?;
+                local::create_private_dir_all(&root.join(dir))?;
             }
             local::sync_dir(&root)?;
             root.canonicalize()

@@ -187,3 +187,28 @@ async fn open_understands_store_urls() {
         assert!(err.to_string().contains("lacks S3 support"));
     }
 }
+
+/// Image bytes are private: owner-only directories and files, from creation on.
+#[cfg(unix)]
+#[tokio::test]
+async fn local_store_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = ObjectBlobStore::local(&root).await.expect("local store");
+    let writer = {
+        let mut writer = store.begin_write().await.expect("begin");
+        writer.write(Bytes::from_static(b"partial")).await.expect("write");
+        writer
+    };
+    let staged = root.join(writer.temp_key());
+    assert_eq!(mode(&staged), 0o600, "temporary upload file");
+    writer.abort().await;
+    let key = store_bytes(&store, &content(1000, 9), 100).await;
+    let blob = root.join("blobs").join(&key[..2]).join(&key);
+    assert_eq!(mode(&blob), 0o600, "blob file");
+    for d in [root.clone(), root.join("staging"), root.join("blobs"), root.join("blobs").join(&key[..2])] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+}

@@ -188,6 +188,14 @@ pub async fn access_keys(ctx: Ctx) {
     assert!(c.delete_access_key("k-a").await.unwrap());
     assert!(!c.delete_access_key("k-a").await.unwrap());
     assert_eq!(c.list_access_keys("u1").await.unwrap().len(), 2);
+
+    // Replacing a secret (sealing it on upgrade) only happens over the expected value.
+    assert!(!c.replace_access_key_secret("k-b", "not-the-secret", "sealed").await.unwrap());
+    assert!(c.replace_access_key_secret("k-b", "secret-k-b", "sealed").await.unwrap());
+    assert!(!c.replace_access_key_secret("k-b", "secret-k-b", "again").await.unwrap(), "a second node finds it done");
+    assert!(!c.replace_access_key_secret("nope", "x", "y").await.unwrap());
+    let replaced = c.get_access_key("k-b").await.unwrap().unwrap();
+    assert_eq!(replaced, AccessKey { secret: "sealed".into(), ..keys[0].clone() });
 }
 
 pub async fn app_credentials(ctx: Ctx) {
@@ -232,6 +240,11 @@ pub async fn signing_keys_and_revocations(ctx: Ctx) {
     assert!(c.delete_signing_key("k2").await.unwrap());
     assert!(!c.delete_signing_key("k2").await.unwrap());
     assert_eq!(c.list_signing_keys("fernet").await.unwrap().len(), 2);
+    assert!(!c.replace_signing_key_material("k1", "other", "sealed").await.unwrap());
+    assert!(c.replace_signing_key_material("k1", "material-k1", "sealed").await.unwrap());
+    assert!(!c.replace_signing_key_material("k1", "material-k1", "again").await.unwrap());
+    let fernet = c.list_signing_keys("fernet").await.unwrap();
+    assert_eq!(fernet, vec![keys[2].clone(), SigningKey { material: "sealed".into(), ..keys[0].clone() }]);
 
     let rev = |id: &str, n: i64| Revocation { audit_id: id.into(), expires_at: at(n) };
     for r in [rev("b", 100), rev("a", 200), rev("c", 50), rev("d", 99)] {
