@@ -15,7 +15,9 @@ use serde_json::Value;
 use crate::context::Ctx;
 use crate::error::{KeystoneError, KeystoneResult};
 use crate::router::{Endpoint, RouteError};
-use crate::{app_credentials, auth, discovery, domains, projects, role_assignments, roles, users, KeystoneState};
+use crate::{
+    app_credentials, auth, discovery, domains, endpoints, projects, regions, role_assignments, roles, services, users, KeystoneState,
+};
 
 /// The Keystone router, serving paths relative to the identity root.
 pub fn router(state: KeystoneState) -> Router {
@@ -130,5 +132,12 @@ async fn dispatch(ctx: &Ctx, endpoint: Endpoint) -> KeystoneResult<Response> {
         CreateAppCredential { user_id } => app_credentials::create(ctx, &user_id).await,
         GetAppCredential { user_id, credential_id } => app_credentials::get(ctx, &user_id, &credential_id).await,
         DeleteAppCredential { user_id, credential_id } => app_credentials::delete(ctx, &user_id, &credential_id).await,
+
+        ListServices => services::list(ctx),
+        GetService { service_id } => services::get(ctx, &service_id),
+        ListEndpoints => endpoints::list(ctx),
+        GetEndpoint { endpoint_id } => endpoints::get(ctx, &endpoint_id),
+        ListRegions => regions::list(ctx),
+        GetRegion { region_id } => regions::get(ctx, &region_id),
     }
 }

@@ -1,7 +1,8 @@
 //! The Keystone v3 front door: the subset of the Identity API that keystoneauth,
 //! openstackclient, openstacksdk and tempest actually call — version discovery,
 //! token issue/validate/revoke with a service catalog, application credentials,
-//! and the identity administration openstackclient performs.
+//! the identity administration openstackclient performs, and read-only
+//! listings of that catalog (`/v3/services`, `/v3/endpoints`, `/v3/regions`).
 //!
 //! Layout (as every dialect): `router` parses method + path into one `Endpoint`
 //! listing the whole surface, `api_server` dispatches it, `error` renders
@@ -17,12 +18,15 @@ mod auth;
 mod context;
 mod discovery;
 mod domains;
+mod endpoints;
 mod error;
 mod projects;
+mod regions;
 mod role_assignments;
 mod roles;
 pub mod router;
 mod service_catalog;
+mod services;
 mod users;
 mod validator;
 mod views;

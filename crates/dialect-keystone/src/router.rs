@@ -56,6 +56,13 @@ pub enum Endpoint {
     CreateAppCredential { user_id: String },
     GetAppCredential { user_id: String, credential_id: String },
     DeleteAppCredential { user_id: String, credential_id: String },
+    // the service catalog
+    ListServices,
+    GetService { service_id: String },
+    ListEndpoints,
+    GetEndpoint { endpoint_id: String },
+    ListRegions,
+    GetRegion { region_id: String },
 }
 
 /// Why a request matches no endpoint.
@@ -132,6 +139,13 @@ impl Endpoint {
 
             ["v3", "role_assignments"] if get => ListRoleAssignments,
 
+            ["v3", "services"] if get => ListServices,
+            ["v3", "services", id] if get => GetService { service_id: owned(id) },
+            ["v3", "endpoints"] if get => ListEndpoints,
+            ["v3", "endpoints", id] if get => GetEndpoint { endpoint_id: owned(id) },
+            ["v3", "regions"] if get => ListRegions,
+            ["v3", "regions", id] if get => GetRegion { region_id: owned(id) },
+
             path if Endpoint::is_known_path(path) => return Err(RouteError::MethodNotAllowed),
             _ => return Err(RouteError::NotFound),
         };
@@ -144,8 +158,8 @@ impl Endpoint {
             s,
             [] | ["v3"]
                 | ["v3", "auth", "projects" | "domains" | "catalog"]
-                | ["v3", "domains" | "projects" | "users" | "roles" | "role_assignments"]
-                | ["v3", "domains" | "projects" | "users" | "roles", _]
+                | ["v3", "domains" | "projects" | "users" | "roles" | "role_assignments" | "services" | "endpoints" | "regions"]
+                | ["v3", "domains" | "projects" | "users" | "roles" | "services" | "endpoints" | "regions", _]
                 | ["v3", "domains" | "projects", _, "users", _, "roles"]
                 | ["v3", "users", _, "password" | "projects" | "application_credentials"]
                 | ["v3", "users", _, "application_credentials", _]
@@ -208,7 +222,14 @@ mod tests {
         assert_eq!(p(Method::GET, "/v3/nothing"), Err(RouteError::NotFound));
         assert_eq!(p(Method::GET, "/v3//users"), Err(RouteError::NotFound));
         assert_eq!(p(Method::GET, "/v2.0"), Err(RouteError::NotFound));
+        assert_eq!(p(Method::GET, "/v3/services"), Ok(Endpoint::ListServices));
+        assert_eq!(p(Method::HEAD, "/v3/endpoints/e1"), Ok(Endpoint::GetEndpoint { endpoint_id: "e1".into() }));
+        assert_eq!(p(Method::GET, "/v3/regions/RegionOne"), Ok(Endpoint::GetRegion { region_id: "RegionOne".into() }));
+        assert_eq!(p(Method::POST, "/v3/services"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(p(Method::DELETE, "/v3/endpoints/e1"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(p(Method::GET, "/v3/regions/r/children"), Err(RouteError::NotFound));
         assert!(Endpoint::ListProjects.is_read_only());
+        assert!(Endpoint::ListEndpoints.is_read_only());
         assert!(!Endpoint::IssueToken.is_read_only());
     }
 }

@@ -6,6 +6,7 @@ use imagery_core::time::Timestamp;
 use serde_json::{json, Value};
 
 use crate::context::Ctx;
+use crate::service_catalog::{absolute_url, Endpoint, Service};
 
 /// Token times: `2026-11-25T15:04:05.000000Z`.
 pub(crate) fn token_time(t: &Timestamp) -> String {
@@ -94,5 +95,42 @@ pub(crate) fn app_credential(ctx: &Ctx, c: &ApplicationCredential, roles: &[Role
         "unrestricted": c.unrestricted,
         "access_rules": [],
         "links": {"self": ctx.v3(&format!("/users/{}/application_credentials/{}", c.user_id, c.id))},
+    })
+}
+
+/// A catalog service; `description` is absent, as Keystone leaves it when none was set.
+pub(crate) fn service(ctx: &Ctx, s: &Service<'_>) -> Value {
+    json!({
+        "id": s.id,
+        "type": s.service_type,
+        "name": s.name,
+        "enabled": true,
+        "links": {"self": ctx.v3(&format!("/services/{}", s.id))},
+    })
+}
+
+/// A catalog endpoint: relative URLs are made absolute against the request's
+/// origin (as in tokens); project placeholders are shown as configured.
+pub(crate) fn endpoint(ctx: &Ctx, e: &Endpoint<'_>) -> Value {
+    let region = &ctx.state.catalog.region;
+    json!({
+        "id": e.id,
+        "interface": e.interface,
+        "region": region,
+        "region_id": region,
+        "service_id": e.service_id,
+        "url": absolute_url(e.url, &ctx.origin),
+        "enabled": true,
+        "links": {"self": ctx.v3(&format!("/endpoints/{}", e.id))},
+    })
+}
+
+/// The catalog's region: top level, no description.
+pub(crate) fn region(ctx: &Ctx, id: &str) -> Value {
+    json!({
+        "id": id,
+        "description": "",
+        "parent_region_id": null,
+        "links": {"self": ctx.v3(&format!("/regions/{id}"))},
     })
 }

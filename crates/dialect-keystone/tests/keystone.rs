@@ -691,3 +691,181 @@ async fn tokens_survive_restart_and_key_rotation() {
     s.identity.refresh().await.expect("refresh");
     assert_eq!(s.get("/v3/auth/projects", &after).await.status, StatusCode::OK);
 }
+
+/// The id → object map of a Keystone collection.
+fn by_id(collection: &Value) -> std::collections::BTreeMap<String, Value> {
+    collection.as_array().expect("array").iter().map(|v| (v["id"].as_str().expect("id").to_string(), v.clone())).collect()
+}
+
+#[tokio::test]
+async fn services_endpoints_and_regions_match_the_token_catalog() {
+    let s = start().await;
+    let login = s.login("admin", ADMIN_PASSWORD, Some("admin")).await;
+    assert_eq!(login.status, StatusCode::CREATED);
+    let admin = login.header("x-subject-token").expect("token").to_string();
+    let project_id = login.body["token"]["project"]["id"].as_str().expect("project").to_string();
+    let token_catalog = login.body["token"]["catalog"].as_array().expect("catalog").clone();
+    assert_eq!(token_catalog.len(), 3);
+
+    // Services: Keystone's shape, one per catalog service, same ids/types/names.
+    let services = s.get("/v3/services", &admin).await;
+    assert_eq!(services.status, StatusCode::OK, "{}", services.body);
+    assert_eq!(services.header("content-type"), Some("application/json"));
+    assert_eq!(services.body["links"], json!({"self": format!("{}/v3/services", s.origin), "previous": null, "next": null}));
+    let listed_services = by_id(&services.body["services"]);
+    assert_eq!(listed_services.len(), 3);
+    for service in &token_catalog {
+        let id = service["id"].as_str().expect("id");
+        assert_eq!(
+            listed_services.get(id),
+            Some(&json!({
+                "id": id,
+                "type": service["type"],
+                "name": service["name"],
+                "enabled": true,
+                "links": {"self": format!("{}/v3/services/{id}", s.origin)},
+            })),
+            "token catalog service {service} is listed"
+        );
+        let shown = s.get(&format!("/v3/services/{id}"), &admin).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert_eq!(shown.body, json!({"service": listed_services[id]}));
+    }
+    let image_service = token_catalog.iter().find(|svc| svc["type"] == "image").expect("image service");
+    let image_service_id = image_service["id"].as_str().expect("id").to_string();
+    let of_type = s.get("/v3/services?type=image", &admin).await;
+    assert_eq!(of_type.body["services"].as_array().map(Vec::len), Some(1));
+    assert_eq!(of_type.body["services"][0]["id"], image_service_id.as_str());
+    assert_eq!(of_type.body["links"]["self"], format!("{}/v3/services?type=image", s.origin));
+    assert_eq!(s.get("/v3/services?name=nova", &admin).await.body["services"][0]["type"], "compute");
+    assert_eq!(s.get("/v3/services?type=volumev3", &admin).await.body["services"], json!([]));
+
+    // Endpoints: every endpoint of the token's catalog, same id, URL (with the
+    // project placeholder as configured), interface and region.
+    let endpoints = s.get("/v3/endpoints", &admin).await;
+    assert_eq!(endpoints.status, StatusCode::OK, "{}", endpoints.body);
+    assert_eq!(endpoints.body["links"], json!({"self": format!("{}/v3/endpoints", s.origin), "previous": null, "next": null}));
+    let listed = by_id(&endpoints.body["endpoints"]);
+    assert_eq!(listed.len(), 9);
+    let mut seen = 0;
+    for service in &token_catalog {
+        for endpoint in service["endpoints"].as_array().expect("endpoints") {
+            let id = endpoint["id"].as_str().expect("id");
+            let l = listed.get(id).unwrap_or_else(|| panic!("token endpoint {endpoint} not in /v3/endpoints"));
+            assert_eq!(l["url"].as_str().map(|u| u.replace("%(project_id)s", &project_id)).as_deref(), endpoint["url"].as_str());
+            assert_eq!(l["interface"], endpoint["interface"]);
+            assert_eq!(l["region_id"], endpoint["region_id"]);
+            assert_eq!(l["region"], endpoint["region"]);
+            assert_eq!(l["service_id"], service["id"]);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 9);
+    let public_image =
+        listed.values().find(|e| e["service_id"] == image_service_id.as_str() && e["interface"] == "public").expect("public image");
+    let public_image_id = public_image["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        public_image,
+        &json!({
+            "id": public_image_id,
+            "interface": "public",
+            "region": "RegionOne",
+            "region_id": "RegionOne",
+            "service_id": image_service_id,
+            "url": format!("{}/image", s.origin),
+            "enabled": true,
+            "links": {"self": format!("{}/v3/endpoints/{public_image_id}", s.origin)},
+        }),
+        "relative catalog URLs are made absolute"
+    );
+    assert!(listed.values().any(|e| e["url"] == "http://compute.example:8774/v2.1/%(project_id)s"), "templates are shown as configured");
+    let shown = s.get(&format!("/v3/endpoints/{public_image_id}"), &admin).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert_eq!(shown.body, json!({"endpoint": public_image}));
+
+    let count = |reply: &Reply| reply.body["endpoints"].as_array().map(Vec::len);
+    assert_eq!(count(&s.get("/v3/endpoints?interface=public", &admin).await), Some(3));
+    assert_eq!(count(&s.get(&format!("/v3/endpoints?service_id={image_service_id}"), &admin).await), Some(3));
+    let one = s.get(&format!("/v3/endpoints?service_id={image_service_id}&interface=public&region_id=RegionOne"), &admin).await;
+    assert_eq!(one.body["endpoints"], json!([public_image]));
+    assert_eq!(count(&s.get("/v3/endpoints?region_id=RegionTwo", &admin).await), Some(0));
+    assert_eq!(count(&s.get("/v3/endpoints?interface=nowhere", &admin).await), Some(0));
+
+    // Regions: the catalog's one region.
+    let region = json!({"id": "RegionOne", "description": "", "parent_region_id": null, "links": {"self": format!("{}/v3/regions/RegionOne", s.origin)}});
+    let regions = s.get("/v3/regions", &admin).await;
+    assert_eq!(regions.status, StatusCode::OK);
+    assert_eq!(
+        regions.body,
+        json!({"regions": [region], "links": {"self": format!("{}/v3/regions", s.origin), "previous": null, "next": null}})
+    );
+    assert_eq!(s.get("/v3/regions/RegionOne", &admin).await.body, json!({"region": region}));
+    assert_eq!(s.get("/v3/regions?parent_region_id=RegionOne", &admin).await.body["regions"], json!([]));
+    let head = s.call(Method::HEAD, "/v3/regions", Some(&admin), None).await;
+    assert_eq!((head.status, head.body), (StatusCode::OK, Value::Null));
+
+    // Unknown ids: Keystone's 404s; the catalog is read-only here.
+    assert_keystone_error(&s.get("/v3/services/nope", &admin).await, 404, "Not Found", "Could not find service: nope.");
+    assert_keystone_error(&s.get("/v3/endpoints/nope", &admin).await, 404, "Not Found", "Could not find endpoint: nope.");
+    assert_keystone_error(&s.get("/v3/regions/RegionTwo", &admin).await, 404, "Not Found", "Could not find region: RegionTwo.");
+    let create = s.call(Method::POST, "/v3/services", Some(&admin), Some(json!({"service": {"type": "volume"}}))).await;
+    assert_keystone_error(&create, 405, "Method Not Allowed", "The method is not allowed for the requested URL.");
+
+    // Ids are derived, not stored: a restarted process (or another node with
+    // the same configuration) lists the same ones.
+    let restarted = serve(Identity::open(s.catalog.clone(), config()).await.expect("reopen"), s.catalog.clone(), "").await;
+    let again = restarted.get("/v3/services", &admin).await;
+    assert_eq!(by_id(&again.body["services"]).keys().collect::<Vec<_>>(), listed_services.keys().collect::<Vec<_>>());
+    let again = by_id(&restarted.get("/v3/endpoints", &admin).await.body["endpoints"]);
+    assert_eq!(again.get(&public_image_id).map(|e| &e["service_id"]), Some(&json!(image_service_id)));
+
+    // Nested under a prefix, links keep it.
+    let nested = start_with(config(), "/identity").await;
+    let token = nested.admin_token().await;
+    let listed = nested.get("/v3/endpoints?interface=admin", &token).await;
+    assert_eq!(listed.body["links"]["self"], format!("{}/identity/v3/endpoints?interface=admin", nested.origin));
+    let first = &listed.body["endpoints"][0];
+    assert_eq!(first["links"]["self"], format!("{}/identity/v3/endpoints/{}", nested.origin, first["id"].as_str().expect("id")));
+}
+
+#[tokio::test]
+async fn catalog_listings_need_an_admin_but_regions_any_token() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let (_, demo_id) = s.with_alice(&admin).await;
+    let alice = s.token("alice", "alice-pw", Some("demo")).await;
+    // bob holds only `reader` on the project.
+    let bob = s
+        .call(Method::POST, "/v3/users", Some(&admin), Some(json!({"user": {"name": "bob", "domain_id": "default", "password": "bob-pw"}})))
+        .await;
+    let bob_id = bob.body["user"]["id"].as_str().expect("id").to_string();
+    let reader = s.role_id(&admin, "reader").await;
+    let grant = s.call(Method::PUT, &format!("/v3/projects/{demo_id}/users/{bob_id}/roles/{reader}"), Some(&admin), None).await;
+    assert_eq!(grant.status, StatusCode::NO_CONTENT);
+    let bob = s.token("bob", "bob-pw", Some("demo")).await;
+
+    let services = s.get("/v3/services", &admin).await.body["services"].clone();
+    let endpoints = s.get("/v3/endpoints", &admin).await.body["endpoints"].clone();
+    let service_id = services[0]["id"].as_str().expect("id").to_string();
+    let endpoint_id = endpoints[0]["id"].as_str().expect("id").to_string();
+    let forbidden = |action: &str| format!("You are not authorized to perform the requested action: identity:{action}.");
+    for token in [&alice, &bob] {
+        assert_keystone_error(&s.get("/v3/services", token).await, 403, "Forbidden", &forbidden("list_services"));
+        assert_keystone_error(&s.get(&format!("/v3/services/{service_id}"), token).await, 403, "Forbidden", &forbidden("get_service"));
+        assert_keystone_error(&s.get("/v3/services/nope", token).await, 403, "Forbidden", &forbidden("get_service"));
+        assert_keystone_error(&s.get("/v3/endpoints?interface=public", token).await, 403, "Forbidden", &forbidden("list_endpoints"));
+        assert_keystone_error(&s.get(&format!("/v3/endpoints/{endpoint_id}"), token).await, 403, "Forbidden", &forbidden("get_endpoint"));
+        // Keystone lets any token read regions.
+        assert_eq!(s.get("/v3/regions", token).await.body["regions"][0]["id"], "RegionOne");
+        assert_eq!(s.get("/v3/regions/RegionOne", token).await.status, StatusCode::OK);
+    }
+
+    let unauthorized = "The request you have made requires authentication.";
+    for path in ["/v3/services", "/v3/services/x", "/v3/endpoints", "/v3/endpoints/x", "/v3/regions", "/v3/regions/RegionOne"] {
+        let anonymous = s.call(Method::GET, path, None, None).await;
+        assert_keystone_error(&anonymous, 401, "Unauthorized", unauthorized);
+        assert_eq!(anonymous.header("www-authenticate"), Some(format!("Keystone uri=\"{}\"", s.origin).as_str()), "{path}");
+        let bogus = s.call(Method::GET, path, Some("not-a-token"), None).await;
+        assert_keystone_error(&bogus, 401, "Unauthorized", unauthorized);
+    }
+}
