@@ -109,7 +109,9 @@ pub(crate) async fn show(ctx: &Ctx, access: &Access, rg: &str, name: &str) -> Ar
 fn source_error(ctx: &Ctx, err: DomainError, target: &str, source: &str) -> ArmError {
     match err {
         DomainError::NotFound(_) => ArmError::invalid_parameter(target, format!("The source image '{source}' was not found.")),
-        DomainError::Conflict(why) => ArmError::invalid_parameter(target, format!("The source image '{source}' cannot be used: {why}")),
+        DomainError::Conflict(why) | DomainError::InvalidImageData(why) => {
+            ArmError::invalid_parameter(target, format!("The source image '{source}' cannot be used: {why}"))
+        }
         other => ctx.domain_error(other),
     }
 }

@@ -719,6 +719,50 @@ async fn glance_image_with_data(w: &World, data: &[u8]) -> imagery_core::Image {
     w.service.upload(&caller, image.id, body, Some(data.len() as u64)).await.expect("upload")
 }
 
+/// An active image holding `bytes` as an imagery older than the format-safety fix
+/// stored them (no inspection recorded), in an `ovf` container.
+async fn legacy_image(w: &World, bytes: &[u8]) -> uuid::Uuid {
+    use sha2::Digest;
+    let key = hex::encode(sha2::Sha512::digest(bytes));
+    let mut writer = w.blobs.begin_write().await.expect("write");
+    writer.write(Bytes::copy_from_slice(bytes)).await.expect("write");
+    writer.commit(&key).await.expect("commit");
+    let mut image = imagery_core::Image::new(uuid::Uuid::new_v4(), Some(w.demo.id.clone()), imagery_core::time::now());
+    (image.container_format, image.disk_format) = (Some("ovf".into()), Some("qcow2".into()));
+    image.status = imagery_core::ImageStatus::Active;
+    (image.blob_key, image.size) = (Some(key.clone()), Some(bytes.len() as i64));
+    (image.checksum, image.os_hash_algo, image.os_hash_value) = (Some("0".repeat(32)), Some("sha512".into()), Some(key));
+    w.catalog.insert_image(&image).await.expect("insert");
+    image.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_is_not_made_from_unsafe_bytes() {
+    let w = world().await;
+    let token = w.token(&w.alice).await;
+    w.create_group(&token, "rg").await;
+    for sample in imagery_test_support::samples::unsafe_samples() {
+        let source = legacy_image(&w, &sample.bytes).await;
+        let url = format!("https://glance.example:9292/v2/images/{source}/file");
+        let r = w.call(Method::PUT, &w.image_path("rg", "from-unsafe", COMPUTE), Some(&token), Some(blob_image(&url))).await;
+        assert_eq!(
+            (r.status, r.code(), r.body["error"]["target"].as_str()),
+            (400, "InvalidParameter", Some("osDisk.blobUri")),
+            "{}",
+            sample.name
+        );
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("Image failed safety checks"), "{}: {message}", sample.name);
+        let r = w.call(Method::GET, &w.image_path("rg", "from-unsafe", COMPUTE), Some(&token), None).await;
+        assert_eq!(r.status, 404, "nothing was created");
+    }
+    let clean = imagery_test_support::samples::clean_qcow2();
+    let source = legacy_image(&w, &clean.bytes).await;
+    let url = format!("https://glance.example:9292/v2/images/{source}/file");
+    let image = w.create_image(&token, "rg", "from-clean", blob_image(&url)).await;
+    assert_eq!(image["properties"]["provisioningState"], "Succeeded");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn images_from_other_dialects_and_zero_copy() {
     let w = world().await;

@@ -411,3 +411,33 @@ async fn an_image_made_through_glance_shows_its_huawei_attributes_everywhere() {
     assert_eq!(ims["__description"], "golden RHEL");
     assert_eq!(detail["image"]["OS-EXT-IMG-SIZE:size"], 4096);
 }
+
+#[tokio::test]
+async fn uploads_of_unsafe_disk_images_are_refused_in_every_container() {
+    let api = start().await;
+    let samples = imagery_test_support::samples::unsafe_samples();
+    for container in imagery_test_support::samples::CONTAINER_FORMATS {
+        for sample in samples.iter().chain([&imagery_test_support::samples::clean_qcow2()]) {
+            let case = format!("{container} / {}", sample.name);
+            // Distinct bodies: an identical signed request in the same second is a replay.
+            let body = json!({"name": case, "container_format": container, "disk_format": sample.disk_format});
+            let made = api.json(&api.alice, Method::POST, "/v2/images", "application/json", body).await;
+            assert_eq!(made.status, 201, "{case}: {}", made.text());
+            let id = made.json()["id"].as_str().expect("id").to_string();
+            let mut put = api.signed(&api.alice, Method::PUT, &format!("/v2/images/{id}/file"), &[]);
+            put.headers.insert("content-type".into(), "application/octet-stream".into());
+            put.body = sample.bytes.clone();
+            let reply = api.go(&put).await;
+            let shown = api.get(&api.alice, &format!("/v2/images/{id}"), &[]).await.json();
+            if sample.name == "clean qcow2" {
+                assert_eq!(reply.status, 204, "{case}: {}", reply.text());
+                assert_eq!(shown["status"], "active", "{case}");
+            } else {
+                assert_eq!(reply.ims_error(415), "IMG.0415", "{case}");
+                assert!(reply.json()["error"]["message"].as_str().unwrap_or_default().contains("Image failed safety checks"), "{case}");
+                assert_eq!(shown["status"], "queued", "{case}");
+                assert_eq!(shown["size"], Value::Null, "{case}");
+            }
+        }
+    }
+}

@@ -608,6 +608,32 @@ async fn create_from_a_uri_imports_asynchronously() {
 }
 
 #[tokio::test]
+async fn create_from_a_uri_refuses_unsafe_disk_images() {
+    let env = start().await;
+    let folder = env.alice.folder.clone();
+    // A qcow2 whose backing file is the host's /etc/passwd (named .qcow2, or .img so
+    // that it is declared raw), and a VMDK descriptor whose extent is a host file.
+    for name in ["backed.qcow2", "backed.img", "host.vmdk"] {
+        let body = json!({"folderId": folder, "name": name.replace('.', "-"), "uri": format!("{}/{name}", env.files)});
+        let op = create(&env, &env.alice.token, body).await;
+        let failed = env.wait(op["id"].as_str().unwrap_or_default(), &env.alice.token).await;
+        assert_eq!(failed["error"]["code"], 9, "{name}: {failed}");
+        let message = failed["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("Image failed safety checks"), "{name}: {message}");
+        let image_id = op["metadata"]["imageId"].as_str().unwrap_or_default();
+        let (status, image) = env.get(&format!("/compute/v1/images/{image_id}"), &env.alice.token).await;
+        assert_eq!(status, 200);
+        assert_eq!(image["status"], "ERROR", "{name}");
+        // proto3 JSON omits a zero storage size.
+        assert_eq!(image.get("storageSize"), None, "{name}: no bytes kept");
+    }
+    let op =
+        create(&env, &env.alice.token, json!({"folderId": folder, "name": "clean", "uri": format!("{}/clean.qcow2", env.files)})).await;
+    let done = env.wait(op["id"].as_str().unwrap_or_default(), &env.alice.token).await;
+    assert_eq!(done["response"]["status"], "READY", "{done}");
+}
+
+#[tokio::test]
 async fn operations_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("catalog.db");

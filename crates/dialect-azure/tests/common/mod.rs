@@ -38,6 +38,7 @@ pub struct World {
     pub base: String,
     pub client: reqwest::Client,
     pub catalog: Arc<dyn Catalog>,
+    pub blobs: Arc<dyn imagery_core::ports::BlobStore>,
     pub service: Arc<ImageService>,
     pub identity: Arc<Identity>,
     pub demo: Project,
@@ -61,7 +62,7 @@ pub async fn world() -> World {
 pub async fn world_with(tweak: impl FnOnce(&mut AzureState)) -> World {
     let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
     let blobs = imagery_store::open("memory://").await.expect("blobs");
-    let service = ImageService::new(catalog.clone(), blobs, ServiceConfig::default());
+    let service = ImageService::new(catalog.clone(), blobs.clone(), ServiceConfig::default());
     let config = IdentityConfig {
         password_hashing: PasswordHashing::INSECURE_FAST,
         key_activation_delay: Duration::ZERO,
@@ -85,6 +86,7 @@ pub async fn world_with(tweak: impl FnOnce(&mut AzureState)) -> World {
         base,
         client: reqwest::Client::new(),
         catalog,
+        blobs,
         service,
         identity,
         sub: guid(&demo.id),

@@ -41,7 +41,8 @@ impl Account {
 
 pub struct Env {
     pub base: String,
-    /// Where the byte server serves `/ok.raw`, `/slow.raw` and `/missing.raw`.
+    /// Where the byte server serves `/ok.raw`, `/slow.raw`, `/missing.raw` and the
+    /// format-safety samples (`/backed.qcow2`, `/backed.img`, `/host.vmdk`, `/clean.qcow2`).
     pub files: String,
     pub http: reqwest::Client,
     pub service: Arc<ImageService>,
@@ -60,13 +61,20 @@ pub fn disk_bytes() -> Vec<u8> {
 async fn serve_files() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let origin = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = axum::Router::new().route("/ok.raw", get(|| async { Bytes::from(disk_bytes()) })).route(
-        "/slow.raw",
-        get(|| async {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            Bytes::from(disk_bytes())
-        }),
-    );
+    let sample = |s: imagery_test_support::samples::Sample| get(move || async move { Bytes::from(s.bytes) });
+    let app = axum::Router::new()
+        .route("/backed.qcow2", sample(imagery_test_support::samples::backed_qcow2()))
+        .route("/backed.img", sample(imagery_test_support::samples::backed_qcow2()))
+        .route("/host.vmdk", sample(imagery_test_support::samples::vmdk_host_file()))
+        .route("/clean.qcow2", sample(imagery_test_support::samples::clean_qcow2()))
+        .route("/ok.raw", get(|| async { Bytes::from(disk_bytes()) }))
+        .route(
+            "/slow.raw",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Bytes::from(disk_bytes())
+            }),
+        );
     tokio::spawn(axum::serve(listener, app).into_future());
     origin
 }
