@@ -192,7 +192,11 @@ fn configure(conn: Connection, role: ConnectionRole) -> CatalogResult<Connection
     conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let pragmas = match role {
-        ConnectionRole::Writer => "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        // secure_delete: deleted and replaced rows (retired keys, secrets sealed on
+        // upgrade) are overwritten, not left readable in free space.
+        ConnectionRole::Writer => {
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;"
+        }
         // No mmap: every reader's mapping of the file would count in the process's
         // resident memory; a bounded page cache per reader keeps it predictable and
         // the OS page cache still serves the file.
@@ -405,6 +409,18 @@ fn list_images_on(conn: &Connection, query: &ListQuery) -> CatalogResult<Vec<Ima
     };
     let sql = list_images_query(Flavor::Sqlite, query, marker.as_ref());
     query_all(conn, &sql.text, params_from_iter(sql.params.iter()), |r| rows::decode_image(r))
+}
+
+/// Replace a stored secret, then leave no copy of the old value in the files:
+/// `secure_delete` zeroes the old cell, and a truncating checkpoint moves the page
+/// into the database and empties the WAL, which held the old page images.
+fn replace_secret(conn: &Connection, sql: &str, args: &[String; 3]) -> CatalogResult<bool> {
+    let changed = execute(conn, sql, params_from_iter(args.iter())).map_err(backend)? > 0;
+    if changed {
+        // Busy readers only postpone the truncation to a later checkpoint.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend)?;
+    }
+    Ok(changed)
 }
 
 fn owned(s: &str) -> String {
@@ -858,10 +874,7 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn replace_access_key_secret(&self, id: &str, expected: &str, secret: &str) -> CatalogResult<bool> {
         let args = [owned(id), owned(expected), owned(secret)];
-        self.write(move |c| {
-            execute(c, sqlite!(st::REPLACE_ACCESS_KEY_SECRET), params_from_iter(args.iter())).map(|n| n > 0).map_err(backend)
-        })
-        .await
+        self.write(move |c| replace_secret(c, sqlite!(st::REPLACE_ACCESS_KEY_SECRET), &args)).await
     }
 
     async fn insert_app_credential(&self, a: &ApplicationCredential) -> CatalogResult<()> {
@@ -926,10 +939,7 @@ impl IdentityCatalog for SqliteCatalog {
 
     async fn replace_signing_key_material(&self, id: &str, expected: &str, material: &str) -> CatalogResult<bool> {
         let args = [owned(id), owned(expected), owned(material)];
-        self.write(move |c| {
-            execute(c, sqlite!(st::REPLACE_SIGNING_KEY_MATERIAL), params_from_iter(args.iter())).map(|n| n > 0).map_err(backend)
-        })
-        .await
+        self.write(move |c| replace_secret(c, sqlite!(st::REPLACE_SIGNING_KEY_MATERIAL), &args)).await
     }
 
     async fn insert_revocation(&self, r: &Revocation) -> CatalogResult<()> {

@@ -22,8 +22,8 @@ pub enum AdminCommand {
     /// Create a user (optionally with a role on a project).
     UserCreate {
         name: String,
-        #[arg(long, env = "IMAGERY_NEW_USER_PASSWORD")]
-        password: String,
+        #[arg(long, env = "IMAGERY_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: Secret,
         /// Project (name or id) to give the user a role on.
         #[arg(long)]
         project: Option<String>,
@@ -58,9 +58,12 @@ pub enum AdminCommand {
 }
 
 async fn open_identity(config: &Config) -> anyhow::Result<Arc<Identity>> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    crate::data_dir::prepare(config)?;
+    let (kek, kek_source) = crate::data_dir::key_encryption_key(config)?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
-    Identity::open(catalog, IdentityConfig::default()).await.map_err(|e| anyhow::anyhow!("cannot open identity: {e}"))
+    Identity::open(catalog, IdentityConfig { key_encryption_key: Some(kek), ..IdentityConfig::default() })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open identity: {e} (key-encryption key from {kek_source})"))
 }
 
 pub async fn bootstrap(config: &Config, admin_password: Option<String>) -> anyhow::Result<()> {
@@ -125,7 +128,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
                 .create_user(NewUser {
                     name,
                     domain_id: "default".into(),
-                    password: Some(Secret::new(password)),
+                    password: Some(password),
                     enabled: true,
                     default_project_id: default_project.clone(),
                 })
@@ -161,4 +164,21 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_a_new_user_password() {
+        let command = AdminCommand::UserCreate {
+            name: "alice".into(),
+            password: Secret::new("alice-SECRET-pw"),
+            project: None,
+            role: "member".into(),
+        };
+        let text = format!("{command:?}");
+        assert!(!text.contains("alice-SECRET-pw") && text.contains("<redacted>"), "{text}");
+    }
 }

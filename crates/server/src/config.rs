@@ -1,6 +1,7 @@
 //! Configuration: built-in defaults, then a TOML file, then environment variables
 //! and command-line flags (clap reads both), each overriding the one before.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -33,7 +34,7 @@ impl Default for Ports {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the catalog, blobs and generated credentials live by default.
@@ -67,6 +68,87 @@ pub struct Config {
     /// Azure location of images that never had one.
     pub azure_default_location: String,
     pub service: ServiceConfig,
+    /// File holding the key-encryption key that seals the catalog's secrets (token
+    /// signing keys, access-key secrets): 32 raw bytes or their base64. Default
+    /// `<data_dir>/kek`, created on first start. Every node sharing a catalog
+    /// needs the same key.
+    pub kek_file: Option<PathBuf>,
+    /// The key-encryption key itself, base64 of 32 bytes (wins over `kek_file`).
+    pub kek: Option<String>,
+}
+
+/// Shows everything but the key-encryption key and a catalog URL's password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be added without deciding here
+        // whether it is a secret.
+        let Config {
+            data_dir,
+            database_url,
+            blob_url,
+            bind,
+            ports,
+            public_host,
+            region,
+            insecure_trust_headers,
+            token_ttl_secs,
+            log_format,
+            gc_grace_secs,
+            tls_cert,
+            tls_key,
+            azure_default_resource_group,
+            azure_default_location,
+            service,
+            kek_file,
+            kek,
+        } = self;
+        f.debug_struct("Config")
+            .field("data_dir", data_dir)
+            .field("database_url", &database_url.as_deref().map(redact_url_password))
+            .field("blob_url", blob_url)
+            .field("bind", bind)
+            .field("ports", ports)
+            .field("public_host", public_host)
+            .field("region", region)
+            .field("insecure_trust_headers", insecure_trust_headers)
+            .field("token_ttl_secs", token_ttl_secs)
+            .field("log_format", log_format)
+            .field("gc_grace_secs", gc_grace_secs)
+            .field("tls_cert", tls_cert)
+            .field("tls_key", tls_key)
+            .field("azure_default_resource_group", azure_default_resource_group)
+            .field("azure_default_location", azure_default_location)
+            .field("service", service)
+            .field("kek_file", kek_file)
+            .field("kek", &kek.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `scheme://user:<redacted>@host/…`, and `password=<redacted>` in a query.
+fn redact_url_password(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(start) = url.find("://").map(|i| i + 3) {
+        let authority_end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
+        if let Some(at) = url[start..authority_end].rfind('@').map(|i| start + i) {
+            if let Some(colon) = url[start..at].find(':').map(|i| start + i) {
+                out = format!("{}<redacted>{}", &url[..=colon], &url[at..]);
+            }
+        }
+    }
+    if let Some(query_start) = out.find('?') {
+        let (head, query) = out.split_at(query_start + 1);
+        let query = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=<redacted>"),
+                _ => pair.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{head}{query}");
+    }
+    out
 }
 
 impl Default for Config {
@@ -88,12 +170,14 @@ impl Default for Config {
             azure_default_resource_group: "imagery-default".into(),
             azure_default_location: "westus".into(),
             service: ServiceConfig::default(),
+            kek_file: None,
+            kek: None,
         }
     }
 }
 
 /// Flags shared by every subcommand. Each also reads an `IMAGERY_*` variable.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Clone, Default, Args)]
 pub struct ConfigArgs {
     /// TOML configuration file (every key optional; see README).
     #[arg(long, short = 'c', env = "IMAGERY_CONFIG")]
@@ -155,6 +239,26 @@ pub struct ConfigArgs {
     /// Token lifetime in seconds.
     #[arg(long, env = "IMAGERY_TOKEN_TTL")]
     pub token_ttl_secs: Option<u64>,
+    /// Key-encryption key file sealing the catalog's secrets: 32 raw bytes or
+    /// their base64 [default: <data-dir>/kek, created on first start]. Nodes
+    /// sharing a catalog must all use the same key.
+    #[arg(long, env = "IMAGERY_KEK_FILE")]
+    pub kek_file: Option<PathBuf>,
+    /// The key-encryption key as base64 of 32 bytes (wins over --kek-file).
+    /// Prefer the environment variable: arguments are visible to other local users.
+    #[arg(long, env = "IMAGERY_KEK", hide_env_values = true)]
+    pub kek: Option<String>,
+}
+
+/// Hand-written so that `--kek` never shows.
+impl fmt::Debug for ConfigArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = f.debug_struct("ConfigArgs");
+        shown.field("config", &self.config).field("data_dir", &self.data_dir);
+        shown.field("database_url", &self.database_url.as_deref().map(redact_url_password));
+        shown.field("kek_file", &self.kek_file).field("kek", &self.kek.as_ref().map(|_| "<redacted>"));
+        shown.finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -223,6 +327,12 @@ impl Config {
         if let Some(v) = args.token_ttl_secs {
             config.token_ttl_secs = v;
         }
+        if let Some(v) = &args.kek_file {
+            config.kek_file = Some(v.clone());
+        }
+        if let Some(v) = &args.kek {
+            config.kek = Some(v.clone());
+        }
         Ok(config)
     }
 
@@ -246,4 +356,31 @@ impl Config {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_key_encryption_key_and_catalog_password() {
+        let config = Config {
+            kek: Some("S0VLLVNFQ1JFVC1WQUxVRQ==".into()),
+            database_url: Some("postgres://imagery:pg-SECRET@db:5432/imagery?sslmode=require&password=pg-SECRET".into()),
+            ..Config::default()
+        };
+        let text = format!("{config:?}");
+        assert!(!text.contains("S0VLLVNFQ1JFVC1WQUxVRQ") && !text.contains("pg-SECRET"), "{text}");
+        assert!(text.contains("postgres://imagery:<redacted>@db:5432/imagery?sslmode=require&password=<redacted>"), "{text}");
+        let args = ConfigArgs { kek: config.kek.clone(), database_url: config.database_url.clone(), ..ConfigArgs::default() };
+        let text = format!("{args:?}");
+        assert!(!text.contains("S0VLLVNFQ1JFVC1WQUxVRQ") && !text.contains("pg-SECRET") && text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn urls_without_passwords_are_unchanged() {
+        for url in ["sqlite:///var/lib/imagery/catalog.db", "postgres://imagery@db/imagery", "postgres://db/x?sslmode=disable"] {
+            assert_eq!(redact_url_password(url), url);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod data_dir;
 pub mod serve;
 pub mod tls;
 

@@ -23,7 +23,7 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
         /// Password for the admin user (random when creating it and not given).
-        #[arg(long, env = "IMAGERY_ADMIN_PASSWORD")]
+        #[arg(long, env = "IMAGERY_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
     },
     /// Manage projects, users, roles and access keys without a running server.

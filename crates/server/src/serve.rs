@@ -152,12 +152,19 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         port_of(&listeners.combined),
     );
 
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", config.data_dir.display()))?;
+    crate::data_dir::prepare(&config)?;
+    let (kek, kek_source) = crate::data_dir::key_encryption_key(&config)?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
     let blobs = imagery_store::open(&config.blob_url()).await.map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
 
-    let identity_config = IdentityConfig { token_ttl: Duration::from_secs(config.token_ttl_secs), ..IdentityConfig::default() };
-    let identity = Identity::open(catalog.clone(), identity_config).await.map_err(|e| anyhow::anyhow!("cannot start identity: {e}"))?;
+    let identity_config = IdentityConfig {
+        token_ttl: Duration::from_secs(config.token_ttl_secs),
+        key_encryption_key: Some(kek),
+        ..IdentityConfig::default()
+    };
+    let identity = Identity::open(catalog.clone(), identity_config)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start identity: {e} (key-encryption key from {kek_source})"))?;
     let admin_credentials = identity
         .bootstrap_first_start(&config.data_dir, &format!("{}/v3", urls.identity))
         .await
