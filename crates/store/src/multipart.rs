@@ -1,12 +1,20 @@
-//! Writes through any object_store backend (S3, in-memory): a streaming multipart
-//! upload of the temporary object in fixed-size parts with at most two parts in
-//! flight, then a copy to the final key and a delete of the temporary one on commit.
-//! Memory per write is bounded by three parts (S3's 5 MiB minimum part size each).
+//! Writes through object_store to S3 (and the in-memory store): a streaming multipart
+//! upload of the temporary object `staging/<uuid>`, cut into parts by a
+//! [`PartPlan`] chosen from the declared size, with a few parts in flight; on commit
+//! the upload is completed (durable from then on), copied to the content address and
+//! the temporary object deleted.
 //!
-//! A completed multipart upload is durable, and only then is the blob copied into
-//! place. Uploads dropped before commit are aborted in the background; uploads a
-//! crash leaves incomplete are invisible to listings and need the bucket's
-//! "abort incomplete multipart uploads" lifecycle rule.
+//! The copy is a single CopyObject up to 5 GiB and a multipart copy (UploadPartCopy,
+//! server-side ranges) above. Copying is what keeps commits atomic: the content
+//! address is known only once the last byte is hashed, and S3 has no rename, so the
+//! object is uploaded under a temporary name and appears under its final name whole,
+//! or not at all. (On Garage a copy only references the stored blocks.)
+//!
+//! Aborting, dropping the writer, or any failure aborts the multipart upload; those a
+//! crash leaves behind are aborted by `sweep_temporary` once idle past the grace period.
+//!
+//! Memory per write: the part being filled plus the parts in flight (64 MiB in all
+//! up to 16 MiB parts; one part in flight beyond).
 
 use std::io;
 use std::sync::Arc;
@@ -15,30 +23,131 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use imagery_core::ports::BlobWriter;
 use object_store::path::Path;
-use object_store::{ObjectStore, WriteMultipart};
+use object_store::{MultipartUpload, ObjectStore, PutPayload};
+use tokio::task::JoinSet;
 
-use crate::error::to_io;
+use crate::error::{join_failed, to_io};
 use crate::layout;
-
-const PART_SIZE: usize = 5 << 20;
-const PARTS_IN_FLIGHT: usize = 2;
+use crate::parts::{self, CopyPlan, PartPlan};
+use crate::s3::S3Bucket;
 
 pub(crate) struct MultipartWriter {
     store: Arc<dyn ObjectStore>,
+    /// Set for S3: large objects are committed by multipart copy.
+    s3: Option<(Arc<S3Bucket>, CopyPlan)>,
     temp_key: String,
-    upload: Option<WriteMultipart>,
+    upload: Option<Box<dyn MultipartUpload>>,
+    plan: PartPlan,
+    /// Chunks of the part being filled.
+    filling: Vec<Bytes>,
+    filled: u64,
+    /// Parts handed to the upload so far.
+    parts: u32,
+    in_flight: JoinSet<object_store::Result<()>>,
+    written: u64,
 }
 
 impl MultipartWriter {
-    pub(crate) async fn begin(store: Arc<dyn ObjectStore>) -> io::Result<Self> {
+    pub(crate) async fn begin(
+        store: Arc<dyn ObjectStore>,
+        s3: Option<(Arc<S3Bucket>, CopyPlan)>,
+        expected_size: Option<u64>,
+    ) -> io::Result<Self> {
         let temp_key = layout::staging_location(uuid::Uuid::new_v4());
         let upload = store.put_multipart(&Path::from(temp_key.as_str())).await.map_err(to_io)?;
-        Ok(MultipartWriter { store, temp_key, upload: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)) })
+        Ok(MultipartWriter {
+            store,
+            s3,
+            temp_key,
+            upload: Some(upload),
+            plan: PartPlan::for_size(expected_size),
+            filling: Vec::new(),
+            filled: 0,
+            parts: 0,
+            in_flight: JoinSet::new(),
+            written: 0,
+        })
     }
 
-    fn upload(&mut self) -> io::Result<&mut WriteMultipart> {
-        self.upload.as_mut().ok_or_else(|| io::Error::other("the write was already closed"))
+    /// Hand the filled part to the upload, waiting while too many are in flight.
+    async fn send_part(&mut self, part: Vec<Bytes>) -> io::Result<()> {
+        if self.parts >= parts::MAX_PARTS {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("the upload exceeds the {} parts of one S3 multipart upload", parts::MAX_PARTS),
+            ));
+        }
+        let limit = self.plan.parts_in_flight(self.parts);
+        while self.in_flight.len() >= limit {
+            self.settle_one().await?;
+        }
+        let upload = self.upload.as_mut().ok_or_else(closed)?;
+        let payload: PutPayload = part.into_iter().collect();
+        self.in_flight.spawn(upload.put_part(payload));
+        self.parts += 1;
+        Ok(())
     }
+
+    /// Wait for one part in flight; its failure fails the write.
+    async fn settle_one(&mut self) -> io::Result<()> {
+        match self.in_flight.join_next().await {
+            None => Ok(()),
+            Some(joined) => joined.map_err(join_failed)?.map_err(to_io),
+        }
+    }
+
+    /// Send what is buffered as the last part, wait for every part and complete the
+    /// upload: from here on the temporary object is durable.
+    async fn finish(&mut self) -> io::Result<()> {
+        if self.filled > 0 || self.parts == 0 {
+            // S3 needs at least one part, even for an empty object.
+            let last = std::mem::take(&mut self.filling);
+            self.filled = 0;
+            self.send_part(last).await?;
+        }
+        while !self.in_flight.is_empty() {
+            self.settle_one().await?;
+        }
+        let mut upload = self.upload.take().ok_or_else(closed)?;
+        if let Err(e) = upload.complete().await {
+            let _ = upload.abort().await;
+            return Err(to_io(e));
+        }
+        Ok(())
+    }
+
+    /// Abort the multipart upload, if still open.
+    async fn abort_upload(&mut self) {
+        self.in_flight.abort_all();
+        while self.in_flight.join_next().await.is_some() {}
+        if let Some(mut upload) = self.upload.take() {
+            if let Err(e) = upload.abort().await {
+                tracing::warn!(temp_key = %self.temp_key, error = %e, "could not abort a multipart upload; the sweep will");
+            }
+        }
+    }
+
+    async fn delete_staged(&mut self) {
+        match self.store.delete(&Path::from(self.temp_key.as_str())).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            // The blob is published or the write failed either way; the sweep removes it later.
+            Err(e) => tracing::warn!(temp_key = %self.temp_key, error = %e, "could not delete a temporary object"),
+        }
+    }
+
+    async fn publish(&mut self, destination: &str) -> io::Result<()> {
+        let staged = Path::from(self.temp_key.as_str());
+        match &self.s3 {
+            Some((s3, plan)) if plan.is_multipart(self.written) => {
+                s3.multipart_copy(&self.temp_key, destination, self.written, plan.part_size(self.written)).await
+            }
+            _ => self.store.copy(&staged, &Path::from(destination)).await.map_err(to_io),
+        }
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::other("the write was already closed")
 }
 
 #[async_trait]
@@ -47,43 +156,51 @@ impl BlobWriter for MultipartWriter {
         &self.temp_key
     }
 
-    async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        let upload = self.upload()?;
-        upload.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(to_io)?;
-        upload.put(chunk);
+    async fn write(&mut self, mut chunk: Bytes) -> io::Result<()> {
+        if self.upload.is_none() {
+            return Err(closed());
+        }
+        self.written += chunk.len() as u64;
+        while !chunk.is_empty() {
+            let room = self.plan.part_size(self.parts) - self.filled;
+            let take = usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len());
+            let piece = chunk.split_to(take);
+            self.filled += piece.len() as u64;
+            self.filling.push(piece);
+            if self.filled == self.plan.part_size(self.parts) {
+                let part = std::mem::take(&mut self.filling);
+                self.filled = 0;
+                if let Err(e) = self.send_part(part).await {
+                    self.abort_upload().await;
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
-        let destination = Path::from(layout::blob_location(key)?);
-        let staged = Path::from(self.temp_key.as_str());
-        let upload = self.upload.take().ok_or_else(|| io::Error::other("the write was already closed"))?;
-        upload.finish().await.map_err(to_io)?;
-        if let Err(e) = self.store.copy(&staged, &destination).await {
-            let _ = self.store.delete(&staged).await;
-            return Err(to_io(e));
+        let destination = layout::blob_location(key)?;
+        if let Err(e) = self.finish().await {
+            self.abort_upload().await;
+            return Err(e);
         }
-        match self.store.delete(&staged).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            // The blob is published; the leftover temporary object is swept later.
-            Err(e) => {
-                tracing::warn!(temp_key = %self.temp_key, error = %e, "could not delete a committed temporary object");
-                Ok(())
-            }
-        }
+        let published = self.publish(&destination).await;
+        self.delete_staged().await;
+        published
     }
 
     async fn abort(mut self: Box<Self>) {
-        if let Some(upload) = self.upload.take() {
-            let _ = upload.abort().await;
-        }
-        let _ = self.store.delete(&Path::from(self.temp_key.as_str())).await;
+        self.abort_upload().await;
+        // A completed upload (a commit that failed while copying) leaves an object.
+        self.delete_staged().await;
     }
 }
 
 impl Drop for MultipartWriter {
     fn drop(&mut self) {
-        if let Some(upload) = self.upload.take() {
+        self.in_flight.abort_all();
+        if let Some(mut upload) = self.upload.take() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
                     let _ = upload.abort().await;

@@ -1,7 +1,8 @@
 //! [`ObjectBlobStore`], the `BlobStore` port on object_store: listing, deleting and
 //! sweeping go through object_store for every backend; writes and reads on the local
 //! filesystem go through [`crate::local`] (for fsync and large reads), elsewhere
-//! through multipart uploads and ranged GETs.
+//! through multipart uploads ([`crate::multipart`]) and ranged GETs. On S3 the sweep
+//! also aborts multipart uploads a crash left behind.
 
 use std::io;
 use std::ops::Range;
@@ -21,13 +22,28 @@ use crate::error::{join_failed, to_io};
 use crate::layout;
 use crate::local::{self, LocalWriter};
 use crate::multipart::MultipartWriter;
+use crate::parts::CopyPlan;
+use crate::s3::S3Bucket;
 
 /// A blob store on an object_store backend.
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
+    /// Writes, listings and deletes.
     store: Arc<dyn ObjectStore>,
-    /// Set for the local filesystem backend: the directory the store is rooted at.
-    local_root: Option<PathBuf>,
+    /// Downloads: the same backend, without a whole-request timeout (a download of
+    /// a large image takes as long as the client reads).
+    reads: Arc<dyn ObjectStore>,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    /// The local filesystem, rooted at this directory.
+    Local(PathBuf),
+    /// An S3 bucket, for the calls object_store lacks.
+    S3(Arc<S3Bucket>, CopyPlan),
+    /// Any other object_store backend (in memory).
+    Other,
 }
 
 impl ObjectBlobStore {
@@ -43,8 +59,8 @@ impl ObjectBlobStore {
         })
         .await
         .map_err(join_failed)??;
-        let store = LocalFileSystem::new_with_prefix(&root).map_err(to_io)?;
-        Ok(ObjectBlobStore { store: Arc::new(store), local_root: Some(root) })
+        let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(&root).map_err(to_io)?);
+        Ok(ObjectBlobStore { reads: store.clone(), store, backend: Backend::Local(root) })
     }
 
     /// A store in memory, for tests.
@@ -52,25 +68,69 @@ impl ObjectBlobStore {
         Self::remote(Arc::new(InMemory::new()))
     }
 
-    /// A store on any other object_store backend (S3-compatible buckets): writes are
-    /// multipart uploads committed by copy + delete.
+    /// A store on any other object_store backend: writes are multipart uploads
+    /// committed by copy + delete.
     pub fn remote(store: Arc<dyn ObjectStore>) -> Self {
-        ObjectBlobStore { store, local_root: None }
+        ObjectBlobStore { reads: store.clone(), store, backend: Backend::Other }
+    }
+
+    /// A store on an S3 bucket (see [`crate::open`]).
+    pub(crate) fn s3(store: Arc<dyn ObjectStore>, reads: Arc<dyn ObjectStore>, bucket: Arc<S3Bucket>) -> Self {
+        ObjectBlobStore { store, reads, backend: Backend::S3(bucket, CopyPlan::default()) }
+    }
+
+    /// Use `plan` to copy committed objects to their content address (S3 only; the
+    /// default copies up to 5 GiB at once). Tests lower it to exercise multipart copies.
+    pub fn with_copy_plan(mut self, plan: CopyPlan) -> Self {
+        if let Backend::S3(_, current) = &mut self.backend {
+            *current = plan;
+        }
+        self
+    }
+
+    /// Start a write of `expected_size` bytes, when the size is known beforehand (a
+    /// Content-Length): on S3 it picks the part size, so that any size up to the
+    /// 5 TiB object limit fits in one multipart upload with the least memory.
+    pub async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
+        Ok(match &self.backend {
+            Backend::Local(root) => Box::new(LocalWriter::begin(root).await?),
+            Backend::S3(bucket, plan) => {
+                Box::new(MultipartWriter::begin(self.store.clone(), Some((bucket.clone(), *plan)), expected_size).await?)
+            }
+            Backend::Other => Box::new(MultipartWriter::begin(self.store.clone(), None, expected_size).await?),
+        })
+    }
+
+    /// Abort the multipart uploads idle since before `older_than` (S3 only).
+    async fn abort_stale_uploads(&self, bucket: &S3Bucket, older_than: Timestamp) -> io::Result<usize> {
+        let mut aborted = 0;
+        // Under `staging/`: writes a crash interrupted. Under `blobs/`: multipart
+        // copies a crash interrupted (never visible: an incomplete upload is no object).
+        for area in [layout::STAGING, layout::BLOBS] {
+            for upload in bucket.pending_uploads(&format!("{area}/")).await? {
+                // Started before the cutoff is not enough: a long upload may still be
+                // sending parts.
+                if upload.initiated >= older_than || bucket.last_activity(&upload).await? >= older_than {
+                    continue;
+                }
+                bucket.abort(&upload.location, &upload.upload_id).await?;
+                tracing::info!(location = %upload.location, initiated = %upload.initiated, "aborted an abandoned multipart upload");
+                aborted += 1;
+            }
+        }
+        Ok(aborted)
     }
 }
 
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
     async fn begin_write(&self) -> io::Result<Box<dyn BlobWriter>> {
-        Ok(match &self.local_root {
-            Some(root) => Box::new(LocalWriter::begin(root).await?),
-            None => Box::new(MultipartWriter::begin(self.store.clone()).await?),
-        })
+        self.begin_write_sized(None).await
     }
 
     async fn read(&self, key: &str, range: Option<Range<u64>>) -> io::Result<ByteStream> {
         let location = layout::blob_location(key)?;
-        if let Some(root) = &self.local_root {
+        if let Backend::Local(root) = &self.backend {
             return local::read(root.join(location), range).await;
         }
         let location = Path::from(location);
@@ -79,13 +139,13 @@ impl BlobStore for ObjectBlobStore {
             Some(r) if r.start > r.end => return Err(io::Error::new(io::ErrorKind::InvalidInput, "byte range ends before it starts")),
             Some(r) if r.is_empty() => {
                 // object_store refuses empty ranges; the object must still exist.
-                self.store.head(&location).await.map_err(to_io)?;
+                self.reads.head(&location).await.map_err(to_io)?;
                 return Ok(futures::stream::empty().boxed());
             }
             Some(r) => Some(GetRange::Bounded(to_usize(r.start)?..to_usize(r.end)?)),
         };
         let options = GetOptions { range: get_range, ..GetOptions::default() };
-        let result = self.store.get_opts(&location, options).await.map_err(to_io)?;
+        let result = self.reads.get_opts(&location, options).await.map_err(to_io)?;
         Ok(result.into_stream().map_err(to_io).boxed())
     }
 
@@ -124,6 +184,9 @@ impl BlobStore for ObjectBlobStore {
                 Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(to_io(e)),
             }
+        }
+        if let Backend::S3(bucket, _) = &self.backend {
+            removed += self.abort_stale_uploads(bucket, older_than).await?;
         }
         Ok(removed)
     }
