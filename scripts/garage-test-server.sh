@@ -138,6 +138,7 @@ metadata_dir = "$DIR/meta"
 data_dir = "$DIR/data"
 db_engine = "lmdb"
 metadata_fsync = false
+compression_level = "none"
 data_fsync = false
 replication_factor = 1
 rpc_bind_addr = "127.0.0.1:$rpc_port"
@@ -163,7 +164,7 @@ EOF
     wait_until 60 "the node to answer" garage_cli status
     node_id=$(garage_cli node id -q 2>/dev/null | cut -d@ -f1)
     [[ -n "$node_id" ]] || { log "could not read the node id"; exit 1; }
-    garage_cli layout assign -z dc1 -c 1G "$node_id" >&2
+    garage_cli layout assign -z dc1 -c 100G "$node_id" >&2
     garage_cli layout apply --version 1 >&2
     wait_until 60 "the layout to apply" garage_cli bucket list
     garage_cli bucket create "$BUCKET" >&2

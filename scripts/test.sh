@@ -10,8 +10,11 @@
 #      as root, else it says what to install and stops)
 #   2. a throwaway PostgreSQL (scripts/postgres-test-server.sh) exported as
 #      IMAGERY_TEST_POSTGRES_URL, stopped on exit
-#   3. cargo build --workspace --all-targets, cargo test --workspace
-#   4. a venv (target/e2e-venv) with tests/e2e/requirements.txt from PyPI, then
+#   3. a throwaway Garage S3 server (scripts/garage-test-server.sh; built once into a
+#      cache outside the repo) exported as IMAGERY_TEST_S3_URL, _BUCKET, _REGION,
+#      _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, stopped on exit
+#   4. cargo build --workspace --all-targets, cargo test --workspace
+#   5. a venv (target/e2e-venv) with tests/e2e/requirements.txt from PyPI, then
 #      pytest tests/e2e against target/debug/imagery
 # Non-interactive; exits non-zero when any stage fails.
 set -euo pipefail
@@ -26,7 +29,7 @@ while [[ $# -gt 0 ]]; do
         --quick) MODE=quick ;;
         --e2e) MODE=e2e ;;
         --) shift; PYTEST_ARGS=("$@"); break ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "scripts/test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -48,6 +51,7 @@ STAGES=()
 CURRENT_STAGE=""
 STAGE_START=0
 PG_DIR=""
+GARAGE_DIR=""
 TESTS_PASSED=0
 TESTS_FAILED=0
 TESTS_SKIPPED=0
@@ -79,6 +83,10 @@ finish() {
     if [[ -n "$PG_DIR" ]]; then
         scripts/postgres-test-server.sh stop "$PG_DIR" >/dev/null 2>&1
         rm -rf "$PG_DIR"
+    fi
+    if [[ -n "$GARAGE_DIR" ]]; then
+        scripts/garage-test-server.sh stop "$GARAGE_DIR" >/dev/null 2>&1
+        rm -rf "$GARAGE_DIR"
     fi
     echo
     echo "==> summary (scripts/test.sh, mode $MODE; logs in ${LOG_DIR#"$ROOT"/})"
@@ -182,7 +190,32 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# 3. Rust: build everything, run every crate's tests
+# 3. Throwaway Garage (S3): the blob-store conformance suite fails without it under CI
+
+if [[ $MODE != e2e ]]; then
+    stage "garage s3 (throwaway)"
+    GARAGE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagery-test-garage.XXXXXX")
+    if garage_env=$(scripts/garage-test-server.sh start "$GARAGE_DIR" 2>"$LOG_DIR/garage-start.log"); then
+        while IFS='=' read -r name value; do
+            [[ $name == IMAGERY_TEST_S3_* ]] && export "$name=$value"
+        done <<<"$garage_env"
+        stage_done ok "$IMAGERY_TEST_S3_URL $(grep -o 'built Garage .*' "$LOG_DIR/garage-start.log" || true)"
+    elif [[ $MODE == quick ]]; then
+        echo "warning: could not start Garage; the S3 tests will be skipped (see $LOG_DIR/garage-start.log)" >&2
+        tail -5 "$LOG_DIR/garage-start.log" >&2
+        rm -rf "$GARAGE_DIR"
+        GARAGE_DIR=""
+        stage_done skipped "could not start"
+    else
+        tail -50 "$LOG_DIR/garage-start.log" >&2
+        exit 1
+    fi
+else
+    skip_stage "garage s3 (throwaway)" "(--e2e)"
+fi
+
+# ---------------------------------------------------------------------------
+# 4. Rust: build everything, run every crate's tests
 
 # Adds the counts of every `test result:` line of cargo test's output in $1.
 count_cargo_results() {
@@ -220,7 +253,7 @@ if [[ $MODE == quick ]]; then
 fi
 
 # ---------------------------------------------------------------------------
-# 4. End-to-end tests with the real clients from PyPI
+# 5. End-to-end tests with the real clients from PyPI
 
 stage "e2e venv"
 REQS=tests/e2e/requirements.txt

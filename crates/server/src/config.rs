@@ -43,6 +43,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `file:///DIR`, a path, or `s3://bucket/prefix`; default `<data_dir>/blobs`.
     pub blob_url: Option<String>,
+    /// Endpoint, region, addressing and credentials of an `s3://` blob_url (over the
+    /// `AWS_*` variables; the URL's query wins).
+    pub s3: imagery_store::S3Settings,
     /// Address every listener binds.
     pub bind: String,
     pub ports: Ports,
@@ -86,6 +89,7 @@ impl fmt::Debug for Config {
             data_dir,
             database_url,
             blob_url,
+            s3,
             bind,
             ports,
             public_host,
@@ -106,6 +110,7 @@ impl fmt::Debug for Config {
             .field("data_dir", data_dir)
             .field("database_url", &database_url.as_deref().map(redact_url_password))
             .field("blob_url", blob_url)
+            .field("s3", s3)
             .field("bind", bind)
             .field("ports", ports)
             .field("public_host", public_host)
@@ -157,6 +162,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             blob_url: None,
+            s3: imagery_store::S3Settings::default(),
             bind: "127.0.0.1".into(),
             ports: Ports::default(),
             public_host: None,
@@ -188,7 +194,7 @@ pub struct ConfigArgs {
     /// Catalog URL: `sqlite://FILE` (default under the data dir) or `postgres://USER@HOST/DB`.
     #[arg(long, env = "IMAGERY_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Blob store URL: a directory, `file:///DIR`, or `s3://BUCKET/PREFIX` (S3 builds only).
+    /// Blob store URL: a directory, `file:///DIR`, or `s3://BUCKET/PREFIX[?endpoint=URL&region=R&addressing=path|virtual-host]`.
     #[arg(long, env = "IMAGERY_BLOB_URL")]
     pub blob_url: Option<String>,
     /// Address to bind every listener to (e.g. 0.0.0.0 for all interfaces).

@@ -76,7 +76,8 @@ async fn shutdown_signal() {
 }
 
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,object_store=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let result = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
     if result.is_err() {
@@ -155,7 +156,8 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     crate::data_dir::prepare(&config)?;
     let (kek, kek_source) = crate::data_dir::key_encryption_key(&config)?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
-    let blobs = imagery_store::open(&config.blob_url()).await.map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
+    let blobs =
+        imagery_store::open_with(&config.blob_url(), &config.s3).await.map_err(|e| anyhow::anyhow!("cannot open blob store: {e}"))?;
 
     let identity_config = IdentityConfig {
         token_ttl: Duration::from_secs(config.token_ttl_secs),

@@ -4,6 +4,10 @@
 //! the upload is completed (durable from then on), copied to the content address and
 //! the temporary object deleted.
 //!
+//! An object smaller than one part (8 MiB at least) never starts a multipart upload:
+//! it is buffered and committed with one PUT straight to its content address, atomic
+//! on S3 — no temporary object, no copy.
+//!
 //! The copy is a single CopyObject up to 5 GiB and a multipart copy (UploadPartCopy,
 //! server-side ranges) above. Copying is what keeps commits atomic: the content
 //! address is known only once the last byte is hashed, and S3 has no rename, so the
@@ -36,7 +40,10 @@ pub(crate) struct MultipartWriter {
     /// Set for S3: large objects are committed by multipart copy.
     s3: Option<(Arc<S3Bucket>, CopyPlan)>,
     temp_key: String,
+    /// Started with the first full part.
     upload: Option<Box<dyn MultipartUpload>>,
+    /// Committed or aborted: no more writes.
+    closed: bool,
     plan: PartPlan,
     /// Chunks of the part being filled.
     filling: Vec<Bytes>,
@@ -48,25 +55,20 @@ pub(crate) struct MultipartWriter {
 }
 
 impl MultipartWriter {
-    pub(crate) async fn begin(
-        store: Arc<dyn ObjectStore>,
-        s3: Option<(Arc<S3Bucket>, CopyPlan)>,
-        expected_size: Option<u64>,
-    ) -> io::Result<Self> {
-        let temp_key = layout::staging_location(uuid::Uuid::new_v4());
-        let upload = store.put_multipart(&Path::from(temp_key.as_str())).await.map_err(to_io)?;
-        Ok(MultipartWriter {
+    pub(crate) fn begin(store: Arc<dyn ObjectStore>, s3: Option<(Arc<S3Bucket>, CopyPlan)>, expected_size: Option<u64>) -> Self {
+        MultipartWriter {
             store,
             s3,
-            temp_key,
-            upload: Some(upload),
+            temp_key: layout::staging_location(uuid::Uuid::new_v4()),
+            upload: None,
+            closed: false,
             plan: PartPlan::for_size(expected_size),
             filling: Vec::new(),
             filled: 0,
             parts: 0,
             in_flight: JoinSet::new(),
             written: 0,
-        })
+        }
     }
 
     /// Hand the filled part to the upload, waiting while too many are in flight.
@@ -80,6 +82,9 @@ impl MultipartWriter {
         let limit = self.plan.parts_in_flight(self.parts);
         while self.in_flight.len() >= limit {
             self.settle_one().await?;
+        }
+        if self.upload.is_none() {
+            self.upload = Some(self.store.put_multipart(&Path::from(self.temp_key.as_str())).await.map_err(to_io)?);
         }
         let upload = self.upload.as_mut().ok_or_else(closed)?;
         let payload: PutPayload = part.into_iter().collect();
@@ -99,8 +104,7 @@ impl MultipartWriter {
     /// Send what is buffered as the last part, wait for every part and complete the
     /// upload: from here on the temporary object is durable.
     async fn finish(&mut self) -> io::Result<()> {
-        if self.filled > 0 || self.parts == 0 {
-            // S3 needs at least one part, even for an empty object.
+        if self.filled > 0 {
             let last = std::mem::take(&mut self.filling);
             self.filled = 0;
             self.send_part(last).await?;
@@ -157,7 +161,7 @@ impl BlobWriter for MultipartWriter {
     }
 
     async fn write(&mut self, mut chunk: Bytes) -> io::Result<()> {
-        if self.upload.is_none() {
+        if self.closed {
             return Err(closed());
         }
         self.written += chunk.len() as u64;
@@ -180,7 +184,16 @@ impl BlobWriter for MultipartWriter {
     }
 
     async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
+        if self.closed {
+            return Err(closed());
+        }
+        self.closed = true;
         let destination = layout::blob_location(key)?;
+        if self.upload.is_none() {
+            // Smaller than one part: one atomic PUT, straight to the content address.
+            let payload: PutPayload = std::mem::take(&mut self.filling).into_iter().collect();
+            return self.store.put(&Path::from(destination), payload).await.map(|_| ()).map_err(to_io);
+        }
         if let Err(e) = self.finish().await {
             self.abort_upload().await;
             return Err(e);
@@ -191,9 +204,8 @@ impl BlobWriter for MultipartWriter {
     }
 
     async fn abort(mut self: Box<Self>) {
+        self.closed = true;
         self.abort_upload().await;
-        // A completed upload (a commit that failed while copying) leaves an object.
-        self.delete_staged().await;
     }
 }
 

@@ -97,7 +97,7 @@ impl S3Bucket {
             (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken" | "InvalidSecurity") => {
                 (io::ErrorKind::PermissionDenied, "the credentials were rejected")
             }
-            (StatusCode::FORBIDDEN, _) => (io::ErrorKind::PermissionDenied, "access denied to these credentials"),
+            (StatusCode::FORBIDDEN, _) => (io::ErrorKind::PermissionDenied, "the credentials were rejected or may not list the bucket"),
             (StatusCode::MOVED_PERMANENTLY, _)
             | (_, "AuthorizationHeaderMalformed" | "PermanentRedirect" | "IllegalLocationConstraintException") => {
                 (io::ErrorKind::InvalidInput, "wrong region or endpoint for this bucket")

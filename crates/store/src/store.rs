@@ -94,10 +94,8 @@ impl ObjectBlobStore {
     pub async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
         Ok(match &self.backend {
             Backend::Local(root) => Box::new(LocalWriter::begin(root).await?),
-            Backend::S3(bucket, plan) => {
-                Box::new(MultipartWriter::begin(self.store.clone(), Some((bucket.clone(), *plan)), expected_size).await?)
-            }
-            Backend::Other => Box::new(MultipartWriter::begin(self.store.clone(), None, expected_size).await?),
+            Backend::S3(bucket, plan) => Box::new(MultipartWriter::begin(self.store.clone(), Some((bucket.clone(), *plan)), expected_size)),
+            Backend::Other => Box::new(MultipartWriter::begin(self.store.clone(), None, expected_size)),
         })
     }
 

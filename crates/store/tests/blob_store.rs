@@ -49,7 +49,15 @@ fn s3_env() -> Option<S3Env> {
         if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
             panic!("CI=true but IMAGERY_TEST_S3_URL is not set: the S3 conformance suite must run in CI (start Garage with scripts/garage-test-server.sh)");
         }
-        eprintln!("\n*** SKIPPING the S3 (Garage) backend: IMAGERY_TEST_S3_URL is not set. Run scripts/test.sh, or export the output of `scripts/garage-test-server.sh start DIR`. ***\n");
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            // Straight to stderr: the test harness swallows eprintln! of passing tests.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** SKIPPING the S3 (Garage) half of the blob-store suite: IMAGERY_TEST_S3_URL is not set. Run scripts/test.sh, or export the output of `scripts/garage-test-server.sh start DIR`. ***\n"
+            );
+        });
         return None;
     };
     let required = |name: &str| var(name).unwrap_or_else(|| panic!("IMAGERY_TEST_S3_URL is set but {name} is not"));
