@@ -409,6 +409,11 @@ impl ImageCatalog for PostgresCatalog {
         execute(&client, st::DELETE_ALT_KEY, &[&namespace, &key]).await.map(deleted).map_err(backend)
     }
 
+    async fn delete_alt_key_if(&self, namespace: &str, key: &str, target: &str) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        execute(&client, st::DELETE_ALT_KEY_IF, &[&namespace, &key, &target]).await.map(deleted).map_err(backend)
+    }
+
     async fn list_alt_keys(
         &self,
         namespace: &str,

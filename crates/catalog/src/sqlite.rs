@@ -550,6 +550,12 @@ impl ImageCatalog for SqliteCatalog {
         self.write(move |c| execute(c, sqlite!(st::DELETE_ALT_KEY), params![namespace, key]).map(|n| n > 0).map_err(backend)).await
     }
 
+    async fn delete_alt_key_if(&self, namespace: &str, key: &str, target: &str) -> CatalogResult<bool> {
+        let (namespace, key, target) = (owned(namespace), owned(key), owned(target));
+        self.write(move |c| execute(c, sqlite!(st::DELETE_ALT_KEY_IF), params![namespace, key, target]).map(|n| n > 0).map_err(backend))
+            .await
+    }
+
     async fn list_alt_keys(
         &self,
         namespace: &str,

@@ -87,6 +87,7 @@ pub(crate) const INSERT_ALT_KEY: &str = "INSERT INTO alt_keys (namespace, alt_ke
 pub(crate) const FIND_ALT_KEY: &str = "SELECT target FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
 pub(crate) const ALT_KEY_OF: &str = "SELECT alt_key FROM alt_keys WHERE namespace = $1 AND target = $2 ORDER BY alt_key LIMIT 1";
 pub(crate) const DELETE_ALT_KEY: &str = "DELETE FROM alt_keys WHERE namespace = $1 AND alt_key = $2";
+pub(crate) const DELETE_ALT_KEY_IF: &str = "DELETE FROM alt_keys WHERE namespace = $1 AND alt_key = $2 AND target = $3";
 /// Listing: `$2` is the inclusive (`_FROM`) or exclusive (`_AFTER`) lower bound,
 /// `$3` the exclusive upper bound of the prefix range (`_BELOW`), last the limit.
 pub(crate) const LIST_ALT_KEYS_FROM: &str =

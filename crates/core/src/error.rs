@@ -1,46 +1,248 @@
-//! The one error type every use case returns. Dialects map each variant to their
-//! own status code and envelope; the message is written for the end user.
+//! The one error type every use case returns. Its variant is the *kind* of
+//! failure (each dialect maps it to its own status code and envelope); its
+//! [`Problem`] says which rule failed, with the structured facts a dialect needs to
+//! word it its own way. `Display` gives the default wording (Glance's, which real
+//! clients and tempest match on).
+
+use std::fmt;
 
 use thiserror::Error;
+use uuid::Uuid;
+
+use crate::image::ImageStatus;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum DomainError {
     /// Missing, deleted, or invisible to the caller (never leaks existence).
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Problem),
     /// Visible to the caller but the action is not allowed.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Problem),
     /// Malformed or invalid input.
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Problem),
     /// The resource's current state does not allow the action.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Problem),
     /// A quota or size cap would be exceeded.
     #[error("{0}")]
-    OverLimit(String),
+    OverLimit(Problem),
     /// Uploaded bytes are not what the image claims (format mismatch, unsafe image).
     #[error("{0}")]
-    InvalidImageData(String),
+    InvalidImageData(Problem),
     /// A requested byte range lies outside the data.
     #[error("{0}")]
-    RangeNotSatisfiable(String),
+    RangeNotSatisfiable(Problem),
     /// The image went away while the request was running.
     #[error("{0}")]
-    Gone(String),
+    Gone(Problem),
     /// Authentication failed or is missing.
     #[error("{0}")]
-    Unauthenticated(String),
+    Unauthenticated(Problem),
     /// A backend (catalog, blob store) failed; details are logged, not shown.
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Problem),
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
+/// An attribute a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Name,
+    Tag,
+    PropertyKey,
+    PropertyValue,
+    MinDisk,
+    MinRam,
+    ContainerFormat,
+    DiskFormat,
+    Owner,
+    MemberId,
+}
+
+impl Field {
+    /// The attribute's Glance name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Tag => "tags",
+            Field::PropertyKey => "property name",
+            Field::PropertyValue => "property value",
+            Field::MinDisk => "min_disk",
+            Field::MinRam => "min_ram",
+            Field::ContainerFormat => "container_format",
+            Field::DiskFormat => "disk_format",
+            Field::Owner => "owner",
+            Field::MemberId => "member",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a per-project or per-image quota counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counted {
+    Images,
+    Tags,
+    Properties,
+    Members,
+}
+
+/// Which limit a byte count ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ByteLimit {
+    /// The operator's largest image (`image_size_cap`).
+    SizeCap,
+    /// The project's stored-bytes quota (`image_size_total`).
+    StorageQuota,
+    /// The project's staged-bytes quota (`image_stage_total`).
+    StagingQuota,
+}
+
+/// Why bytes were refused as image data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataRefusal {
+    /// The detected format failed its safety checks.
+    Unsafe { format: String, reason: String },
+    /// A `bare` image's bytes are not its declared `disk_format`.
+    Mismatch { declared: String, detected: String },
+}
+
+/// Which rule failed, and the facts a dialect needs to say so in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A situation with no structured rule behind it; the words say it all.
+    Said(String),
+    /// No image with this id is visible to the caller.
+    ImageNotFound(String),
+    /// `field` (the property `key`, for properties) is longer than `max` characters.
+    TooLong { field: Field, max: usize, key: Option<String> },
+    /// An integer attribute outside `min..=max`.
+    OutOfRange { field: Field, value: i64, min: i64, max: i64 },
+    /// A value not in the operator's list (formats).
+    NotOneOf { field: Field, value: String, allowed: Vec<String> },
+    /// Empty, or characters the rule does not allow (control characters; Nova's
+    /// metadata key pattern).
+    BadCharacters { field: Field, value: String },
+    /// A property key reserved for the server (`os_glance*`, `imagery:`, Glance's
+    /// reserved attributes).
+    Reserved { key: String },
+    /// A property key that names an image attribute.
+    AttributeNotProperty { key: String },
+    /// The image has no custom property `key`.
+    PropertyNotFound { key: String },
+    /// An attribute only the server sets.
+    ReadOnly { attribute: String },
+    /// More `what` than the quota allows.
+    Quota { what: Counted, limit: i64 },
+    /// More bytes than `limit` allows (`limit` bytes).
+    TooManyBytes { by: ByteLimit, limit: u64 },
+    /// Bytes refused as image data.
+    ImageData(DataRefusal),
+    /// A protected image cannot be deleted.
+    Protected { image: Uuid },
+    /// The status machine does not allow this change.
+    Transition { from: ImageStatus, to: ImageStatus },
+    /// Another image of the project already has this name (where names are unique).
+    NameTaken { name: String },
+    /// A URL outside the operator's allow-list for imports.
+    SourceNotAllowed { uri: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Said(words) => f.write_str(words),
+            Problem::ImageNotFound(id) => write!(f, "No image found with ID {id}"),
+            Problem::TooLong { field: Field::Name, max, .. } => write!(f, "Name too long: it may have at most {max} characters."),
+            Problem::TooLong { field: Field::Tag, max, .. } => write!(f, "Tag is too long: a tag may have at most {max} characters."),
+            Problem::TooLong { field: Field::PropertyKey, max, .. } => {
+                write!(f, "Custom property should not be greater than {max} characters.")
+            }
+            Problem::TooLong { field: Field::PropertyValue, max, key } => {
+                write!(f, "The value of property '{}' is too long: it may have at most {max} characters.", key.as_deref().unwrap_or(""))
+            }
+            Problem::TooLong { field, max, .. } => write!(f, "{field} is too long: it may have at most {max} characters."),
+            Problem::OutOfRange { field, min, max, .. } => write!(f, "Invalid value for {field}: it must be between {min} and {max}."),
+            Problem::NotOneOf { field, value, allowed } => {
+                write!(f, "Invalid value '{value}' for {field}: it must be one of {}.", allowed.join(", "))
+            }
+            Problem::BadCharacters { field: Field::PropertyKey, value } if value.is_empty() => {
+                f.write_str("Property names must not be empty.")
+            }
+            Problem::BadCharacters { field, .. } => write!(f, "Invalid {field}: it has characters that are not allowed."),
+            Problem::Reserved { key } => write!(f, "Attribute '{key}' is reserved."),
+            Problem::AttributeNotProperty { key } => write!(f, "Attribute '{key}' is an image attribute, not a custom property."),
+            Problem::PropertyNotFound { key } => write!(f, "Property {key} does not exist."),
+            Problem::ReadOnly { attribute } => write!(f, "Attribute '{attribute}' is read-only."),
+            Problem::Quota { what: Counted::Images, limit } => {
+                write!(f, "Maximum number of images exceeded: the project may hold {limit} images.")
+            }
+            Problem::Quota { what: Counted::Tags, limit } => {
+                write!(f, "Maximum number of tags exceeded: an image may have at most {limit} tags.")
+            }
+            Problem::Quota { what: Counted::Properties, limit } => {
+                write!(f, "Maximum number of properties exceeded: an image may have at most {limit} properties.")
+            }
+            Problem::Quota { what: Counted::Members, limit } => {
+                write!(f, "Maximum number of members exceeded: an image may have at most {limit} members.")
+            }
+            Problem::TooManyBytes { by: ByteLimit::SizeCap, limit } => write!(f, "Image exceeds the size cap of {limit} bytes."),
+            Problem::TooManyBytes { limit, .. } => {
+                write!(f, "Denying attempt to upload image because it exceeds the quota: the project may store {limit} bytes.")
+            }
+            Problem::ImageData(DataRefusal::Unsafe { reason, .. }) => write!(f, "Image failed safety checks: {reason}"),
+            Problem::ImageData(DataRefusal::Mismatch { declared, detected }) => {
+                write!(f, "Image disk_format {declared} does not match stream data {detected}")
+            }
+            Problem::Protected { image } => write!(f, "Image {image} is protected and cannot be deleted."),
+            Problem::Transition { from, to } => write!(f, "Image status transition from {from} to {to} is not allowed"),
+            Problem::NameTaken { name } => write!(f, "An image named '{name}' already exists in this project."),
+            Problem::SourceNotAllowed { uri } => {
+                write!(f, "URI {uri} does not pass filtering: imports are limited to the operator's allowed sources.")
+            }
+        }
+    }
+}
+
+impl From<String> for Problem {
+    fn from(words: String) -> Self {
+        Problem::Said(words)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(words: &str) -> Self {
+        Problem::Said(words.to_string())
+    }
+}
+
 impl DomainError {
-    pub fn image_not_found(id: impl std::fmt::Display) -> Self {
-        DomainError::NotFound(format!("No image found with ID {id}"))
+    pub fn image_not_found(id: impl fmt::Display) -> Self {
+        DomainError::NotFound(Problem::ImageNotFound(id.to_string()))
+    }
+
+    /// The structured reason, whatever the kind.
+    pub fn problem(&self) -> &Problem {
+        match self {
+            DomainError::NotFound(p)
+            | DomainError::Forbidden(p)
+            | DomainError::BadRequest(p)
+            | DomainError::Conflict(p)
+            | DomainError::OverLimit(p)
+            | DomainError::InvalidImageData(p)
+            | DomainError::RangeNotSatisfiable(p)
+            | DomainError::Gone(p)
+            | DomainError::Unauthenticated(p)
+            | DomainError::Unavailable(p) => p,
+        }
     }
 }

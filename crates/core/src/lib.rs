@@ -12,9 +12,10 @@ pub mod operation;
 pub mod policy;
 pub mod ports;
 pub mod query;
+pub mod rules;
 pub mod time;
 
 pub use context::Caller;
-pub use error::{DomainError, DomainResult};
+pub use error::{ByteLimit, Counted, DataRefusal, DomainError, DomainResult, Field, Problem};
 pub use image::{Image, ImageData, ImageStatus, Visibility};
 pub use member::{Member, MemberStatus};

@@ -5,7 +5,7 @@
 
 use crate::context::Caller;
 use crate::error::{DomainError, DomainResult};
-use crate::image::{Image, Visibility, ATTRIBUTE_NAMES, RESERVED_PREFIX};
+use crate::image::{Image, Visibility};
 use crate::member::Member;
 
 /// Can `caller` see `image` at all? `membership` is the caller project's member
@@ -29,6 +29,15 @@ pub fn is_owner(caller: &Caller, image: &Image) -> bool {
     matches!((caller.project(), image.owner.as_deref()), (Some(p), Some(o)) if p == o)
 }
 
+/// Any authenticated caller (with a user or a project), whatever its roles.
+pub fn require_authenticated(caller: &Caller) -> DomainResult<()> {
+    if caller.user_id.is_some() || caller.project_id.is_some() || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(DomainError::Unauthenticated("Authentication is required.".into()))
+    }
+}
+
 /// Reading anything needs at least the reader role.
 pub fn require_reader(caller: &Caller) -> DomainResult<()> {
     if caller.is_reader() {
@@ -44,14 +53,15 @@ pub fn require_modify(caller: &Caller, image: &Image) -> DomainResult<()> {
     if caller.is_admin() || (caller.is_member() && (is_owner(caller, image) || image.owner.is_none())) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden(format!("You are not permitted to modify image {}.", image.id)))
+        Err(DomainError::Forbidden(format!("You are not permitted to modify image {}.", image.id).into()))
     }
 }
 
 pub fn require_delete(caller: &Caller, image: &Image) -> DomainResult<()> {
-    require_modify(caller, image).map_err(|_| DomainError::Forbidden(format!("You are not permitted to delete image {}.", image.id)))?;
+    require_modify(caller, image)
+        .map_err(|_| DomainError::Forbidden(format!("You are not permitted to delete image {}.", image.id).into()))?;
     if image.protected {
-        return Err(DomainError::Forbidden(format!("Image {} is protected and cannot be deleted.", image.id)));
+        return Err(DomainError::Forbidden(crate::error::Problem::Protected { image: image.id }));
     }
     Ok(())
 }
@@ -66,7 +76,7 @@ pub fn require_create(caller: &Caller, owner: Option<&str>) -> DomainResult<()> 
     }
     match (owner, caller.project()) {
         (Some(o), Some(p)) if o == p => Ok(()),
-        (Some(o), _) => Err(DomainError::Forbidden(format!("You are not permitted to create images owned by '{o}'."))),
+        (Some(o), _) => Err(DomainError::Forbidden(format!("You are not permitted to create images owned by '{o}'.").into())),
         (None, _) => Err(DomainError::Forbidden("You are not permitted to create images without an owner.".into())),
     }
 }
@@ -108,24 +118,6 @@ pub fn require_member_status_change(caller: &Caller, member_id: &str) -> DomainR
     } else {
         Err(DomainError::Forbidden("You are not permitted to modify 'status' on this image member.".into()))
     }
-}
-
-/// Property keys users may set: not empty, at most 255 characters, not in a
-/// namespace reserved for the server.
-pub fn check_property_key(key: &str) -> DomainResult<()> {
-    if key.is_empty() {
-        return Err(DomainError::BadRequest("Property names must not be empty.".into()));
-    }
-    if key.chars().count() > 255 {
-        return Err(DomainError::BadRequest("Custom property should not be greater than 255 characters.".into()));
-    }
-    if key.starts_with("os_glance") || key.starts_with(RESERVED_PREFIX) {
-        return Err(DomainError::Forbidden(format!("Attribute '{key}' is reserved.")));
-    }
-    if ATTRIBUTE_NAMES.contains(&key) {
-        return Err(DomainError::Forbidden(format!("Attribute '{key}' is an image attribute, not a custom property.")));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

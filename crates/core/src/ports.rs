@@ -74,6 +74,9 @@ pub trait ImageCatalog: Send + Sync + 'static {
     /// The key bound to `target` in `namespace`, if any.
     async fn alt_key_of(&self, namespace: &str, target: &str) -> CatalogResult<Option<String>>;
     async fn delete_alt_key(&self, namespace: &str, key: &str) -> CatalogResult<bool>;
+    /// Delete the key only while it is still bound to `target` (so that two nodes
+    /// reclaiming a stale key cannot remove each other's fresh binding).
+    async fn delete_alt_key_if(&self, namespace: &str, key: &str, target: &str) -> CatalogResult<bool>;
     /// Keys of a namespace starting with `prefix`, ordered by key, after `after`.
     async fn list_alt_keys(&self, namespace: &str, prefix: &str, after: Option<&str>, limit: usize)
         -> CatalogResult<Vec<(String, String)>>;

@@ -94,16 +94,17 @@ impl ArmError {
     /// A domain error with no better ARM meaning. Callers map `NotFound` and
     /// `Forbidden` themselves: those need the resource and the action.
     pub fn from_domain(err: DomainError) -> Self {
+        let m = err.to_string();
         match err {
-            DomainError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "NotFound", m),
-            DomainError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", m),
-            DomainError::BadRequest(m) => Self::bad_request("InvalidParameter", m),
-            DomainError::Conflict(m) | DomainError::Gone(m) => Self::conflict("Conflict", m),
-            DomainError::OverLimit(m) => Self::conflict("QuotaExceeded", m),
-            DomainError::InvalidImageData(m) => Self::bad_request("InvalidParameter", m),
-            DomainError::RangeNotSatisfiable(m) => Self::bad_request("InvalidParameter", m),
-            DomainError::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m),
-            DomainError::Unavailable(m) => {
+            DomainError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NotFound", m),
+            DomainError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "AuthorizationFailed", m),
+            DomainError::BadRequest(_) => Self::bad_request("InvalidParameter", m),
+            DomainError::Conflict(_) | DomainError::Gone(_) => Self::conflict("Conflict", m),
+            DomainError::OverLimit(_) => Self::conflict("QuotaExceeded", m),
+            DomainError::InvalidImageData(_) => Self::bad_request("InvalidParameter", m),
+            DomainError::RangeNotSatisfiable(_) => Self::bad_request("InvalidParameter", m),
+            DomainError::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m),
+            DomainError::Unavailable(_) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m).with_header("retry-after", "5")
             }
         }

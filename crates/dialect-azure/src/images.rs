@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::StatusCode;
 use imagery_core::query::{Filter, SortDir, SortKey, TextField};
-use imagery_core::{policy, DomainError, Image, ImageStatus};
-use imagery_service::{ImageListRequest, NewImage};
+use imagery_core::{DomainError, Image, Problem};
+use imagery_service::{Action, EditRules, ImageListRequest, NewImage};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -76,7 +76,7 @@ async fn load(ctx: &Ctx, access: &Access, id: Uuid) -> ArmResult<Option<Image>> 
 
 async fn find(ctx: &Ctx, access: &Access, group: &Group, rg: &str, name: &str) -> ArmResult<Option<Found>> {
     let key = image_key(access.project_id(), rg, name);
-    if let Some(target) = ctx.service().find_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)? {
+    if let Some(target) = ctx.service().find_key(&access.caller, IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)? {
         if let Ok(id) = Uuid::parse_str(&target) {
             if let Some(image) = load(ctx, access, id).await? {
                 let name = image.reserved(NAME).unwrap_or(name).to_string();
@@ -118,7 +118,7 @@ fn source_error(ctx: &Ctx, err: DomainError, target: &str, source: &str) -> ArmE
 
 pub(crate) async fn put(ctx: &Ctx, access: &Access, rg: &str, name: &str, body: Body) -> ArmResult<Response> {
     let group = resource_groups::require(ctx, access, rg).await?;
-    policy::require_create(&access.caller, Some(access.project_id())).map_err(|_| ctx.authorization_failed(&ctx.path))?;
+    ctx.service().authorize(&access.caller, Action::Create { project: access.project_id() }).map_err(|e| ctx.domain_error(e))?;
     if !valid_image_name(name) {
         return Err(ArmError::bad_request(
             "InvalidResourceName",
@@ -142,26 +142,29 @@ async fn create(ctx: &Ctx, access: &Access, group: &Group, rg: &str, name: &str,
     // that finds the name bound to an image not created yet knows to wait.
     let op = operations::begin(ctx, access, Kind::CreateImage, &id.to_string(), &spec.location).await?;
     let taken = async {
-        if let Some(target) = service.find_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)? {
+        if let Some(target) = service.find_key(&access.caller, IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)? {
             let exists = match Uuid::parse_str(&target) {
                 Ok(existing) => load(ctx, access, existing).await?.is_some(),
                 Err(_) => false,
             };
             // A concurrent PUT created it, or is creating it, since we looked.
-            if exists || operations::in_progress(ctx, &target).await? {
+            if exists || operations::in_progress(ctx, access, &target).await? {
                 return Err(busy());
             }
             // A key left behind by an image deleted elsewhere no longer names anything.
-            service.unbind_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)?;
+            service
+                .unbind_key(&access.caller, access.project_id(), IMAGE_NAMESPACE, &key, Some(&target))
+                .await
+                .map_err(ArmError::from_domain)?;
         }
-        service.bind_key_unchecked(IMAGE_NAMESPACE, &key, &id.to_string()).await.map_err(|e| match e {
+        service.bind_key(&access.caller, access.project_id(), IMAGE_NAMESPACE, &key, &id.to_string()).await.map_err(|e| match e {
             DomainError::Conflict(_) => busy(),
             other => ArmError::from_domain(other),
         })
     }
     .await;
     if let Err(e) = taken {
-        operations::finish(&ctx.shared, op, Err(&e)).await;
+        operations::finish(&ctx.shared, &access.caller, op, Err(&e)).await;
         return Err(e);
     }
     let (mut properties, min_disk) = spec.properties();
@@ -181,22 +184,23 @@ async fn create(ctx: &Ctx, access: &Access, group: &Group, rg: &str, name: &str,
         ..NewImage::default()
     };
     let created = match &source {
-        Some((target, value, source_id)) => {
-            service.create_image_from(&access.caller, *source_id, new, true).await.map_err(|e| source_error(ctx, e, target, value))
-        }
-        None => service.create_image_with(&access.caller, new, true).await.map_err(|e| ctx.domain_error(e)),
+        Some((target, value, source_id)) => service
+            .create_image_from(&access.caller, *source_id, new, EditRules::AZURE)
+            .await
+            .map_err(|e| source_error(ctx, e, target, value)),
+        None => service.create_image_with(&access.caller, new, EditRules::AZURE).await.map_err(|e| ctx.domain_error(e)),
     };
     match created {
         Ok(image) => {
-            let op = operations::finish(&ctx.shared, op, Ok(())).await;
+            let op = operations::finish(&ctx.shared, &access.caller, op, Ok(())).await;
             tracing::info!(image_id = %image.id, name, rg, shared_bytes = !metadata_only, "Azure image created");
             let mut response = json_response(StatusCode::CREATED, &view(ctx, access, &image, Some("Creating")));
             add_async_headers(&mut response, ctx, access, &op, false);
             Ok(response)
         }
         Err(e) => {
-            let _ = service.unbind_key(IMAGE_NAMESPACE, &key).await;
-            operations::finish(&ctx.shared, op, Err(&e)).await;
+            let _ = service.unbind_key(&access.caller, access.project_id(), IMAGE_NAMESPACE, &key, Some(&id.to_string())).await;
+            operations::finish(&ctx.shared, &access.caller, op, Err(&e)).await;
             Err(e)
         }
     }
@@ -250,7 +254,7 @@ async fn update(ctx: &Ctx, access: &Access, found: Found, spec: AzureImage) -> A
     let op = operations::begin(ctx, access, Kind::UpdateImage, &id.to_string(), &spec.location).await?;
     let result = ctx
         .service()
-        .update_image_with(&access.caller, id, true, |img| {
+        .update_image_with(&access.caller, id, EditRules::AZURE, |img| {
             spec.write(img);
             Ok(())
         })
@@ -261,13 +265,13 @@ async fn update(ctx: &Ctx, access: &Access, found: Found, spec: AzureImage) -> A
         });
     match result {
         Ok(image) => {
-            let op = operations::finish(&ctx.shared, op, Ok(())).await;
+            let op = operations::finish(&ctx.shared, &access.caller, op, Ok(())).await;
             let mut response = json_response(StatusCode::OK, &view(ctx, access, &image, Some("Updating")));
             add_async_headers(&mut response, ctx, access, &op, false);
             Ok(response)
         }
         Err(e) => {
-            operations::finish(&ctx.shared, op, Err(&e)).await;
+            operations::finish(&ctx.shared, &access.caller, op, Err(&e)).await;
             Err(e)
         }
     }
@@ -280,7 +284,7 @@ pub(crate) async fn patch(ctx: &Ctx, access: &Access, rg: &str, name: &str, body
     let group = resource_groups::require(ctx, access, rg).await?;
     let body = json_body(body).await?;
     let found = find(ctx, access, &group, rg, name).await?.ok_or_else(|| ArmError::resource_not_found(RESOURCE_TYPE, name, rg))?;
-    policy::require_modify(&access.caller, &found.image).map_err(|_| ctx.authorization_failed(&ctx.path))?;
+    ctx.service().authorize(&access.caller, Action::Modify(&found.image)).map_err(|e| ctx.domain_error(e))?;
     let mut azure = AzureImage::of(&found.image, &ctx.shared.state.default_location);
     let sources = azure.apply_update(&body, &ctx.version)?;
     if let Some(target) = azure.sources.changed_by(&sources) {
@@ -295,14 +299,16 @@ pub(crate) async fn delete(ctx: &Ctx, access: &Access, rg: &str, name: &str) -> 
     let Some(found) = find(ctx, access, &group, rg, name).await? else {
         return Ok(empty(StatusCode::NO_CONTENT));
     };
-    if found.image.protected {
-        let id = resource_id(access, &found.rg, &found.name);
-        return Err(ArmError::conflict(
-            "ScopeLocked",
-            format!("The scope '{id}' cannot perform delete operation because it is protected. Unprotect the image and try again."),
-        ));
-    }
-    policy::require_delete(&access.caller, &found.image).map_err(|_| ctx.authorization_failed(&ctx.path))?;
+    ctx.service().authorize(&access.caller, Action::Delete(&found.image)).map_err(|e| match e {
+        DomainError::Forbidden(Problem::Protected { .. }) => {
+            let id = resource_id(access, &found.rg, &found.name);
+            ArmError::conflict(
+                "ScopeLocked",
+                format!("The scope '{id}' cannot perform delete operation because it is protected. Unprotect the image and try again."),
+            )
+        }
+        other => ctx.domain_error(other),
+    })?;
     let location = AzureImage::of(&found.image, &ctx.shared.state.default_location).location;
     let op = operations::begin(ctx, access, Kind::DeleteImage, &found.image.id.to_string(), &location).await?;
     let deleted = match ctx.service().delete_image(&access.caller, found.image.id).await {
@@ -310,10 +316,15 @@ pub(crate) async fn delete(ctx: &Ctx, access: &Access, rg: &str, name: &str) -> 
         Err(e) => Err(ctx.domain_error(e)),
     };
     let deleted = match (deleted, &found.key) {
-        (Ok(()), Some(key)) => ctx.service().unbind_key(IMAGE_NAMESPACE, key).await.map(|_| ()).map_err(ArmError::from_domain),
+        (Ok(()), Some(key)) => ctx
+            .service()
+            .unbind_key(&access.caller, access.project_id(), IMAGE_NAMESPACE, key, Some(&found.image.id.to_string()))
+            .await
+            .map(|_| ())
+            .map_err(ArmError::from_domain),
         (other, _) => other,
     };
-    let op = operations::finish(&ctx.shared, op, deleted.as_ref().map(|_| ())).await;
+    let op = operations::finish(&ctx.shared, &access.caller, op, deleted.as_ref().map(|_| ())).await;
     deleted?;
     let mut response = empty(StatusCode::ACCEPTED);
     add_async_headers(&mut response, ctx, access, &op, true);
@@ -381,7 +392,7 @@ fn page(value: Vec<Value>, next: Option<String>) -> Response {
 
 pub(crate) async fn list_group(ctx: &Ctx, access: &Access, rg: &str) -> ArmResult<Response> {
     resource_groups::require(ctx, access, rg).await?;
-    policy::require_reader(&access.caller).map_err(|_| ctx.authorization_failed(&ctx.path))?;
+    ctx.service().authorize(&access.caller, Action::Read).map_err(|e| ctx.domain_error(e))?;
     let limit = ctx.shared.page_size();
     let continuation = parse_skiptoken(ctx)?;
     let mut value = Vec::new();
@@ -393,7 +404,11 @@ pub(crate) async fn list_group(ctx: &Ctx, access: &Access, rg: &str) -> ArmResul
                 _ => None,
             };
             let prefix = format!("{}/{}/", access.project_id(), rg.to_lowercase());
-            let rows = ctx.service().list_keys(IMAGE_NAMESPACE, &prefix, after.as_deref(), limit).await.map_err(ArmError::from_domain)?;
+            let rows = ctx
+                .service()
+                .list_keys(&access.caller, IMAGE_NAMESPACE, &prefix, after.as_deref(), limit)
+                .await
+                .map_err(ArmError::from_domain)?;
             for (_, target) in &rows {
                 if let Some(image) = match Uuid::parse_str(target) {
                     Ok(id) => load(ctx, access, id).await?,
@@ -422,7 +437,7 @@ pub(crate) async fn list_group(ctx: &Ctx, access: &Access, rg: &str) -> ArmResul
 }
 
 pub(crate) async fn list_subscription(ctx: &Ctx, access: &Access) -> ArmResult<Response> {
-    policy::require_reader(&access.caller).map_err(|_| ctx.authorization_failed(&ctx.path))?;
+    ctx.service().authorize(&access.caller, Action::Read).map_err(|e| ctx.domain_error(e))?;
     let marker = match parse_skiptoken(ctx)? {
         None => None,
         Some(Continuation::Catalog(marker)) => marker,
@@ -450,13 +465,8 @@ async fn resolve_source(ctx: &Ctx, access: &Access, sources: &Sources) -> ArmRes
         } else {
             continue;
         };
-        let image = ctx.service().show_image(&access.caller, id).await.map_err(|e| source_error(ctx, e, target, value))?;
-        if image.status != ImageStatus::Active || image.blob_key.is_none() {
-            return Err(ArmError::invalid_parameter(
-                target,
-                format!("The source image '{value}' has no data to share (status '{}').", image.status),
-            ));
-        }
+        // Whether its bytes may be shared is the service's call, at create.
+        ctx.service().show_image(&access.caller, id).await.map_err(|e| source_error(ctx, e, target, value))?;
         return Ok(Some((target, value.to_string(), id)));
     }
     Ok(None)

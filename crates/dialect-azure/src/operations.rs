@@ -12,7 +12,8 @@ use axum::response::Response;
 use http::StatusCode;
 use imagery_core::operation::OperationRecord;
 use imagery_core::time::{now, Timestamp};
-use imagery_core::{policy, Caller, DomainError};
+use imagery_core::{Caller, DomainError, Problem};
+use imagery_service::Action;
 use serde_json::json;
 
 use crate::api_server::{insert, Ctx, Shared};
@@ -67,12 +68,12 @@ pub(crate) async fn begin(ctx: &Ctx, access: &Access, kind: Kind, target: &str, 
         }),
         idempotency_key: None,
     };
-    ctx.service().record_operation(&op).await.map_err(ArmError::from_domain)?;
+    ctx.service().record_operation(&access.caller, &op).await.map_err(ArmError::from_domain)?;
     Ok(op)
 }
 
 /// Record how an operation ended. Failing to record it is logged: the work is done.
-pub(crate) async fn finish(shared: &Shared, mut op: OperationRecord, outcome: Result<(), &ArmError>) -> OperationRecord {
+pub(crate) async fn finish(shared: &Shared, caller: &Caller, mut op: OperationRecord, outcome: Result<(), &ArmError>) -> OperationRecord {
     let t = now();
     op.done = true;
     op.modified_at = t;
@@ -85,15 +86,15 @@ pub(crate) async fn finish(shared: &Shared, mut op: OperationRecord, outcome: Re
             op.payload["httpStatus"] = json!(e.status.as_u16());
         }
     }
-    if let Err(e) = shared.service().update_operation(&op).await {
+    if let Err(e) = shared.service().update_operation(caller, &op).await {
         tracing::error!(operation = %op.id, error = %e, "could not record the end of an Azure operation");
     }
     op
 }
 
 /// Is an operation on `target` still running (and recent enough to be alive)?
-pub(crate) async fn in_progress(ctx: &Ctx, target: &str) -> ArmResult<bool> {
-    let ops = ctx.service().operations_of(OPERATION_DIALECT, target, None, 5).await.map_err(ArmError::from_domain)?;
+pub(crate) async fn in_progress(ctx: &Ctx, access: &Access, target: &str) -> ArmResult<bool> {
+    let ops = ctx.service().operations_of(&access.caller, OPERATION_DIALECT, target, None, 5).await.map_err(ArmError::from_domain)?;
     Ok(ops.iter().any(|op| !op.done && (now() - op.modified_at).num_seconds() <= IMAGE_OPERATION_TIMEOUT_SECS))
 }
 
@@ -134,7 +135,7 @@ pub(crate) async fn status(ctx: &Ctx, access: &Access, _location: &str, id: &str
             "InternalOperationError",
             "The operation was interrupted before it completed. Retry the request.",
         );
-        finish(&ctx.shared, op, Err(&interrupted)).await
+        finish(&ctx.shared, &access.caller, op, Err(&interrupted)).await
     } else {
         op
     };
@@ -226,7 +227,7 @@ fn spawn_group_deletion(shared: Arc<Shared>, op: OperationRecord, caller: Caller
         if let Err(e) = &outcome {
             tracing::warn!(operation = %op.id, code = %e.code, message = %e.message, "resource group deletion failed");
         }
-        finish(&shared, op, outcome.as_ref().map(|_| ())).await;
+        finish(&shared, &caller, op, outcome.as_ref().map(|_| ())).await;
     });
 }
 
@@ -237,7 +238,7 @@ async fn delete_group(shared: &Shared, op: &OperationRecord, caller: &Caller) ->
     let service = shared.service();
     let prefix = format!("{group}/");
     loop {
-        let batch = service.list_keys(IMAGE_NAMESPACE, &prefix, None, 100).await.map_err(ArmError::from_domain)?;
+        let batch = service.list_keys(caller, IMAGE_NAMESPACE, &prefix, None, 100).await.map_err(ArmError::from_domain)?;
         if batch.is_empty() {
             break;
         }
@@ -245,13 +246,16 @@ async fn delete_group(shared: &Shared, op: &OperationRecord, caller: &Caller) ->
             if let Ok(id) = uuid::Uuid::parse_str(&target) {
                 match service.show_image(caller, id).await {
                     Ok(image) => {
-                        if image.protected {
-                            return Err(ArmError::conflict(
+                        service.authorize(caller, Action::Delete(&image)).map_err(|e| match e {
+                            DomainError::Forbidden(Problem::Protected { .. }) => ArmError::conflict(
                                 "ScopeLocked",
-                                format!("The resource group cannot be deleted: image '{}' is protected.", image.name.unwrap_or_default()),
-                            ));
-                        }
-                        policy::require_delete(caller, &image).map_err(ArmError::from_domain)?;
+                                format!(
+                                    "The resource group cannot be deleted: image '{}' is protected.",
+                                    image.name.clone().unwrap_or_default()
+                                ),
+                            ),
+                            other => ArmError::from_domain(other),
+                        })?;
                         match service.delete_image(caller, id).await {
                             Ok(_) | Err(DomainError::NotFound(_)) => {}
                             Err(e) => return Err(ArmError::from_domain(e)),
@@ -261,10 +265,10 @@ async fn delete_group(shared: &Shared, op: &OperationRecord, caller: &Caller) ->
                     Err(e) => return Err(ArmError::from_domain(e)),
                 }
             }
-            service.unbind_key(IMAGE_NAMESPACE, &key).await.map_err(ArmError::from_domain)?;
+            service.unbind_key(caller, &op.project_id, IMAGE_NAMESPACE, &key, Some(&target)).await.map_err(ArmError::from_domain)?;
         }
     }
-    service.unbind_key(RESOURCE_GROUP_NAMESPACE, &group).await.map_err(ArmError::from_domain)?;
+    service.unbind_key(caller, &op.project_id, RESOURCE_GROUP_NAMESPACE, &group, None).await.map_err(ArmError::from_domain)?;
     Ok(())
 }
 
@@ -276,11 +280,12 @@ pub(crate) async fn group_deletion_result(ctx: &Ctx, access: &Access, id: &str) 
     }
     if !op.done && (now() - op.modified_at).num_seconds() > GROUP_DELETION_RESUME_SECS {
         // The node that ran it went away: take it over.
-        op.modified_at = now();
-        ctx.service().update_operation(&op).await.map_err(ArmError::from_domain)?;
+        // It goes on as the caller who started it (a poller may only be a reader).
         let roles: Vec<String> =
             op.payload["roles"].as_array().map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
         let caller = Caller::new(Some(op.created_by.clone()), Some(op.project_id.clone()), roles);
+        op.modified_at = now();
+        ctx.service().update_operation(&caller, &op).await.map_err(ArmError::from_domain)?;
         tracing::info!(operation = %op.id, "resuming an interrupted resource group deletion");
         spawn_group_deletion(ctx.shared.clone(), op.clone(), caller);
     }

@@ -13,7 +13,8 @@ use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::StatusCode;
-use imagery_core::{policy, DomainError};
+use imagery_core::DomainError;
+use imagery_service::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -60,8 +61,11 @@ fn parse_stored(target: &str, rg: &str, ctx: &Ctx) -> Group {
 
 /// The stored group, or the default group's defaults.
 pub(crate) async fn find(ctx: &Ctx, access: &Access, rg: &str) -> ArmResult<Option<Group>> {
-    let stored =
-        ctx.service().find_key(RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg)).await.map_err(ArmError::from_domain)?;
+    let stored = ctx
+        .service()
+        .find_key(&access.caller, RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg))
+        .await
+        .map_err(ArmError::from_domain)?;
     Ok(match stored {
         Some(target) => Some(parse_stored(&target, rg, ctx)),
         None if is_default(ctx, rg) => Some(default_group(ctx)),
@@ -92,11 +96,11 @@ fn render(access: &Access, group: &Group) -> Value {
 }
 
 fn require_read(ctx: &Ctx, access: &Access) -> ArmResult<()> {
-    policy::require_reader(&access.caller).map_err(|_| ctx.authorization_failed(&ctx.path))
+    ctx.service().authorize(&access.caller, Action::Read).map_err(|e| ctx.domain_error(e))
 }
 
 fn require_write(ctx: &Ctx, access: &Access) -> ArmResult<()> {
-    policy::require_create(&access.caller, Some(access.project_id())).map_err(|_| ctx.authorization_failed(&ctx.path))
+    ctx.service().authorize(&access.caller, Action::Create { project: access.project_id() }).map_err(|e| ctx.domain_error(e))
 }
 
 pub(crate) async fn show(ctx: &Ctx, access: &Access, rg: &str) -> ArmResult<Response> {
@@ -141,11 +145,15 @@ pub(crate) async fn list(ctx: &Ctx, access: &Access) -> ArmResult<Response> {
     let mut value = Vec::new();
     if after.is_none() {
         let default_key = group_key(access.project_id(), &ctx.shared.state.default_resource_group);
-        if ctx.service().find_key(RESOURCE_GROUP_NAMESPACE, &default_key).await.map_err(ArmError::from_domain)?.is_none() {
+        if ctx.service().find_key(&access.caller, RESOURCE_GROUP_NAMESPACE, &default_key).await.map_err(ArmError::from_domain)?.is_none() {
             value.push(render(access, &default_group(ctx)));
         }
     }
-    let rows = ctx.service().list_keys(RESOURCE_GROUP_NAMESPACE, &prefix, after.as_deref(), limit).await.map_err(ArmError::from_domain)?;
+    let rows = ctx
+        .service()
+        .list_keys(&access.caller, RESOURCE_GROUP_NAMESPACE, &prefix, after.as_deref(), limit)
+        .await
+        .map_err(ArmError::from_domain)?;
     for (key, target) in &rows {
         let rg = key.strip_prefix(&prefix).unwrap_or(key);
         value.push(render(access, &parse_stored(target, rg, ctx)));
@@ -170,9 +178,12 @@ async fn store(ctx: &Ctx, access: &Access, rg: &str, group: &Group, replace: boo
     let key = group_key(access.project_id(), rg);
     let target = json!(group).to_string();
     if replace {
-        ctx.service().unbind_key(RESOURCE_GROUP_NAMESPACE, &key).await.map_err(ArmError::from_domain)?;
+        ctx.service()
+            .unbind_key(&access.caller, access.project_id(), RESOURCE_GROUP_NAMESPACE, &key, None)
+            .await
+            .map_err(ArmError::from_domain)?;
     }
-    match ctx.service().bind_key_unchecked(RESOURCE_GROUP_NAMESPACE, &key, &target).await {
+    match ctx.service().bind_key(&access.caller, access.project_id(), RESOURCE_GROUP_NAMESPACE, &key, &target).await {
         Ok(()) => Ok(true),
         Err(DomainError::Conflict(_)) => Ok(false),
         Err(e) => Err(ArmError::from_domain(e)),
@@ -199,8 +210,11 @@ pub(crate) async fn put(ctx: &Ctx, access: &Access, rg: &str, body: Body) -> Arm
     };
     let wanted = Group { name: rg.to_string(), location, tags: tags(object.get("tags"))?, managed_by };
     for _ in 0..3 {
-        let stored =
-            ctx.service().find_key(RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg)).await.map_err(ArmError::from_domain)?;
+        let stored = ctx
+            .service()
+            .find_key(&access.caller, RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg))
+            .await
+            .map_err(ArmError::from_domain)?;
         let existing = match &stored {
             Some(target) => Some(parse_stored(target, rg, ctx)),
             None if is_default(ctx, rg) => Some(default_group(ctx)),
@@ -241,8 +255,11 @@ pub(crate) async fn patch(ctx: &Ctx, access: &Access, rg: &str, body: Body) -> A
     if let Some(Value::String(m)) = object.get("managedBy") {
         group.managed_by = Some(m.clone()).filter(|m| !m.is_empty());
     }
-    let stored =
-        ctx.service().find_key(RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg)).await.map_err(ArmError::from_domain)?;
+    let stored = ctx
+        .service()
+        .find_key(&access.caller, RESOURCE_GROUP_NAMESPACE, &group_key(access.project_id(), rg))
+        .await
+        .map_err(ArmError::from_domain)?;
     store(ctx, access, rg, &group, stored.is_some()).await?;
     Ok(json_response(StatusCode::OK, &render(access, &group)))
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use axum::response::Response;
 use http::StatusCode;
 use imagery_core::identity::Project;
-use imagery_core::{Caller, DomainError};
+use imagery_core::Caller;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -38,26 +38,21 @@ pub(crate) async fn subscription_id(ctx: &Ctx, project_id: &str) -> ArmResult<St
     if let Some(guid) = guid_of_hex(project_id) {
         return Ok(guid);
     }
-    let service = ctx.service();
-    if let Some(guid) = service.key_of(SUBSCRIPTION_NAMESPACE, project_id).await.map_err(ArmError::from_domain)? {
-        return Ok(guid);
-    }
     let digest = Sha256::digest(format!("imagery-azure-subscription:{project_id}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let guid = uuid::Uuid::from_bytes(bytes).to_string();
-    match service.bind_key_unchecked(SUBSCRIPTION_NAMESPACE, &guid, project_id).await {
-        Ok(()) | Err(DomainError::Conflict(_)) => Ok(guid),
-        Err(e) => Err(ArmError::from_domain(e)),
-    }
+    let caller = ctx.auth.principal.caller();
+    ctx.service().alternate_id(&caller, SUBSCRIPTION_NAMESPACE, project_id, [guid]).await.map_err(ArmError::from_domain)
 }
 
 /// The project a subscription id names, if any.
 async fn project_of(ctx: &Ctx, sub: &str) -> ArmResult<Option<Project>> {
     let lower = sub.to_ascii_lowercase();
-    let bound = ctx.service().find_key(SUBSCRIPTION_NAMESPACE, &lower).await.map_err(ArmError::from_domain)?;
+    let caller = ctx.auth.principal.caller();
+    let bound = ctx.service().find_key(&caller, SUBSCRIPTION_NAMESPACE, &lower).await.map_err(ArmError::from_domain)?;
     let Some(project_id) = bound.or_else(|| hex_of_guid(&lower)) else {
         return Ok(None);
     };

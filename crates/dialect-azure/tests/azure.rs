@@ -1044,7 +1044,7 @@ async fn operations_survive_a_restart() {
 
     // An image operation a crash left unfinished is reported failed.
     let stale = |id: &str, kind: &str, target: &str| operation(&w, id, kind, target, chrono::Duration::minutes(10));
-    w.service.record_operation(&stale("stale-op", "image.create", "x")).await.expect("record");
+    w.service.record_operation(&w.caller(&w.alice), &stale("stale-op", "image.create", "x")).await.expect("record");
     let url = format!(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/westus/operations/stale-op?api-version={COMPUTE}",
         w.base, w.sub
@@ -1058,7 +1058,7 @@ async fn operations_survive_a_restart() {
     assert_eq!((r.status, r.code()), (500, "InternalOperationError"));
     // A group deletion a crash interrupted is resumed by the next poll.
     let group_key = format!("{}/rg", w.demo.id);
-    w.service.record_operation(&stale("stale-group", "group.delete", &group_key)).await.expect("record");
+    w.service.record_operation(&w.caller(&w.alice), &stale("stale-group", "group.delete", &group_key)).await.expect("record");
     let url = format!("{}/subscriptions/{}/operationresults/stale-group?api-version={RESOURCES}", w.base, w.sub);
     let mut status = 0;
     for _ in 0..400 {
@@ -1106,16 +1106,20 @@ async fn names_being_created_are_busy() {
     w.create_group(&token, "rg").await;
     // Another request took the name and is creating the image right now.
     let pending = uuid::Uuid::new_v4().to_string();
-    w.service.bind_key_unchecked("azure.image", &format!("{}/rg/busy", w.demo.id), &pending).await.expect("bind");
-    w.service.record_operation(&operation(&w, "pending", "image.create", &pending, chrono::Duration::seconds(1))).await.expect("record");
+    let alice = w.caller(&w.alice);
+    w.service.bind_key(&alice, &w.demo.id, "azure.image", &format!("{}/rg/busy", w.demo.id), &pending).await.expect("bind");
+    w.service
+        .record_operation(&alice, &operation(&w, "pending", "image.create", &pending, chrono::Duration::seconds(1)))
+        .await
+        .expect("record");
     let r = w.call(Method::PUT, &w.image_path("rg", "busy", COMPUTE), Some(&token), Some(blob_image("https://a/b.vhd"))).await;
     assert_eq!((r.status, r.code()), (409, "Conflict"));
     let r = w.call(Method::GET, &w.image_path("rg", "busy", COMPUTE), Some(&token), None).await;
     assert_eq!(r.status, 404);
     // A name a crashed request left behind (its operation long dead) is free.
     let dead = uuid::Uuid::new_v4().to_string();
-    w.service.bind_key_unchecked("azure.image", &format!("{}/rg/dead", w.demo.id), &dead).await.expect("bind");
-    w.service.record_operation(&operation(&w, "dead", "image.create", &dead, chrono::Duration::minutes(10))).await.expect("record");
+    w.service.bind_key(&alice, &w.demo.id, "azure.image", &format!("{}/rg/dead", w.demo.id), &dead).await.expect("bind");
+    w.service.record_operation(&alice, &operation(&w, "dead", "image.create", &dead, chrono::Duration::minutes(10))).await.expect("record");
     let image = w.create_image(&token, "rg", "dead", blob_image("https://a/b.vhd")).await;
     assert_eq!(image["properties"]["provisioningState"], "Succeeded");
     // Concurrent PUTs of one new name: every request gets a valid answer and one image results.
@@ -1145,7 +1149,7 @@ async fn projects_without_hex_ids_get_bound_subscription_ids() {
     assert_eq!(r.status, 200, "{}", r.body);
     let sub = r.body["value"][0]["subscriptionId"].as_str().expect("subscription id").to_string();
     assert_eq!(sub.len(), 36);
-    assert_eq!(w.service.find_key("azure.subscription", &sub).await.expect("lookup").as_deref(), Some("legacy-project"));
+    assert_eq!(w.service.find_key(&w.caller(&dave), "azure.subscription", &sub).await.expect("lookup").as_deref(), Some("legacy-project"));
     // Stable across calls, and usable in every route.
     let r = w.call(Method::GET, "/subscriptions?api-version=2022-12-01", Some(&token), None).await;
     assert_eq!(r.body["value"][0]["subscriptionId"], sub.as_str());

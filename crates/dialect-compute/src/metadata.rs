@@ -9,8 +9,10 @@ use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
 use imagery_core::image::RESERVED_PREFIX;
-use imagery_core::{DomainError, Image};
+use imagery_core::rules::{self, PropertyRules};
+use imagery_core::{DomainError, Image, Problem};
 use imagery_http_common::body::{read_limited, BodyError, MAX_DOCUMENT};
+use imagery_service::EditRules;
 use serde_json::{json, Map, Value};
 
 use crate::api_server::{empty, image_id, Ctx};
@@ -26,11 +28,10 @@ fn server_owned(key: &str) -> bool {
 
 const INVALID_KEY: &str = "Invalid metadata key";
 const QUOTA_EXCEEDED: &str = "Image metadata limit exceeded";
-const MAX_VALUE_LENGTH: usize = 255;
 
-/// Nova's `^[a-zA-Z0-9-_:. ]{1,255}$`.
+/// Nova's key pattern, `^[a-zA-Z0-9-_:. ]{1,255}$` (the one rule, with Nova's parameters).
 fn valid_key(key: &str) -> bool {
-    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_:. ".contains(&b))
+    rules::check_property_key_syntax(key, &PropertyRules::NOVA).is_ok()
 }
 
 fn invalid(field: &str, value: &Value, why: String) -> ComputeError {
@@ -40,7 +41,7 @@ fn invalid(field: &str, value: &Value, why: String) -> ComputeError {
 /// Errors of a metadata write, in Nova's words.
 fn write_error(err: DomainError) -> ComputeError {
     match err {
-        DomainError::NotFound(m) if m == INVALID_KEY => ComputeError::not_found(INVALID_KEY),
+        DomainError::NotFound(Problem::PropertyNotFound { .. }) => ComputeError::not_found(INVALID_KEY),
         DomainError::OverLimit(_) => ComputeError::forbidden(QUOTA_EXCEEDED),
         other => ComputeError::from_image_lookup(other),
     }
@@ -99,7 +100,7 @@ fn check_metadata(field: &str, value: Value) -> ComputeResult<BTreeMap<String, S
         let Value::String(s) = v else {
             return Err(invalid(&key, &v, format!("{v} is not of type 'string'")));
         };
-        if s.chars().count() > MAX_VALUE_LENGTH {
+        if rules::check_property_value(&key, &s, &PropertyRules::NOVA).is_err() {
             return Err(invalid(&key, &Value::String(s.clone()), format!("'{s}' is too long")));
         }
         entries.insert(key, s);
@@ -132,7 +133,7 @@ pub async fn merge(ctx: &Ctx, id: &str, body: Body) -> ComputeResult<Response> {
     let id = image_id(id)?;
     let image = ctx
         .service()
-        .update_image(&ctx.caller, id, |img| {
+        .update_image_with(&ctx.caller, id, EditRules::NOVA, |img| {
             img.properties.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
             Ok(())
         })
@@ -145,7 +146,7 @@ pub async fn replace(ctx: &Ctx, id: &str, body: Body) -> ComputeResult<Response>
     let entries = metadata_body(ctx, body).await?;
     let id = image_id(id)?;
     ctx.service()
-        .update_image(&ctx.caller, id, |img| {
+        .update_image_with(&ctx.caller, id, EditRules::NOVA, |img| {
             img.properties.retain(|k, _| server_owned(k));
             img.properties.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
             Ok(())
@@ -180,7 +181,7 @@ pub async fn set(ctx: &Ctx, id: &str, key: &str, body: Body) -> ComputeResult<Re
     };
     let id = image_id(id)?;
     ctx.service()
-        .update_image(&ctx.caller, id, |img| {
+        .update_image_with(&ctx.caller, id, EditRules::NOVA, |img| {
             img.properties.insert(key.to_string(), new_value.clone());
             Ok(())
         })
@@ -194,9 +195,9 @@ pub async fn set(ctx: &Ctx, id: &str, key: &str, body: Body) -> ComputeResult<Re
 pub async fn delete(ctx: &Ctx, id: &str, key: &str) -> ComputeResult<Response> {
     let id = image_id(id)?;
     ctx.service()
-        .update_image(&ctx.caller, id, |img| {
+        .update_image_with(&ctx.caller, id, EditRules::NOVA, |img| {
             if user_property(img, key).is_none() {
-                return Err(DomainError::NotFound(INVALID_KEY.into()));
+                return Err(DomainError::NotFound(Problem::PropertyNotFound { key: key.to_string() }));
             }
             img.properties.remove(key);
             Ok(())

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use imagery_core::DomainError;
+use imagery_core::{DomainError, Field, Problem};
 use imagery_http_common::AuthFailure;
 
 #[derive(Debug, Clone)]
@@ -139,7 +139,28 @@ impl From<DomainError> for GlanceError {
             DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        GlanceError::new(status, err.to_string())
+        GlanceError::new(status, glance_message(err.problem()))
+    }
+}
+
+/// A domain problem in Glance's words: attribute rules as its image schema words
+/// them, everything else as the domain says it.
+fn glance_message(problem: &Problem) -> String {
+    let schema = |attr: &str, why: String| format!("Provided object does not match schema 'image': {why} Failed validating '{attr}'.");
+    match problem {
+        Problem::TooLong { field: field @ (Field::Name | Field::Owner), max, .. } => {
+            schema(field.as_str(), format!("the {field} is longer than {max} characters."))
+        }
+        Problem::TooLong { field: Field::Tag, max, .. } => schema("tags", format!("a tag is longer than {max} characters.")),
+        Problem::OutOfRange { field, value, min, .. } if value < min => {
+            schema(field.as_str(), format!("{value} is less than the minimum of {min}."))
+        }
+        Problem::OutOfRange { field, value, max, .. } => schema(field.as_str(), format!("{value} is greater than the maximum of {max}.")),
+        Problem::NotOneOf { field, value, allowed } => schema(field.as_str(), format!("'{value}' is not one of {allowed:?}.")),
+        Problem::BadCharacters { field: field @ (Field::Name | Field::Tag | Field::Owner), value } => {
+            schema(field.as_str(), format!("{value:?} contains control characters."))
+        }
+        other => other.to_string(),
     }
 }
 

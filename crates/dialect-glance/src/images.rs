@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use imagery_core::{DomainError, Image, Visibility};
+use imagery_core::rules;
+use imagery_core::{DomainError, DomainResult, Image, Problem, Visibility};
 use imagery_service::NewImage;
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,48 +17,22 @@ use crate::error::{GlanceError, GlanceResult};
 use crate::list_query::{parse_list_request, ListOptions};
 use crate::views;
 
-/// Attributes only the server sets.
-const READ_ONLY: [&str; 14] = [
-    "created_at",
-    "updated_at",
-    "status",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "size",
-    "virtual_size",
-    "self",
-    "file",
-    "schema",
-    "direct_url",
-    "stores",
-    "id",
-];
-/// Attributes nobody may set through this API.
-const RESERVED: [&str; 4] = ["location", "deleted", "deleted_at", "locations"];
 /// Base attributes: never custom properties, never removable.
 const BASE: [&str; 10] =
     ["name", "visibility", "protected", "os_hidden", "container_format", "disk_format", "min_disk", "min_ram", "owner", "tags"];
 /// Schema-typed custom properties whose value must be null or a UUID.
 const UUID_PROPS: [&str; 2] = ["kernel_id", "ramdisk_id"];
 
-fn reserved_or_read_only(key: &str, on_create: bool) -> Option<GlanceError> {
-    if RESERVED.contains(&key) || key.starts_with("os_glance") || key.starts_with(imagery_core::image::RESERVED_PREFIX) {
-        return Some(GlanceError::forbidden(format!("Attribute '{key}' is reserved.")));
-    }
-    if READ_ONLY.contains(&key) && !(on_create && key == "id") {
-        return Some(GlanceError::forbidden(format!("Attribute '{key}' is read-only.")));
-    }
-    None
+/// A JSON value of the wrong type for Glance's image schema.
+fn invalid(attr: &str, why: &str) -> DomainError {
+    DomainError::BadRequest(format!("Provided object does not match schema 'image': {why} Failed validating '{attr}'.").into())
 }
 
-fn invalid(attr: &str, why: &str) -> GlanceError {
-    GlanceError::bad_request(format!("Provided object does not match schema 'image': {why} Failed validating '{attr}'."))
-}
-
-/// Apply one base attribute or custom property value (as JSON) to an image.
-fn set_attribute(image: &mut Image, key: &str, value: &Value, formats: (&[String], &[String])) -> GlanceResult<()> {
-    let string_or_null = |v: &Value| -> GlanceResult<Option<String>> {
+/// Apply one base attribute or custom property value (as JSON) to an image. Only
+/// the JSON types are checked here (the schema's job); every rule on the values
+/// is the service's.
+fn set_attribute(image: &mut Image, key: &str, value: &Value) -> DomainResult<()> {
+    let string_or_null = |v: &Value| -> DomainResult<Option<String>> {
         match v {
             Value::Null => Ok(None),
             Value::String(s) => Ok(Some(s.clone())),
@@ -65,21 +40,16 @@ fn set_attribute(image: &mut Image, key: &str, value: &Value, formats: (&[String
         }
     };
     let boolean = |v: &Value| v.as_bool().ok_or_else(|| invalid(key, &format!("{v} is not of type 'boolean'.")));
-    let integer = |v: &Value| -> GlanceResult<i64> {
-        let n = v.as_i64().ok_or_else(|| invalid(key, &format!("{v} is not of type 'integer'.")))?;
-        if !(0..=i64::from(i32::MAX)).contains(&n) {
-            return Err(invalid(key, &format!("{n} is out of range.")));
+    let integer = |v: &Value| -> DomainResult<i64> {
+        match v.as_i64() {
+            Some(n) => Ok(n),
+            // Integers beyond 64 bits are out of the schema's range too.
+            None if v.is_number() && v.as_f64().is_some_and(|f| f.fract() == 0.0) => Ok(i64::MAX),
+            None => Err(invalid(key, &format!("{v} is not of type 'integer'."))),
         }
-        Ok(n)
     };
     match key {
-        "name" => {
-            let name = string_or_null(value)?;
-            if name.as_ref().is_some_and(|n| n.chars().count() > 255) {
-                return Err(invalid(key, "the name is longer than 255 characters."));
-            }
-            image.name = name;
-        }
+        "name" => image.name = string_or_null(value)?,
         "visibility" => {
             let v = value.as_str().and_then(|s| s.parse::<Visibility>().ok());
             image.visibility =
@@ -89,43 +59,19 @@ fn set_attribute(image: &mut Image, key: &str, value: &Value, formats: (&[String
         "os_hidden" => image.os_hidden = boolean(value)?,
         "min_disk" => image.min_disk = integer(value)?,
         "min_ram" => image.min_ram = integer(value)?,
-        "owner" => {
-            let owner = string_or_null(value)?;
-            if owner.as_ref().is_some_and(|o| o.len() > 255) {
-                return Err(invalid(key, "the owner is longer than 255 characters."));
-            }
-            image.owner = owner;
-        }
-        "container_format" | "disk_format" => {
-            let v = string_or_null(value)?;
-            let allowed = if key == "container_format" { formats.0 } else { formats.1 };
-            if let Some(f) = &v {
-                if !allowed.iter().any(|a| a == f) {
-                    return Err(invalid(key, &format!("'{f}' is not one of {allowed:?}.")));
-                }
-            }
-            if key == "container_format" {
-                image.container_format = v;
-            } else {
-                image.disk_format = v;
-            }
-        }
+        "owner" => image.owner = string_or_null(value)?,
+        "container_format" => image.container_format = string_or_null(value)?,
+        "disk_format" => image.disk_format = string_or_null(value)?,
         "tags" => {
             let items = value.as_array().ok_or_else(|| invalid(key, &format!("{value} is not of type 'array'.")))?;
             let mut tags = BTreeSet::new();
             for item in items {
                 let tag = item.as_str().ok_or_else(|| invalid(key, &format!("{item} is not of type 'string'.")))?;
-                if tag.chars().count() > 255 {
-                    return Err(invalid(key, "a tag is longer than 255 characters."));
-                }
                 tags.insert(tag.to_string());
             }
             image.tags = tags;
         }
         _ => {
-            if key.chars().count() > 255 {
-                return Err(GlanceError::bad_request("Custom property should not be greater than 255 characters."));
-            }
             if UUID_PROPS.contains(&key) {
                 match value {
                     Value::Null => {
@@ -146,11 +92,6 @@ fn set_attribute(image: &mut Image, key: &str, value: &Value, formats: (&[String
     Ok(())
 }
 
-fn formats(ctx: &Ctx) -> (&[String], &[String]) {
-    let config = ctx.service().config();
-    (&config.container_formats, &config.disk_formats)
-}
-
 pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
     let value = json_body(body).await?;
     let Value::Object(fields) = value else {
@@ -161,22 +102,20 @@ pub async fn create(ctx: &Ctx, body: Body) -> GlanceResult<Response> {
     let mut scratch = Image::new(Uuid::nil(), ctx.caller.project_id.clone(), imagery_core::time::now());
     let mut owner_given = false;
     for (key, value) in &fields {
-        if let Some(err) = reserved_or_read_only(key, true) {
-            return Err(err);
-        }
+        rules::check_writable(key, true)?;
         if key == "id" {
-            let raw = value.as_str().ok_or_else(|| invalid("id", &format!("{value} is not of type 'string'.")))?;
+            let raw = value.as_str().ok_or_else(|| GlanceError::from(invalid("id", &format!("{value} is not of type 'string'."))))?;
             let parsed = Uuid::parse_str(raw)
                 .ok()
                 .filter(|_| raw.len() == 36)
-                .ok_or_else(|| invalid("id", &format!("'{raw}' does not match the UUID pattern.")))?;
+                .ok_or_else(|| GlanceError::from(invalid("id", &format!("'{raw}' does not match the UUID pattern."))))?;
             id = Some(parsed);
             continue;
         }
         if key == "owner" {
             owner_given = true;
         }
-        set_attribute(&mut scratch, key, value, formats(ctx))?;
+        set_attribute(&mut scratch, key, value)?;
     }
     let new = NewImage {
         id,
@@ -347,22 +286,17 @@ fn parse_patch(body: Value, draft4: bool) -> GlanceResult<Vec<PatchOp>> {
     Ok(ops)
 }
 
-fn apply_patch(image: &mut Image, ops: &[PatchOp], draft4: bool, formats: (&[String], &[String])) -> Result<(), DomainError> {
-    let to_domain = |e: GlanceError| match e.status {
-        StatusCode::FORBIDDEN => DomainError::Forbidden(e.message),
-        StatusCode::CONFLICT => DomainError::Conflict(e.message),
-        _ => DomainError::BadRequest(e.message),
-    };
+fn apply_patch(image: &mut Image, ops: &[PatchOp], draft4: bool) -> DomainResult<()> {
     for op in ops {
         let key = op.key.as_str();
         let is_base = BASE.contains(&key);
         match op.op {
             Op::Remove => {
                 if is_base {
-                    return Err(DomainError::Forbidden(format!("Property {key} may not be removed.")));
+                    return Err(DomainError::Forbidden(format!("Property {key} may not be removed.").into()));
                 }
                 if image.properties.remove(key).is_none() {
-                    return Err(DomainError::Conflict(format!("Property {key} does not exist.")));
+                    return Err(DomainError::Conflict(Problem::PropertyNotFound { key: key.to_string() }));
                 }
             }
             Op::Add | Op::Replace => {
@@ -370,13 +304,13 @@ fn apply_patch(image: &mut Image, ops: &[PatchOp], draft4: bool, formats: (&[Str
                 if !is_base {
                     let exists = image.properties.contains_key(key);
                     if op.op == Op::Replace && !exists {
-                        return Err(DomainError::Conflict(format!("Property {key} does not exist.")));
+                        return Err(DomainError::Conflict(Problem::PropertyNotFound { key: key.to_string() }));
                     }
                     if op.op == Op::Add && draft4 && exists {
-                        return Err(DomainError::Conflict(format!("Property {key} already present.")));
+                        return Err(DomainError::Conflict(format!("Property {key} already present.").into()));
                     }
                 }
-                set_attribute(image, key, value, formats).map_err(to_domain)?;
+                set_attribute(image, key, value)?;
             }
         }
     }
@@ -399,16 +333,12 @@ pub async fn update(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
     let id = image_id(id)?;
     let ops = parse_patch(json_body(body).await?, draft4)?;
     for op in &ops {
-        if let Some(err) = reserved_or_read_only(&op.key, false) {
-            return Err(err);
-        }
+        rules::check_writable(&op.key, false)?;
     }
     if ops.is_empty() {
         return show(ctx, &id.to_string()).await;
     }
-    let (cf, df) = formats(ctx);
-    let (cf, df) = (cf.to_vec(), df.to_vec());
-    let image = ctx.service().update_image(&ctx.caller, id, |img| apply_patch(img, &ops, draft4, (&cf, &df))).await?;
+    let image = ctx.service().update_image(&ctx.caller, id, |img| apply_patch(img, &ops, draft4)).await?;
     Ok(json_response(StatusCode::OK, &views::ImageView(&image)))
 }
 

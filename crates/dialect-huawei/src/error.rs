@@ -11,7 +11,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use imagery_core::DomainError;
+use imagery_core::{DomainError, Problem};
 use serde_json::json;
 
 pub const IMAGE_NOT_FOUND: &str = "The image ID in the request does not exist.";
@@ -110,7 +110,7 @@ impl HuaweiError {
 impl From<DomainError> for HuaweiError {
     fn from(err: DomainError) -> Self {
         let status = match &err {
-            DomainError::NotFound(m) if m.starts_with("No image found") => return HuaweiError::image_not_found(),
+            DomainError::NotFound(Problem::ImageNotFound(_)) => return HuaweiError::image_not_found(),
             DomainError::Gone(_) => return HuaweiError::image_not_found(),
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -32,9 +32,6 @@ pub struct YandexState {
     /// `host:port` as clients dial this server (e.g. `localhost:9443`): endpoint
     /// discovery answers it for every API, and the TLS certificate must match it.
     pub public_address: String,
-    /// URL prefixes `Create` may import an image from (`uri` source). Empty: none.
-    /// The service's `web_download_allow` must admit them too.
-    pub uri_allow: Vec<String>,
 }
 
 /// One authenticated call, whichever wire it came on.

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use imagery_core::DomainError;
+use imagery_core::{DomainError, Problem};
 use imagery_identity::IdentityError;
 use serde_json::json;
 use tonic::Code;
@@ -88,6 +88,13 @@ impl From<YcError> for tonic::Status {
 
 impl From<DomainError> for YcError {
     fn from(err: DomainError) -> Self {
+        match err.problem() {
+            Problem::NameTaken { name } => return YcError::new(Code::AlreadyExists, format!("Image with name {name} already exists")),
+            Problem::SourceNotAllowed { uri } => {
+                return YcError::invalid(format!("uri: {uri} is not on this server's list of allowed image sources"))
+            }
+            _ => {}
+        }
         let code = match &err {
             DomainError::NotFound(_) | DomainError::Gone(_) => Code::NotFound,
             DomainError::Forbidden(_) => Code::PermissionDenied,

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use imagery_core::query::{Filter, SortDir, SortKey, TextField};
 use imagery_core::{Image, ImageStatus, Visibility};
-use imagery_service::{ImageListRequest, ImportMethod, NewImage, VisibilityParam};
-use tonic::Code;
+use imagery_service::{EditRules, ImageListRequest, ImportMethod, NewImage, VisibilityParam};
 use uuid::Uuid;
 
 use crate::api_server::Call;
 use crate::error::{YcError, YcResult};
 use crate::filter::{parse_filter, parse_order_by, NameCondition};
-use crate::keys::{self, Access, Folder, KeyCache};
+use crate::keys::{self, Access, Folder, Ids};
 use crate::operations::{self, OpKind, OperationView, Outcome};
 use crate::pb::yandex::cloud::compute::v1 as compute;
 use crate::validation::{self, Checks};
@@ -22,7 +21,7 @@ use compute::create_image_request::Source;
 
 pub async fn get(call: &Call, request: compute::GetImageRequest) -> YcResult<compute::Image> {
     let image = keys::resolve_image(call, &request.image_id).await?;
-    views::image(call.service(), &mut KeyCache::default(), &image).await
+    views::image(&mut Ids::of(call), &image).await
 }
 
 pub async fn get_latest_by_family(call: &Call, request: compute::GetImageLatestByFamilyRequest) -> YcResult<compute::Image> {
@@ -34,7 +33,7 @@ pub async fn get_latest_by_family(call: &Call, request: compute::GetImageLatestB
     list.sort = vec![(SortKey::CreatedAt, SortDir::Desc)];
     let page = call.service().list_images(&call.caller, list).await?;
     let image = page.images.first().ok_or_else(|| YcError::not_found(format!("Image \"{}\" not found", request.family)))?;
-    views::image(call.service(), &mut KeyCache::default(), image).await
+    views::image(&mut Ids::of(call), image).await
 }
 
 /// The catalog listing of one folder: a project's own images, or every public one.
@@ -89,28 +88,12 @@ pub async fn list(call: &Call, request: compute::ListImagesRequest) -> YcResult<
     } else {
         String::new()
     };
-    let mut keys = KeyCache::default();
+    let mut ids = Ids::of(call);
     let mut images = Vec::with_capacity(found.len());
     for image in &found {
-        images.push(views::image(call.service(), &mut keys, image).await?);
+        images.push(views::image(&mut ids, image).await?);
     }
     Ok(compute::ListImagesResponse { images, next_page_token })
-}
-
-/// Is `name` already used by another image of the project? (Yandex names are
-/// unique within a folder.)
-async fn name_taken(call: &Call, project: &str, name: &str, except: Option<Uuid>) -> YcResult<bool> {
-    if name.is_empty() {
-        return Ok(false);
-    }
-    let mut listing = folder_listing(&Folder::Project(project.to_string()), 2);
-    listing.filters.push(Filter::In(TextField::Name, vec![name.to_string()]));
-    let page = call.service().list_images(&call.caller, listing).await?;
-    Ok(page.images.iter().any(|i| Some(i.id) != except))
-}
-
-fn already_exists(name: &str) -> YcError {
-    YcError::new(Code::AlreadyExists, format!("Image with name {name} already exists"))
 }
 
 /// The disk format an import from `uri` declares, from the path's extension
@@ -163,9 +146,6 @@ pub async fn create(call: &Call, request: compute::CreateImageRequest) -> YcResu
     if let Some(existing) = operations::repeated(call, &project).await? {
         return Ok(existing);
     }
-    if name_taken(call, &project, &request.name, None).await? {
-        return Err(already_exists(&request.name));
-    }
     let service = call.service();
     let mut new =
         NewImage { name: (!request.name.is_empty()).then(|| request.name.clone()), owner: Some(project.clone()), ..NewImage::default() };
@@ -178,19 +158,17 @@ pub async fn create(call: &Call, request: compute::CreateImageRequest) -> YcResu
         Some(Source::ImageId(source_id)) => {
             let source = keys::resolve_image(call, &source_id).await?;
             describe(&mut new, &request, Some(&source));
-            let image = service.create_image_from(&call.caller, source.id, new, true).await?;
-            let view = views::image(service, &mut KeyCache::default(), &image).await?;
+            let image = service.create_image_from(&call.caller, source.id, new, EditRules::YANDEX).await?;
+            let view = views::image(&mut Ids::of(call), &image).await?;
             (image, Outcome::Image(Box::new(view)), None)
         }
         Some(Source::Uri(uri)) => {
-            if !call.state.uri_allow.iter().any(|prefix| !prefix.is_empty() && uri.starts_with(prefix.as_str())) {
-                return Err(YcError::invalid(format!("uri: {uri} is not on this server's list of allowed image sources")));
-            }
+            service.check_import_source(&uri)?;
             describe(&mut new, &request, None);
             new.container_format = Some("bare".into());
             new.disk_format = Some(disk_format_of(&uri).into());
-            let image = service.create_image_with(&call.caller, new, true).await?;
-            keys::image_key(service, image.id).await?;
+            let image = service.create_image_with(&call.caller, new, EditRules::YANDEX).await?;
+            Ids::of(call).image(image.id).await?;
             if let Err(err) = service.import(&call.caller, image.id, ImportMethod::WebDownload { uri: uri.clone() }).await {
                 // Leave nothing behind: the create failed as a whole.
                 if let Err(cleanup) = service.delete_image(&call.caller, image.id).await {
@@ -206,7 +184,7 @@ pub async fn create(call: &Call, request: compute::CreateImageRequest) -> YcResu
         Some(Source::SnapshotId(id)) => return Err(YcError::not_found(format!("Snapshot {id} not found"))),
         None => return Err(YcError::invalid("validation failed:\n  - source: field is required")),
     };
-    let image_id = keys::image_key(service, image.id).await?;
+    let image_id = Ids::of(call).image(image.id).await?;
     operations::record(call, &project, image.id, OpKind::Create, &image_id, outcome, source_uri).await
 }
 
@@ -287,15 +265,9 @@ pub async fn update(call: &Call, request: compute::UpdateImageRequest) -> YcResu
     if let Some(existing) = operations::repeated(call, &project).await? {
         return Ok(existing);
     }
-    if masked("name")
-        && image.name.as_deref().unwrap_or("") != request.name
-        && name_taken(call, &project, &request.name, Some(image.id)).await?
-    {
-        return Err(already_exists(&request.name));
-    }
     let service = call.service();
     let updated = service
-        .update_image_with(&call.caller, image.id, true, |img| {
+        .update_image_with(&call.caller, image.id, EditRules::YANDEX, |img| {
             let properties: &mut BTreeMap<String, String> = &mut img.properties;
             if masked("description") {
                 set_reserved(properties, views::DESCRIPTION, request.description.clone());
@@ -312,7 +284,7 @@ pub async fn update(call: &Call, request: compute::UpdateImageRequest) -> YcResu
             Ok(())
         })
         .await?;
-    let view = views::image(service, &mut KeyCache::default(), &updated).await?;
+    let view = views::image(&mut Ids::of(call), &updated).await?;
     let image_id = view.id.clone();
     operations::record(call, &project, image.id, OpKind::Update, &image_id, Outcome::Image(Box::new(view)), None).await
 }
@@ -328,7 +300,7 @@ pub async fn delete(call: &Call, request: compute::DeleteImageRequest) -> YcResu
     }
     let service = call.service();
     service.delete_image(&call.caller, image.id).await?;
-    let image_id = keys::image_key(service, image.id).await?;
+    let image_id = Ids::of(call).image(image.id).await?;
     operations::record(call, &project, image.id, OpKind::Delete, &image_id, Outcome::Empty, None).await
 }
 

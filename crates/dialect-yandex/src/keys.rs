@@ -6,9 +6,8 @@
 
 use std::collections::HashMap;
 
-use imagery_core::{DomainError, Image};
+use imagery_core::{Caller, DomainError, Image};
 use imagery_service::ImageService;
-use tonic::Code;
 use uuid::Uuid;
 
 use crate::api_server::Call;
@@ -21,49 +20,33 @@ pub const IMAGE_NAMESPACE: &str = "yandex.image";
 /// The pseudo-folder of public images (`GetImageLatestByFamilyRequest(folder_id="standard-images")`).
 pub const STANDARD_IMAGES: &str = "standard-images";
 
-/// The key bound to `target`, binding the first free candidate if there is none.
-async fn bound_key(service: &ImageService, namespace: &str, target: &str, candidates: impl Iterator<Item = String>) -> YcResult<String> {
-    if let Some(key) = service.key_of(namespace, target).await? {
-        return Ok(key);
-    }
-    for candidate in candidates {
-        match service.bind_key_unchecked(namespace, &candidate, target).await {
-            Ok(()) => return Ok(candidate),
-            Err(DomainError::Conflict(_)) => {
-                // Another node bound it first (to the same target), or a collision.
-                if service.find_key(namespace, &candidate).await?.as_deref() == Some(target) {
-                    return Ok(candidate);
-                }
-                if let Some(key) = service.key_of(namespace, target).await? {
-                    return Ok(key);
-                }
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(YcError::new(Code::Internal, format!("Could not allocate an id in {namespace} for {target}")))
-}
-
-pub async fn image_key(service: &ImageService, image: Uuid) -> YcResult<String> {
-    bound_key(service, IMAGE_NAMESPACE, &image.to_string(), ids::image_id_candidates(image)).await
-}
-
-pub async fn folder_key(service: &ImageService, project: &str) -> YcResult<String> {
-    bound_key(service, FOLDER_NAMESPACE, project, ids::folder_id_candidates(project)).await
-}
-
-/// Yandex ids of images and folders met while rendering one response.
-#[derive(Default)]
-pub struct KeyCache {
+/// The Yandex ids of images and folders, as `caller` meets them while one
+/// request is answered (folder ids cached for the request).
+pub struct Ids<'a> {
+    service: &'a ImageService,
+    caller: &'a Caller,
     folders: HashMap<String, String>,
 }
 
-impl KeyCache {
-    pub async fn folder(&mut self, service: &ImageService, project: &str) -> YcResult<String> {
+impl<'a> Ids<'a> {
+    pub fn new(service: &'a ImageService, caller: &'a Caller) -> Self {
+        Ids { service, caller, folders: HashMap::new() }
+    }
+
+    pub fn of(call: &'a Call) -> Self {
+        Ids::new(call.service(), &call.caller)
+    }
+
+    pub async fn image(&self, image: Uuid) -> YcResult<String> {
+        let target = image.to_string();
+        Ok(self.service.alternate_id(self.caller, IMAGE_NAMESPACE, &target, ids::image_id_candidates(image)).await?)
+    }
+
+    pub async fn folder(&mut self, project: &str) -> YcResult<String> {
         if let Some(id) = self.folders.get(project) {
             return Ok(id.clone());
         }
-        let id = folder_key(service, project).await?;
+        let id = self.service.alternate_id(self.caller, FOLDER_NAMESPACE, project, ids::folder_id_candidates(project)).await?;
         self.folders.insert(project.to_string(), id.clone());
         Ok(id)
     }
@@ -95,12 +78,12 @@ pub async fn resolve_folder(call: &Call, folder_id: &str, access: Access) -> YcR
         };
     }
     let service = call.service();
-    let project = match service.find_key(FOLDER_NAMESPACE, folder_id).await? {
+    let project = match service.find_key(&call.caller, FOLDER_NAMESPACE, folder_id).await? {
         Some(project) => Some(project),
         None => match call.caller.project() {
             // The caller's own folder, never rendered before: bind it now.
             Some(own) if ids::folder_id_candidates(own).any(|c| c == folder_id) => {
-                folder_key(service, own).await?;
+                Ids::of(call).folder(own).await?;
                 Some(own.to_string())
             }
             // A project id is accepted where a folder id is expected.
@@ -119,7 +102,7 @@ pub async fn resolve_folder(call: &Call, folder_id: &str, access: Access) -> YcR
 pub async fn resolve_image(call: &Call, image_id: &str) -> YcResult<Image> {
     Checks::default().id("image_id", image_id).check()?;
     let service = call.service();
-    let uuid = match service.find_key(IMAGE_NAMESPACE, image_id).await? {
+    let uuid = match service.find_key(&call.caller, IMAGE_NAMESPACE, image_id).await? {
         Some(target) => Uuid::parse_str(&target).ok(),
         None if image_id.len() == 36 => Uuid::parse_str(image_id).ok(),
         None => None,

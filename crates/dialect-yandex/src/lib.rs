@@ -17,8 +17,8 @@
 //!   against its `public_key` PEM, and carry the key's user id as `iss`.
 //! - Create from `disk_id`/`snapshot_id`: imagery has no disks or snapshots, so
 //!   the call fails with `NOT_FOUND` and creates nothing (no image left in ERROR).
-//! - Create from `uri`: only URLs under a `uri_allow` prefix (the service's
-//!   web-download allow-list must admit them too); the disk format is taken from
+//! - Create from `uri`: only URLs the service's import allow-list admits (it
+//!   decides, for every importer); the disk format is taken from
 //!   the URL's extension (`raw` otherwise). The operation finishes when the image
 //!   is active, or fails (image in ERROR) when the import stops.
 //! - `id asc` (the default order) is exact: image ids are order-preserving
@@ -55,6 +55,6 @@ pub use keys::{FOLDER_NAMESPACE, IMAGE_NAMESPACE, STANDARD_IMAGES};
 
 /// The Yandex folder id of an imagery project, bound on first use: what its
 /// users pass as `folderId` (the project id itself is accepted too).
-pub async fn folder_id(service: &imagery_service::ImageService, project: &str) -> Result<String, YcError> {
-    keys::folder_key(service, project).await
+pub async fn folder_id(service: &imagery_service::ImageService, caller: &imagery_core::Caller, project: &str) -> Result<String, YcError> {
+    keys::Ids::new(service, caller).folder(project).await
 }

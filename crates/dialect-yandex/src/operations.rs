@@ -18,7 +18,7 @@ use crate::api_server::Call;
 use crate::error::{YcError, YcResult};
 use crate::ids;
 use crate::json::TYPE_URL_PREFIX;
-use crate::keys::KeyCache;
+use crate::keys::Ids;
 use crate::pb::google::rpc::Status;
 use crate::pb::yandex::cloud::compute::v1 as compute;
 use crate::pb::yandex::cloud::operation as op_pb;
@@ -182,7 +182,7 @@ pub async fn repeated(call: &Call, project: &str) -> YcResult<Option<OperationVi
     let Some(key) = idempotency_key(call)? else {
         return Ok(None);
     };
-    match call.service().operation_by_idempotency_key(DIALECT, project, key).await? {
+    match call.service().operation_by_idempotency_key(&call.caller, DIALECT, project, key).await? {
         Some(record) => Ok(Some(settle(call, record).await?)),
         None => Ok(None),
     }
@@ -215,7 +215,7 @@ pub async fn record(
         payload: serde_json::to_value(&payload).map_err(|_| corrupt("new"))?,
         idempotency_key: idempotency_key(call)?.map(str::to_string),
     };
-    match call.service().record_operation(&record).await {
+    match call.service().record_operation(&call.caller, &record).await {
         Ok(()) => view(&record, &payload),
         Err(DomainError::Conflict(_)) => match repeated(call, project).await? {
             Some(existing) => Ok(existing),
@@ -235,17 +235,11 @@ async fn settle(call: &Call, mut record: OperationRecord) -> YcResult<OperationV
     let service = call.service();
     let outcome = match service.show_image(&call.caller, image).await {
         Ok(img) if img.status == ImageStatus::Importing => return view(&record, &payload),
-        Ok(img) if img.status == ImageStatus::Active => {
-            Outcome::Image(Box::new(views::image(service, &mut KeyCache::default(), &img).await?))
-        }
+        Ok(img) if img.status == ImageStatus::Active => Outcome::Image(Box::new(views::image(&mut Ids::of(call), &img).await?)),
         Ok(img) => {
             let reason =
                 img.reserved(imagery_service::IMPORT_ERROR).unwrap_or("the data could not be fetched or is not a usable disk image");
-            let message = format!("Image import from {uri} failed: {reason}");
-            if img.status != ImageStatus::Killed {
-                service.mark_image_failed(image).await?;
-            }
-            Outcome::Failed(YcError::new(Code::FailedPrecondition, message))
+            Outcome::Failed(YcError::new(Code::FailedPrecondition, format!("Image import from {uri} failed: {reason}")))
         }
         Err(DomainError::NotFound(_)) => {
             Outcome::Failed(YcError::not_found(format!("Image {} was deleted before its import finished", payload.image_id)))
@@ -261,7 +255,7 @@ async fn finish(call: &Call, record: &mut OperationRecord, payload: &Payload) ->
     record.done = true;
     record.modified_at = now();
     record.payload = serde_json::to_value(payload).map_err(|_| corrupt(&record.id))?;
-    call.service().update_operation(record).await?;
+    call.service().update_operation(&call.caller, record).await?;
     Ok(())
 }
 
@@ -295,7 +289,7 @@ pub async fn of_image(call: &Call, image: Uuid, page_size: i64, page_token: &str
     Checks::default().page(page_size, page_token).check()?;
     let limit = validation::page_size(page_size);
     let after = (!page_token.is_empty()).then_some(page_token);
-    let mut records = call.service().operations_of(DIALECT, &image.to_string(), after, limit + 1).await?;
+    let mut records = call.service().operations_of(&call.caller, DIALECT, &image.to_string(), after, limit + 1).await?;
     let more = records.len() > limit;
     records.truncate(limit);
     let next = if more { records.last().map(|r| r.id.clone()).unwrap_or_default() } else { String::new() };

@@ -9,11 +9,10 @@ use std::collections::BTreeMap;
 use imagery_core::image::RESERVED_PREFIX;
 use imagery_core::time::Timestamp;
 use imagery_core::{Image, ImageStatus};
-use imagery_service::ImageService;
 
 use crate::error::YcResult;
 use crate::json;
-use crate::keys::{image_key, KeyCache};
+use crate::keys::Ids;
 use crate::pb::yandex::cloud::compute::v1 as compute;
 
 pub const DESCRIPTION: &str = "yandex.description";
@@ -97,6 +96,15 @@ pub fn os(image: &Image) -> Option<compute::Os> {
     Some(compute::Os { r#type: os_type as i32, nvidia })
 }
 
+/// An image's status as Yandex shows it: a failed import (Glance's `queued` with
+/// the failure recorded) is `ERROR`.
+pub fn image_status(image: &Image) -> compute::image::Status {
+    if image.status == ImageStatus::Queued && image.reserved(imagery_service::IMPORT_ERROR).is_some() {
+        return compute::image::Status::Error;
+    }
+    status(image.status)
+}
+
 /// The canonical status as Yandex names it.
 pub fn status(status: ImageStatus) -> compute::image::Status {
     use compute::image::Status;
@@ -113,13 +121,13 @@ pub fn timestamp(t: &Timestamp) -> prost_types::Timestamp {
 }
 
 /// Render an image, binding its Yandex id and its folder's on first sight.
-pub async fn image(service: &ImageService, keys: &mut KeyCache, image: &Image) -> YcResult<compute::Image> {
+pub async fn image(ids: &mut Ids<'_>, image: &Image) -> YcResult<compute::Image> {
     let folder_id = match image.owner.as_deref() {
-        Some(owner) => keys.folder(service, owner).await?,
+        Some(owner) => ids.folder(owner).await?,
         None => String::new(),
     };
     Ok(compute::Image {
-        id: image_key(service, image.id).await?,
+        id: ids.image(image.id).await?,
         folder_id,
         created_at: Some(timestamp(&image.created_at)),
         name: image.name.clone().unwrap_or_default(),
@@ -130,7 +138,7 @@ pub async fn image(service: &ImageService, keys: &mut KeyCache, image: &Image) -
         storage_size: image.size.unwrap_or(0),
         min_disk_size: min_disk_size(image),
         product_ids: product_ids(image),
-        status: status(image.status) as i32,
+        status: image_status(image) as i32,
         os: os(image),
         pooled: image.reserved(POOLED) == Some("true"),
         hardware_generation: hardware_generation(image),

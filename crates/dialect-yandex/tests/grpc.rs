@@ -208,7 +208,7 @@ async fn image_service_and_operation_lifecycle() {
         Some(compute::hardware_generation::Features::Generation2Features(_))
     ));
     // Zero copy: the Glance view of the copy holds the source's bytes.
-    let copy_uuid = env.service.find_key("yandex.image", &created_id).await.ok().flatten().unwrap_or_default();
+    let copy_uuid = env.service.find_key(&env.alice.caller, "yandex.image", &created_id).await.ok().flatten().unwrap_or_default();
     let copy = env.service.show_image(&env.alice.caller, copy_uuid.parse().unwrap_or_default()).await.expect("copy");
     assert_eq!(copy.os_hash_value, source.os_hash_value);
     assert_eq!(copy.min_disk, 10);

@@ -116,7 +116,7 @@ async fn a_glance_image_gets_one_stable_yandex_id_and_its_yandex_view() {
     let listed = list["images"][0].clone();
     let id = listed["id"].as_str().unwrap_or_default().to_string();
     assert!(id.len() == 20 && id.starts_with("fd8") && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b)), "{id}");
-    assert_eq!(env.service.key_of("yandex.image", &image.id.to_string()).await.ok().flatten(), Some(id.clone()));
+    assert_eq!(env.service.key_of(&env.alice.caller, "yandex.image", &image.id.to_string()).await.ok().flatten(), Some(id.clone()));
     let (status, shown) = env.get(&format!("/compute/v1/images/{id}"), &env.alice.token).await;
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown, listed);
@@ -182,7 +182,7 @@ async fn create_from_an_image_is_zero_copy_and_its_operation_is_pollable() {
 
     // The Glance view: same bytes (same hash, same blob), min_disk is the GiB ceiling.
     let copy_id = response["id"].as_str().unwrap_or_default();
-    let target = env.service.find_key("yandex.image", copy_id).await.ok().flatten().unwrap_or_default();
+    let target = env.service.find_key(&env.alice.caller, "yandex.image", copy_id).await.ok().flatten().unwrap_or_default();
     let copy = env.service.show_image(&env.alice.caller, target.parse().unwrap_or_default()).await.expect("copy");
     assert_eq!(copy.os_hash_value, source.os_hash_value);
     assert_eq!(copy.blob_key, source.blob_key);
@@ -421,7 +421,8 @@ async fn latest_by_family_and_standard_images() {
         create(&env, &env.admin.token, json!({"folderId": env.admin.folder, "name": "std", "family": "std-family", "imageId": source}))
             .await;
     let id = op["response"]["id"].as_str().unwrap_or_default().to_string();
-    let uuid = env.service.find_key("yandex.image", &id).await.ok().flatten().unwrap_or_default().parse().unwrap_or_default();
+    let uuid =
+        env.service.find_key(&env.alice.caller, "yandex.image", &id).await.ok().flatten().unwrap_or_default().parse().unwrap_or_default();
     env.service
         .update_image(&env.admin.caller, uuid, |img| {
             img.visibility = Visibility::Public;
@@ -650,7 +651,7 @@ async fn operations_survive_a_restart() {
     let blobs = imagery_store::open("memory://").await.expect("blobs");
     let service = imagery_service::ImageService::new(catalog.clone(), blobs, Default::default());
     let identity = imagery_identity::Identity::open(catalog, Default::default()).await.expect("identity");
-    let base = common::serve(service, identity, Vec::new()).await;
+    let base = common::serve(service, identity).await;
     let response = reqwest::Client::new().get(format!("{base}/operations/{op_id}")).bearer_auth(&token).send().await.expect("send");
     assert_eq!(response.status(), 200);
     let polled: Value = response.json().await.expect("json");

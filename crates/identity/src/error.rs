@@ -59,12 +59,12 @@ impl From<CatalogError> for IdentityError {
 impl From<IdentityError> for DomainError {
     fn from(e: IdentityError) -> Self {
         match e {
-            IdentityError::Unauthenticated { .. } => DomainError::Unauthenticated(e.to_string()),
-            IdentityError::Forbidden(m) => DomainError::Forbidden(m),
-            IdentityError::NotFound(m) => DomainError::NotFound(m),
-            IdentityError::Conflict(m) => DomainError::Conflict(m),
-            IdentityError::BadRequest(m) => DomainError::BadRequest(m),
-            IdentityError::Backend(m) => DomainError::Unavailable(m),
+            IdentityError::Unauthenticated { .. } => DomainError::Unauthenticated(e.to_string().into()),
+            IdentityError::Forbidden(m) => DomainError::Forbidden(m.into()),
+            IdentityError::NotFound(m) => DomainError::NotFound(m.into()),
+            IdentityError::Conflict(m) => DomainError::Conflict(m.into()),
+            IdentityError::BadRequest(m) => DomainError::BadRequest(m.into()),
+            IdentityError::Backend(m) => DomainError::Unavailable(m.into()),
         }
     }
 }

@@ -285,7 +285,6 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
             service: service.clone(),
             identity: identity.clone(),
             public_address: format!("{host}:{port}"),
-            uri_allow: config.service.web_download_allow.clone(),
         };
         tasks.push(crate::tls::spawn(listener, acceptor, with_common_layers(imagery_dialect_yandex::router(state)), shutdown_rx.clone()));
     }

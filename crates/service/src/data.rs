@@ -8,7 +8,7 @@ use imagery_core::policy;
 use imagery_core::ports::ByteStream;
 use imagery_core::query::{ListQuery, ListScope};
 use imagery_core::time::now;
-use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageStatus};
+use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageStatus, Problem};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -66,16 +66,15 @@ impl ImageService {
             return Err(DomainError::BadRequest("Properties disk_format, container_format must be set prior to saving data.".into()));
         }
         if image.status != ImageStatus::Queued {
-            return Err(DomainError::Conflict(format!("Image status transition from {} to saving is not allowed", image.status)));
+            return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Saving }));
         }
         let limits = self.write_limits(&image, Budget::Stored, expected_size).await?;
         let node = self.config.node_id.clone();
         let claimed = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Saving, |img| {
                 if img.status != ImageStatus::Queued {
-                    return Err(DomainError::Conflict(format!("Image status transition from {} to saving is not allowed", img.status)));
+                    return Err(DomainError::Conflict(Problem::Transition { from: img.status, to: ImageStatus::Saving }));
                 }
-                img.status = ImageStatus::Saving;
                 img.set_reserved(UPLOAD_NODE, node.clone());
                 Ok(true)
             })
@@ -95,12 +94,11 @@ impl ImageService {
     /// saving → active with the stored data; 410 if the image was deleted meanwhile.
     async fn finish_saving(&self, id: Uuid, data: &ImageData) -> DomainResult<Image> {
         let stored = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Active, |img| {
                 if img.status != ImageStatus::Saving {
                     return Ok(false);
                 }
                 img.attach_data(data);
-                img.status = ImageStatus::Active;
                 img.remove_reserved(UPLOAD_NODE);
                 Ok(true)
             })
@@ -110,7 +108,7 @@ impl ImageService {
 
     async fn return_to_queued(&self, id: Uuid, from: ImageStatus) {
         let reset = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Queued, |img| {
                 if img.status != from {
                     return Ok(false);
                 }
@@ -149,15 +147,14 @@ impl ImageService {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
         if image.status != ImageStatus::Queued {
-            return Err(DomainError::Conflict(format!("Image status transition from {} to uploading is not allowed", image.status)));
+            return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Uploading }));
         }
         let limits = self.write_limits(&image, Budget::Staged, expected_size).await?;
         let claimed = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Uploading, |img| {
                 if img.status != ImageStatus::Queued {
-                    return Err(DomainError::Conflict(format!("Image status transition from {} to uploading is not allowed", img.status)));
+                    return Err(DomainError::Conflict(Problem::Transition { from: img.status, to: ImageStatus::Uploading }));
                 }
-                img.status = ImageStatus::Uploading;
                 Ok(true)
             })
             .await?;
@@ -166,9 +163,10 @@ impl ImageService {
         }
         match self.write_blob(body, limits, Admission::Staging).await {
             Ok(data) => {
-                let staged = serde_json::to_string(&Staged { data: data.clone() }).map_err(|e| DomainError::Unavailable(e.to_string()))?;
+                let staged =
+                    serde_json::to_string(&Staged { data: data.clone() }).map_err(|e| DomainError::Unavailable(e.to_string().into()))?;
                 let stored = self
-                    .transition(id, |img| {
+                    .transition(id, ImageStatus::Uploading, |img| {
                         if img.status != ImageStatus::Uploading {
                             return Ok(false);
                         }
@@ -192,7 +190,7 @@ impl ImageService {
         if self.config.import_methods.iter().any(|m| m == method) {
             Ok(())
         } else {
-            Err(DomainError::BadRequest(format!("Import method {method} is not enabled.")))
+            Err(DomainError::BadRequest(format!("Import method {method} is not enabled.").into()))
         }
     }
 
@@ -210,7 +208,7 @@ impl ImageService {
                 return Err(DomainError::Forbidden("You are not authorized to complete copy_image action.".into()));
             }
             if image.status != ImageStatus::Active {
-                return Err(DomainError::Conflict(format!("Image {id} is not active (status '{}').", image.status)));
+                return Err(DomainError::Conflict(format!("Image {id} is not active (status '{}').", image.status).into()));
             }
             return Err(DomainError::Conflict("This deployment has a single store and the image is already in it.".into()));
         }
@@ -225,22 +223,25 @@ impl ImageService {
             _ => ImageStatus::Queued,
         };
         if image.status != needed {
-            return Err(DomainError::Conflict(format!("Image {id} is in status '{}'; {name} import needs '{}'.", image.status, needed)));
+            return Err(DomainError::Conflict(
+                format!("Image {id} is in status '{}'; {name} import needs '{}'.", image.status, needed).into(),
+            ));
         }
         if let ImportMethod::WebDownload { uri } = &method {
             let allowed = self.config.web_download_allow.iter().any(|prefix| uri.starts_with(prefix.as_str()));
             if !allowed {
-                return Err(DomainError::BadRequest(format!(
-                    "URI {uri} does not pass filtering: web-download is limited to configured URL prefixes."
-                )));
+                return Err(DomainError::BadRequest(
+                    format!("URI {uri} does not pass filtering: web-download is limited to configured URL prefixes.").into(),
+                ));
             }
         }
         let claimed = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Importing, |img| {
                 if img.status != needed {
-                    return Err(DomainError::Conflict(format!("Image {id} changed status to '{}' before the import started.", img.status)));
+                    return Err(DomainError::Conflict(
+                        format!("Image {id} changed status to '{}' before the import started.", img.status).into(),
+                    ));
                 }
-                img.status = ImageStatus::Importing;
                 img.properties.remove("os_glance_failed_import");
                 img.remove_reserved(IMPORT_ERROR);
                 Ok(true)
@@ -258,7 +259,7 @@ impl ImageService {
             if let Err(err) = outcome {
                 tracing::warn!(%id, %err, "import failed; image returns to queued");
                 let failed = service
-                    .transition(id, |img| {
+                    .transition(id, ImageStatus::Queued, |img| {
                         if img.status != ImageStatus::Importing {
                             return Ok(false);
                         }
@@ -288,11 +289,23 @@ impl ImageService {
         self.activate_imported(id, ImageData { virtual_size, ..staged.data }).await
     }
 
+    /// May an import fetch `uri`? The operator's allow-list decides (see
+    /// [`crate::sources`]); every importer asks before it creates anything.
+    pub fn check_import_source(&self, uri: &str) -> DomainResult<()> {
+        if self.sources.allows(uri) {
+            Ok(())
+        } else {
+            Err(DomainError::BadRequest(Problem::SourceNotAllowed { uri: uri.to_string() }))
+        }
+    }
+
     async fn import_from_web(&self, id: Uuid, uri: &str) -> DomainResult<()> {
         let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
-        let response = reqwest::get(uri).await.map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}")))?;
+        self.check_import_source(uri)?;
+        let response =
+            self.fetcher.get(uri).send().await.map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}").into()))?;
         if !response.status().is_success() {
-            return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status())));
+            return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status()).into()));
         }
         let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
         let limits = self.write_limits(&image, Budget::Stored, None).await?;
@@ -302,12 +315,11 @@ impl ImageService {
 
     async fn activate_imported(&self, id: Uuid, data: ImageData) -> DomainResult<()> {
         let done = self
-            .transition(id, |img| {
+            .transition(id, ImageStatus::Active, |img| {
                 if img.status != ImageStatus::Importing {
                     return Ok(false);
                 }
                 img.attach_data(&data);
-                img.status = ImageStatus::Active;
                 img.remove_reserved(STAGED);
                 Ok(true)
             })
@@ -359,7 +371,8 @@ impl ImageService {
 }
 
 fn resolve_range(range: DownloadRange, total: u64) -> DomainResult<(u64, u64)> {
-    let unsatisfiable = || DomainError::RangeNotSatisfiable(format!("Requested range is not satisfiable for an image of {total} bytes."));
+    let unsatisfiable =
+        || DomainError::RangeNotSatisfiable(format!("Requested range is not satisfiable for an image of {total} bytes.").into());
     if total == 0 {
         return Err(unsatisfiable());
     }

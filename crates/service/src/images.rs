@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use imagery_core::policy;
 use imagery_core::ports::CatalogError;
 use imagery_core::query::{Filter, ListQuery, ListScope, SortDir, SortKey};
+use imagery_core::rules::{self, PropertyRules};
 use imagery_core::time::now;
-use imagery_core::{Caller, DomainError, DomainResult, Image, ImageStatus, Member, MemberStatus, Visibility};
+use imagery_core::{Caller, Counted, DomainError, DomainResult, Field, Image, ImageStatus, Member, MemberStatus, Problem, Visibility};
 use uuid::Uuid;
 
 use crate::{backend, ImageService};
@@ -69,7 +70,40 @@ pub struct ListPage {
     pub full: bool,
 }
 
-const MAX_INT_ATTR: i64 = i32::MAX as i64;
+/// How a dialect's cloud edits images: which custom-property rules apply, and
+/// whether the dialect may set its own `imagery:` properties (the dialects that
+/// keep attributes of their cloud there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EditRules {
+    pub properties: PropertyRules,
+    pub reserved: bool,
+    /// Names are unique within the project (claimed atomically).
+    pub unique_names: bool,
+}
+
+impl EditRules {
+    /// Glance, Huawei: Glance's property rules, no reserved properties.
+    pub const GLANCE: EditRules = EditRules { properties: PropertyRules::GLANCE, reserved: false, unique_names: false };
+    /// Nova's image metadata.
+    pub const NOVA: EditRules = EditRules { properties: PropertyRules::NOVA, reserved: false, unique_names: false };
+    /// Azure, which keeps its own attributes under `imagery:` (its names are
+    /// unique per resource group, an alternate key the dialect owns).
+    pub const AZURE: EditRules = EditRules { properties: PropertyRules::GLANCE, reserved: true, unique_names: false };
+    /// Yandex: its own attributes under `imagery:`, names unique in the folder.
+    pub const YANDEX: EditRules = EditRules { properties: PropertyRules::GLANCE, reserved: true, unique_names: true };
+
+    /// The name `image` must hold uniquely under these rules, if any.
+    fn unique_name<'a>(&self, image: &'a Image) -> Option<(&'a str, &'a str)> {
+        match (self.unique_names, image.owner.as_deref(), image.name.as_deref()) {
+            (true, Some(owner), Some(name)) if !name.is_empty() => Some((owner, name)),
+            _ => None,
+        }
+    }
+}
+
+fn quota_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
 
 impl ImageService {
     /// Load an image the caller may see; anything else is "not found".
@@ -98,11 +132,11 @@ impl ImageService {
     }
 
     pub async fn create_image(&self, caller: &Caller, new: NewImage) -> DomainResult<Image> {
-        self.create_image_with(caller, new, false).await
+        self.create_image_with(caller, new, EditRules::GLANCE).await
     }
 
-    /// Create an image; `reserved` lets a dialect set its own `imagery:` properties.
-    pub async fn create_image_with(&self, caller: &Caller, new: NewImage, reserved: bool) -> DomainResult<Image> {
+    /// Create an image under a dialect's [`EditRules`].
+    pub async fn create_image_with(&self, caller: &Caller, new: NewImage, how: EditRules) -> DomainResult<Image> {
         let owner = new.owner.clone().or_else(|| caller.project_id.clone());
         policy::require_create(caller, owner.as_deref())?;
         let visibility = new.visibility.unwrap_or(Visibility::Shared);
@@ -111,7 +145,7 @@ impl ImageService {
             if let Some(limit) = self.config.quota_for(project).image_count {
                 let usage = self.catalog.usage(project).await.map_err(backend)?;
                 if usage.image_count >= limit {
-                    return Err(DomainError::OverLimit(format!("Maximum number of images exceeded: the project may hold {limit} images.")));
+                    return Err(DomainError::OverLimit(Problem::Quota { what: Counted::Images, limit }));
                 }
             }
         }
@@ -127,18 +161,27 @@ impl ImageService {
         image.min_ram = new.min_ram;
         image.tags = new.tags;
         image.properties = new.properties;
-        self.validate_edit(caller, &base, &image, reserved)?;
-        match self.catalog.insert_image(&image).await {
-            Ok(()) => Ok(image),
-            Err(CatalogError::Duplicate(_)) => Err(DomainError::Conflict(format!("Image with identifier {} already exists!", image.id))),
-            Err(e) => Err(backend(e)),
+        self.validate_edit(caller, &base, &image, &how)?;
+        if let Some((owner, name)) = how.unique_name(&image) {
+            self.claim_name(owner, name, image.id).await?;
         }
+        let inserted = match self.catalog.insert_image(&image).await {
+            Ok(()) => Ok(image.clone()),
+            Err(CatalogError::Duplicate(_)) => {
+                Err(DomainError::Conflict(format!("Image with identifier {} already exists!", image.id).into()))
+            }
+            Err(e) => Err(backend(e)),
+        };
+        if let (Err(_), Some((owner, name))) = (&inserted, how.unique_name(&image)) {
+            self.release_name(owner, name, image.id).await?;
+        }
+        inserted
     }
 
     /// Check that `after` is a legal edit of `before` by `caller`. The single place
     /// where attribute rules live: read-only fields, formats, limits, quotas,
     /// ownership and visibility policy.
-    fn validate_edit(&self, caller: &Caller, before: &Image, after: &Image, reserved: bool) -> DomainResult<()> {
+    fn validate_edit(&self, caller: &Caller, before: &Image, after: &Image, how: &EditRules) -> DomainResult<()> {
         let read_only = [
             ("id", before.id != after.id),
             ("status", before.status != after.status),
@@ -150,10 +193,10 @@ impl ImageService {
             ("created_at", before.created_at != after.created_at),
         ];
         if let Some((name, _)) = read_only.iter().find(|(_, changed)| *changed) {
-            return Err(DomainError::Forbidden(format!("Attribute '{name}' is read-only.")));
+            return Err(DomainError::Forbidden(Problem::ReadOnly { attribute: name.to_string() }));
         }
         if before.blob_key != after.blob_key {
-            return Err(DomainError::Forbidden("Attribute 'locations' is reserved.".into()));
+            return Err(DomainError::Forbidden(Problem::Reserved { key: "locations".into() }));
         }
         if before.owner != after.owner && !caller.is_admin() {
             return Err(DomainError::Forbidden("Owner can't be updated by non admin.".into()));
@@ -161,56 +204,53 @@ impl ImageService {
         if before.visibility != after.visibility {
             policy::require_visibility(caller, Some(before), after.visibility)?;
         }
-        if let Some(name) = &after.name {
-            if name.chars().count() > 255 {
-                return Err(DomainError::BadRequest("Name too long: it may have at most 255 characters.".into()));
+        if after.name != before.name {
+            if let Some(name) = &after.name {
+                rules::check_name(name)?;
             }
         }
-        for (attr, value) in [("min_disk", after.min_disk), ("min_ram", after.min_ram)] {
-            if !(0..=MAX_INT_ATTR).contains(&value) {
-                return Err(DomainError::BadRequest(format!("Invalid value for {attr}: it must be between 0 and {MAX_INT_ATTR}.")));
+        if after.owner != before.owner {
+            if let Some(owner) = &after.owner {
+                rules::check_owner(owner)?;
             }
         }
+        rules::check_int_attr(Field::MinDisk, after.min_disk)?;
+        rules::check_int_attr(Field::MinRam, after.min_ram)?;
         let formats_changed = before.container_format != after.container_format || before.disk_format != after.disk_format;
         if formats_changed {
             if !matches!(before.status, ImageStatus::Queued | ImageStatus::Importing) {
-                return Err(DomainError::Forbidden(format!(
-                    "Forbidden to modify container_format or disk_format of an image in status '{}'.",
-                    before.status
-                )));
+                return Err(DomainError::Forbidden(
+                    format!("Forbidden to modify container_format or disk_format of an image in status '{}'.", before.status).into(),
+                ));
             }
-            check_format("container_format", &after.container_format, &self.config.container_formats)?;
-            check_format("disk_format", &after.disk_format, &self.config.disk_formats)?;
+            rules::check_format(Field::ContainerFormat, after.container_format.as_deref(), &self.config.container_formats)?;
+            rules::check_format(Field::DiskFormat, after.disk_format.as_deref(), &self.config.disk_formats)?;
         }
         for tag in after.tags.difference(&before.tags) {
-            check_tag(tag)?;
+            rules::check_tag(tag)?;
         }
         if after.tags.len() > before.tags.len() && after.tags.len() > self.config.image_tag_quota {
-            return Err(DomainError::OverLimit(format!(
-                "Maximum number of tags exceeded: an image may have at most {} tags.",
-                self.config.image_tag_quota
-            )));
+            return Err(DomainError::OverLimit(Problem::Quota { what: Counted::Tags, limit: quota_i64(self.config.image_tag_quota) }));
         }
+        let own_reserved = |key: &str| how.reserved && key.starts_with(imagery_core::image::RESERVED_PREFIX);
         for (key, value) in &after.properties {
-            if before.properties.get(key) == Some(value) {
+            if before.properties.get(key) == Some(value) || own_reserved(key) {
                 continue;
             }
-            if reserved && key.starts_with(imagery_core::image::RESERVED_PREFIX) {
-                continue;
-            }
-            policy::check_property_key(key)?;
+            rules::check_property_key(key, &how.properties)?;
+            rules::check_property_value(key, value, &how.properties)?;
         }
         for key in before.properties.keys().filter(|k| !after.properties.contains_key(*k)) {
-            if !reserved || !key.starts_with(imagery_core::image::RESERVED_PREFIX) {
-                policy::check_property_key(key)?;
+            if !own_reserved(key) {
+                rules::check_property_key(key, &PropertyRules::GLANCE)?;
             }
         }
         let user_props = |i: &Image| i.user_properties().count();
         if user_props(after) > user_props(before) && user_props(after) > self.config.image_property_quota {
-            return Err(DomainError::OverLimit(format!(
-                "Maximum number of properties exceeded: an image may have at most {} properties.",
-                self.config.image_property_quota
-            )));
+            return Err(DomainError::OverLimit(Problem::Quota {
+                what: Counted::Properties,
+                limit: quota_i64(self.config.image_property_quota),
+            }));
         }
         Ok(())
     }
@@ -221,10 +261,11 @@ impl ImageService {
     where
         F: Fn(&mut Image) -> DomainResult<()>,
     {
-        self.update_image_with(caller, id, false, edit).await
+        self.update_image_with(caller, id, EditRules::GLANCE, edit).await
     }
 
-    pub async fn update_image_with<F>(&self, caller: &Caller, id: Uuid, reserved: bool, edit: F) -> DomainResult<Image>
+    /// Update an image under a dialect's [`EditRules`].
+    pub async fn update_image_with<F>(&self, caller: &Caller, id: Uuid, how: EditRules, edit: F) -> DomainResult<Image>
     where
         F: Fn(&mut Image) -> DomainResult<()>,
     {
@@ -236,9 +277,21 @@ impl ImageService {
             if after == before {
                 return Ok(before);
             }
-            self.validate_edit(caller, &before, &after, reserved)?;
+            self.validate_edit(caller, &before, &after, &how)?;
+            let renamed = after.name != before.name || after.owner != before.owner;
+            let claim = if renamed { how.unique_name(&after).map(|(o, n)| (o.to_string(), n.to_string())) } else { None };
+            if let Some((owner, name)) = &claim {
+                self.claim_name(owner, name, id).await?;
+            }
             after.updated_at = now();
-            match self.catalog.update_image(&after).await {
+            let written = self.catalog.update_image(&after).await;
+            let claim = claim.as_ref().map(|(o, n)| (o.as_str(), n.as_str()));
+            match (&written, claim, how.unique_name(&before)) {
+                (Ok(_), _, Some((owner, name))) if renamed => self.release_name(owner, name, id).await?,
+                (Err(_), Some((owner, name)), _) => self.release_name(owner, name, id).await?,
+                _ => {}
+            }
+            match written {
                 Ok(stored) => return Ok(stored),
                 Err(CatalogError::Stale) => continue,
                 Err(CatalogError::Missing(_)) => return Err(DomainError::image_not_found(id)),
@@ -247,10 +300,12 @@ impl ImageService {
         }
     }
 
-    /// Store a state change decided by the service itself (uploads, imports),
-    /// retrying on concurrent metadata edits. `change` returns `Ok(false)` to give up
-    /// without writing (the image moved on).
-    pub(crate) async fn transition<F>(&self, id: Uuid, change: F) -> DomainResult<Option<Image>>
+    /// Store a change decided by the service itself (uploads, imports, activation)
+    /// that leaves the image in status `to`, retrying on concurrent metadata edits.
+    /// `change` returns `Ok(false)` to give up without writing (the image moved on);
+    /// the status machine ([`ImageStatus::can_become`]) then decides whether the
+    /// image may go from where it is to `to` — no status changes any other way.
+    pub(crate) async fn transition<F>(&self, id: Uuid, to: ImageStatus, change: F) -> DomainResult<Option<Image>>
     where
         F: Fn(&mut Image) -> DomainResult<bool>,
     {
@@ -258,9 +313,14 @@ impl ImageService {
             let Some(mut image) = self.catalog.get_image(id).await.map_err(backend)? else {
                 return Ok(None);
             };
+            let from = image.status;
             if !change(&mut image)? {
                 return Ok(None);
             }
+            if from != to && !from.can_become(to) {
+                return Err(DomainError::Conflict(Problem::Transition { from, to }));
+            }
+            image.status = to;
             image.updated_at = now();
             match self.catalog.update_image(&image).await {
                 Ok(stored) => return Ok(Some(stored)),
@@ -275,12 +335,21 @@ impl ImageService {
         loop {
             let (mut image, _) = self.visible_image(caller, id).await?;
             policy::require_delete(caller, &image)?;
+            if !image.status.can_become(ImageStatus::Deleted) {
+                return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Deleted }));
+            }
             let t = now();
             image.status = ImageStatus::Deleted;
             image.deleted_at = Some(t);
             image.updated_at = t;
             match self.catalog.update_image(&image).await {
-                Ok(stored) => return Ok(stored),
+                Ok(stored) => {
+                    // A unique name the image held is free again.
+                    if let (Some(owner), Some(name)) = (stored.owner.as_deref(), stored.name.as_deref()) {
+                        self.release_name(owner, name, id).await?;
+                    }
+                    return Ok(stored);
+                }
                 Err(CatalogError::Stale) => continue,
                 Err(CatalogError::Missing(_)) => return Err(DomainError::image_not_found(id)),
                 Err(e) => return Err(backend(e)),
@@ -300,19 +369,20 @@ impl ImageService {
         let (image, _) = self.visible_image(caller, id).await?;
         policy::require_modify(caller, &image)?;
         let verb = if target == ImageStatus::Active { "reactivate" } else { "deactivate" };
+        // Only an active image can be deactivated and only a deactivated one
+        // reactivated (the machine has other ways into `active`).
+        let from = match target {
+            ImageStatus::Active => ImageStatus::Deactivated,
+            _ => ImageStatus::Active,
+        };
         let stored = self
-            .transition(id, |img| {
+            .transition(id, target, |img| {
                 if img.status == target {
                     return Ok(false);
                 }
-                let allowed = matches!(
-                    (img.status, target),
-                    (ImageStatus::Active, ImageStatus::Deactivated) | (ImageStatus::Deactivated, ImageStatus::Active)
-                );
-                if !allowed {
-                    return Err(DomainError::Forbidden(format!("Not allowed to {verb} image in status '{}'", img.status)));
+                if img.status != from {
+                    return Err(DomainError::Forbidden(format!("Not allowed to {verb} image in status '{}'", img.status).into()));
                 }
-                img.status = target;
                 Ok(true)
             })
             .await?;
@@ -323,7 +393,7 @@ impl ImageService {
     }
 
     pub async fn add_tag(&self, caller: &Caller, id: Uuid, tag: &str) -> DomainResult<Image> {
-        check_tag(tag)?;
+        rules::check_tag(tag)?;
         let tag = tag.to_string();
         self.update_image(caller, id, |img| {
             img.tags.insert(tag.clone());
@@ -337,7 +407,7 @@ impl ImageService {
             if img.tags.remove(tag) {
                 Ok(())
             } else {
-                Err(DomainError::NotFound(format!("Tag {tag} not found")))
+                Err(DomainError::NotFound(format!("Tag {tag} not found").into()))
             }
         })
         .await
@@ -357,7 +427,7 @@ impl ImageService {
         if let Some(marker) = req.marker {
             let visible = self.visible_image(caller, marker).await;
             if visible.is_err() {
-                return Err(DomainError::BadRequest(format!("Invalid marker. Image {marker} could not be found.")));
+                return Err(DomainError::BadRequest(format!("Invalid marker. Image {marker} could not be found.").into()));
             }
         }
         let scope = ListScope {
@@ -375,20 +445,4 @@ impl ImageService {
         let images = self.catalog.list_images(&query).await.map_err(backend)?;
         Ok(ListPage { full: images.len() == req.limit && req.limit > 0, images })
     }
-}
-
-fn check_format(attr: &str, value: &Option<String>, allowed: &[String]) -> DomainResult<()> {
-    match value {
-        Some(v) if !allowed.iter().any(|a| a == v) => {
-            Err(DomainError::BadRequest(format!("Invalid value '{v}' for {attr}: it must be one of {}.", allowed.join(", "))))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_tag(tag: &str) -> DomainResult<()> {
-    if tag.chars().count() > 255 {
-        return Err(DomainError::BadRequest("Tag is too long: a tag may have at most 255 characters.".into()));
-    }
-    Ok(())
 }

@@ -2,11 +2,14 @@
 //! on [`ImageService`] and renders what comes back; visibility, ownership, status
 //! transitions, quotas and the upload pipeline are decided here and nowhere else.
 
+mod authorize;
 mod catalog_ext;
 pub mod config;
 mod data;
 mod images;
 mod members;
+mod names;
+pub mod sources;
 mod upload;
 
 use std::sync::Arc;
@@ -14,20 +17,44 @@ use std::sync::Arc;
 use imagery_core::ports::{BlobStore, Catalog, CatalogError};
 use imagery_core::DomainError;
 
+pub use authorize::Action;
 pub use config::{Quota, ServiceConfig};
 pub use data::{Download, DownloadRange, ImportMethod, IMPORT_ERROR};
-pub use images::{ImageListRequest, ListPage, NewImage, VisibilityParam};
+pub use images::{EditRules, ImageListRequest, ListPage, NewImage, VisibilityParam};
+pub use sources::ImportSources;
 
 /// The service: a catalog, a blob store and the operator's limits.
 pub struct ImageService {
     catalog: Arc<dyn Catalog>,
     blobs: Arc<dyn BlobStore>,
     config: ServiceConfig,
+    sources: ImportSources,
+    /// The HTTP client imports fetch with: redirects re-checked against `sources`.
+    fetcher: reqwest::Client,
 }
+
+/// Redirects an import follows at most.
+const MAX_REDIRECTS: usize = 3;
 
 impl ImageService {
     pub fn new(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Arc<Self> {
-        Arc::new(ImageService { catalog, blobs, config })
+        let sources = ImportSources::parse(&config.web_download_allow);
+        let allowed = sources.clone();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS || !allowed.allows_url(attempt.url()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let fetcher =
+            reqwest::Client::builder().redirect(redirects).connect_timeout(std::time::Duration::from_secs(10)).build().unwrap_or_else(
+                |err| {
+                    tracing::error!(%err, "could not build the import client; using the default one");
+                    reqwest::Client::new()
+                },
+            );
+        Arc::new(ImageService { catalog, blobs, config, sources, fetcher })
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -43,9 +70,9 @@ impl ImageService {
 /// never shown to callers.
 pub(crate) fn backend(err: CatalogError) -> DomainError {
     match err {
-        CatalogError::Duplicate(what) => DomainError::Conflict(format!("{what} already exists.")),
+        CatalogError::Duplicate(what) => DomainError::Conflict(format!("{what} already exists.").into()),
         CatalogError::Stale => DomainError::Conflict("The image was modified concurrently; retry the request.".into()),
-        CatalogError::Missing(what) => DomainError::NotFound(what),
+        CatalogError::Missing(what) => DomainError::NotFound(what.into()),
         CatalogError::Backend(detail) => {
             tracing::error!(%detail, "catalog backend failure");
             DomainError::Unavailable("The image catalog is temporarily unavailable.".into())

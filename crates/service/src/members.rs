@@ -2,8 +2,9 @@
 
 use imagery_core::policy;
 use imagery_core::ports::CatalogError;
+use imagery_core::rules;
 use imagery_core::time::now;
-use imagery_core::{Caller, DomainError, DomainResult, Member, MemberStatus, Visibility};
+use imagery_core::{Caller, Counted, DomainError, DomainResult, Member, MemberStatus, Problem, Visibility};
 use uuid::Uuid;
 
 use crate::{backend, ImageService};
@@ -16,25 +17,21 @@ impl ImageService {
         if image.visibility != Visibility::Shared {
             return Err(DomainError::Forbidden("Only shared images have members.".into()));
         }
-        if member_id.is_empty() || member_id.len() > 255 {
-            return Err(DomainError::BadRequest("A member must be a project id of 1 to 255 characters.".into()));
-        }
+        rules::check_member_id(member_id)?;
         let existing = self.catalog.list_members(image_id).await.map_err(backend)?;
         if existing.iter().any(|m| m.member_id == member_id) {
-            return Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.")));
+            return Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.").into()));
         }
         if existing.len() >= self.config.image_member_quota {
-            return Err(DomainError::OverLimit(format!(
-                "Maximum number of members exceeded: an image may have at most {} members.",
-                self.config.image_member_quota
-            )));
+            let limit = i64::try_from(self.config.image_member_quota).unwrap_or(i64::MAX);
+            return Err(DomainError::OverLimit(Problem::Quota { what: Counted::Members, limit }));
         }
         let t = now();
         let member = Member { image_id, member_id: member_id.to_string(), status: MemberStatus::Pending, created_at: t, updated_at: t };
         match self.catalog.insert_member(&member).await {
             Ok(()) => Ok(member),
             Err(CatalogError::Duplicate(_)) => {
-                Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.")))
+                Err(DomainError::Conflict(format!("Member {member_id} already exists for image {image_id}.").into()))
             }
             Err(e) => Err(backend(e)),
         }
@@ -54,7 +51,7 @@ impl ImageService {
     }
 
     pub async fn show_member(&self, caller: &Caller, image_id: Uuid, member_id: &str) -> DomainResult<Member> {
-        let not_found = || DomainError::NotFound(format!("Member {member_id} not found for image {image_id}."));
+        let not_found = || DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.").into());
         policy::require_reader(caller).map_err(|_| not_found())?;
         let (image, _) = self.visible_image(caller, image_id).await?;
         let allowed = caller.is_admin() || policy::is_owner(caller, &image) || caller.project() == Some(member_id);
@@ -71,7 +68,7 @@ impl ImageService {
             .get_member(image_id, member_id)
             .await
             .map_err(backend)?
-            .ok_or_else(|| DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.")))?;
+            .ok_or_else(|| DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.").into()))?;
         policy::require_member_status_change(caller, member_id)?;
         member.status = status;
         member.updated_at = now();
@@ -86,7 +83,7 @@ impl ImageService {
         if self.catalog.delete_member(image_id, member_id).await.map_err(backend)? {
             Ok(())
         } else {
-            Err(DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.")))
+            Err(DomainError::NotFound(format!("Member {member_id} not found for image {image_id}.").into()))
         }
     }
 }

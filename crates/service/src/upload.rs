@@ -9,7 +9,7 @@
 
 use futures::StreamExt;
 use imagery_core::ports::ByteStream;
-use imagery_core::{DomainError, DomainResult, Image, ImageData};
+use imagery_core::{ByteLimit, DataRefusal, DomainError, DomainResult, Image, ImageData, Problem};
 use imagery_inspect::{DiskFormat, Inspection, Inspector, Refusal};
 use imagery_store::UploadHasher;
 use serde::{Deserialize, Serialize};
@@ -21,8 +21,8 @@ pub(crate) struct WriteLimits {
     pub max_bytes: u64,
     /// The client's announced size (`x-openstack-image-size`), checked at the end.
     pub expected_size: Option<u64>,
-    /// Message used when `max_bytes` is exceeded.
-    pub over_limit_message: String,
+    /// What to say when `max_bytes` is exceeded.
+    pub over_limit: Problem,
 }
 
 /// Which budget an incoming write counts against.
@@ -73,6 +73,13 @@ pub(crate) fn recorded_inspection(data: &ImageData) -> Option<Inspection> {
     })
 }
 
+fn data_refusal(refusal: Refusal) -> DataRefusal {
+    match refusal {
+        Refusal::Unsafe { format, reason } => DataRefusal::Unsafe { format: format.as_str().into(), reason },
+        Refusal::Mismatch { declared, detected } => DataRefusal::Mismatch { declared, detected: detected.as_str().into() },
+    }
+}
+
 impl ImageService {
     /// The one verdict on bytes for an image: the inspector's safety checks for
     /// every container format, and Glance's format match for `bare` (enforced, or
@@ -89,9 +96,11 @@ impl ImageService {
             Ok(virtual_size) => Ok(virtual_size.and_then(|v| i64::try_from(v).ok())),
             Err(refusal @ Refusal::Unsafe { .. }) => {
                 tracing::warn!(%refusal, format = %inspection.format, "refusing unsafe image data");
-                Err(DomainError::InvalidImageData(refusal.to_string()))
+                Err(DomainError::InvalidImageData(Problem::ImageData(data_refusal(refusal))))
             }
-            Err(refusal) if self.config.require_image_format_match => Err(DomainError::InvalidImageData(refusal.to_string())),
+            Err(refusal) if self.config.require_image_format_match => {
+                Err(DomainError::InvalidImageData(Problem::ImageData(data_refusal(refusal))))
+            }
             Err(refusal) => {
                 tracing::warn!(%refusal, "accepting image whose data does not match its disk_format");
                 Ok(None)
@@ -104,14 +113,14 @@ impl ImageService {
     pub(crate) async fn write_limits(&self, image: &Image, budget: Budget, expected_size: Option<u64>) -> DomainResult<WriteLimits> {
         let cap = self.config.image_size_cap;
         let size_cap =
-            || WriteLimits { max_bytes: cap, expected_size, over_limit_message: format!("Image exceeds the size cap of {cap} bytes.") };
+            || WriteLimits { max_bytes: cap, expected_size, over_limit: Problem::TooManyBytes { by: ByteLimit::SizeCap, limit: cap } };
         let Some(owner) = image.owner.as_deref() else {
             return Ok(size_cap());
         };
         let quotas = self.config.quota_for(owner);
-        let quota = match budget {
-            Budget::Stored => quotas.image_size_total,
-            Budget::Staged => quotas.image_stage_total,
+        let (quota, by) = match budget {
+            Budget::Stored => (quotas.image_size_total, ByteLimit::StorageQuota),
+            Budget::Staged => (quotas.image_stage_total, ByteLimit::StagingQuota),
         };
         let Some(quota) = quota else {
             return Ok(size_cap());
@@ -123,15 +132,10 @@ impl ImageService {
         };
         let left = u64::try_from(quota.saturating_sub(used)).unwrap_or(0);
         if left < cap {
-            return Ok(WriteLimits {
-                max_bytes: left,
-                expected_size,
-                over_limit_message: format!(
-                    "Denying attempt to upload image because it exceeds the quota: the project may store {quota} bytes."
-                ),
-            });
+            let limit = u64::try_from(quota).unwrap_or(0);
+            return Ok(WriteLimits { max_bytes: left, expected_size, over_limit: Problem::TooManyBytes { by, limit } });
         }
-        Ok(WriteLimits { over_limit_message: format!("Image exceeds the storage quota or size cap of {cap} bytes."), ..size_cap() })
+        Ok(size_cap())
     }
 
     /// Stream `body` into a new blob, inspecting it on the way, and keep it only if
@@ -156,7 +160,7 @@ impl ImageService {
             }
             total += chunk.len() as u64;
             if total > limits.max_bytes {
-                break Some(DomainError::OverLimit(limits.over_limit_message.clone()));
+                break Some(DomainError::OverLimit(limits.over_limit.clone()));
             }
             inspector.feed(&chunk);
             if let Err(err) = hasher.update(&chunk).await {
@@ -173,7 +177,9 @@ impl ImageService {
         if let Some(expected) = limits.expected_size {
             if expected != total {
                 writer.abort().await;
-                return Err(DomainError::BadRequest(format!("Size mismatch: the request announced {expected} bytes but carried {total}.")));
+                return Err(DomainError::BadRequest(
+                    format!("Size mismatch: the request announced {expected} bytes but carried {total}.").into(),
+                ));
             }
         }
         let inspection = inspector.finish(total);

@@ -10,8 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use imagery_core::ports::{BlobStore, ByteStream, Catalog};
 use imagery_core::time::now;
-use imagery_core::{Caller, DomainError, Image, ImageStatus};
-use imagery_service::{ImageService, ImportMethod, NewImage, ServiceConfig, IMPORT_ERROR};
+use imagery_core::{Caller, DataRefusal, DomainError, Image, ImageStatus, Problem};
+use imagery_service::{EditRules, ImageService, ImportMethod, NewImage, ServiceConfig, IMPORT_ERROR};
 use imagery_test_support::samples::{self, Sample, CONTAINER_FORMATS};
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
@@ -126,7 +126,7 @@ impl Env {
             Path::FromImage => {
                 let source = self.legacy_image(container, sample).await;
                 let new = NewImage { name: Some("copy".into()), ..NewImage::default() };
-                match self.service.create_image_from(&self.caller, source, new, false).await {
+                match self.service.create_image_from(&self.caller, source, new, EditRules::GLANCE).await {
                     Ok(image) => (Ok(()), Some(image)),
                     Err(e) => (Err(e), None),
                 }
@@ -139,7 +139,7 @@ impl Env {
 fn import_outcome(image: &Image) -> Result<(), DomainError> {
     match image.status {
         ImageStatus::Active => Ok(()),
-        _ => Err(DomainError::InvalidImageData(image.reserved(IMPORT_ERROR).unwrap_or("no reason recorded").to_string())),
+        _ => Err(DomainError::InvalidImageData(image.reserved(IMPORT_ERROR).unwrap_or("no reason recorded").into())),
     }
 }
 
@@ -153,7 +153,8 @@ async fn unsafe_images_are_refused_on_every_path_in_every_container() {
                 let case = format!("{path:?} / {container} / {}", sample.name);
                 let (outcome, image) = env.bring_in(path, container, sample, index).await;
                 match outcome {
-                    Err(DomainError::InvalidImageData(message)) => {
+                    Err(DomainError::InvalidImageData(problem)) => {
+                        let message = problem.to_string();
                         assert!(message.starts_with("Image failed safety checks"), "{case}: {message}")
                     }
                     other => panic!("{case}: expected a refusal, got {other:?}"),
@@ -215,7 +216,10 @@ async fn the_format_match_is_enforced_for_bare_only() {
         if container == "bare" {
             assert_eq!(
                 outcome.map(|_| ()),
-                Err(DomainError::InvalidImageData("Image disk_format vmdk does not match stream data qcow2".into()))
+                Err(DomainError::InvalidImageData(Problem::ImageData(DataRefusal::Mismatch {
+                    declared: "vmdk".into(),
+                    detected: "qcow2".into()
+                })))
             );
         } else {
             assert_eq!(outcome.map(|i| i.status), Ok(ImageStatus::Active), "{container}");
@@ -231,8 +235,11 @@ async fn an_image_made_from_another_is_judged_by_its_own_formats() {
     env.service.upload(&env.caller, source.id, body(&clean.bytes), None).await.expect("upload");
     // The same bytes declared as vmdk in a bare container do not match.
     let mismatched = NewImage { disk_format: Some("vmdk".into()), container_format: Some("bare".into()), ..NewImage::default() };
-    let refused = env.service.create_image_from(&env.caller, source.id, mismatched, false).await;
-    assert_eq!(refused.map(|_| ()), Err(DomainError::InvalidImageData("Image disk_format vmdk does not match stream data qcow2".into())));
-    let copy = env.service.create_image_from(&env.caller, source.id, NewImage::default(), false).await.expect("copy");
+    let refused = env.service.create_image_from(&env.caller, source.id, mismatched, EditRules::GLANCE).await;
+    assert_eq!(
+        refused.map(|_| ()),
+        Err(DomainError::InvalidImageData(Problem::ImageData(DataRefusal::Mismatch { declared: "vmdk".into(), detected: "qcow2".into() })))
+    );
+    let copy = env.service.create_image_from(&env.caller, source.id, NewImage::default(), EditRules::GLANCE).await.expect("copy");
     assert_eq!((copy.status, copy.virtual_size), (ImageStatus::Active, Some(1 << 20)));
 }

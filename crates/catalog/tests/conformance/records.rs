@@ -85,6 +85,12 @@ pub async fn alt_keys(ctx: Ctx) {
     assert!(!c.delete_alt_key("yandex", "fd8abc").await.unwrap());
     assert_eq!(c.find_alt_key("yandex", "fd8abc").await.unwrap(), None);
     assert_eq!(c.find_alt_key("azure", "fd8abc").await.unwrap().as_deref(), Some("image-1"));
+
+    // A conditional delete removes the binding only while it names the target.
+    assert!(!c.delete_alt_key_if("yandex", "fd8abd", "image-1").await.unwrap());
+    assert_eq!(c.find_alt_key("yandex", "fd8abd").await.unwrap().as_deref(), Some("image-2"));
+    assert!(c.delete_alt_key_if("yandex", "fd8abd", "image-2").await.unwrap());
+    assert_eq!(c.find_alt_key("yandex", "fd8abd").await.unwrap(), None);
 }
 
 fn operation(id: &str, target: Option<&str>, created: i64, key: Option<&str>) -> OperationRecord {

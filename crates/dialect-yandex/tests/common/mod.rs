@@ -99,15 +99,15 @@ pub async fn start_on(catalog: Arc<dyn Catalog>) -> Env {
     let alice = account(&identity, &service, "alice", "alpha", "member").await;
     let bob = account(&identity, &service, "bob", "beta", "member").await;
     let admin = key_account(&identity, &service, &report.admin_user_id, &report.admin_project_id).await;
-    let base = serve(service.clone(), identity.clone(), vec![format!("{files}/")]).await;
+    let base = serve(service.clone(), identity.clone()).await;
     Env { base, files, http: reqwest::Client::new(), service, identity, catalog, alice, bob, admin }
 }
 
 /// Serve a router over the given service; returns `http://127.0.0.1:port`.
-pub async fn serve(service: Arc<ImageService>, identity: Arc<Identity>, uri_allow: Vec<String>) -> String {
+pub async fn serve(service: Arc<ImageService>, identity: Arc<Identity>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = YandexState { service, identity, public_address: format!("localhost:{}", addr.port()), uri_allow };
+    let state = YandexState { service, identity, public_address: format!("localhost:{}", addr.port()) };
     tokio::spawn(axum::serve(listener, router(state)).into_future());
     format!("http://{addr}")
 }
@@ -139,7 +139,7 @@ async fn key_account(identity: &Identity, service: &ImageService, user_id: &str,
     let key = identity.create_access_key(user_id, Some(project_id), "yandex").await.expect("access key");
     let principal = identity.authenticate_access_key(&key.id, &key.secret).await.expect("key authenticates");
     let token = identity.mint_token(&principal).expect("token");
-    let folder = imagery_dialect_yandex::folder_id(service, project_id).await.expect("folder id");
+    let folder = imagery_dialect_yandex::folder_id(service, &principal.caller(), project_id).await.expect("folder id");
     Account { user_id: user_id.into(), project_id: project_id.into(), key, token, folder, caller: principal.caller() }
 }
 
