@@ -99,7 +99,10 @@ impl ObjectBlobStore {
         })
     }
 
-    /// Abort the multipart uploads idle since before `older_than` (S3 only).
+    /// Abort the multipart uploads idle since before `older_than` (S3 only). Idle is
+    /// dated by the upload's last part, so the grace period must exceed the time the
+    /// slowest client takes to fill one part (8 MiB or more), or its upload is
+    /// aborted under it (and fails cleanly).
     async fn abort_stale_uploads(&self, bucket: &S3Bucket, older_than: Timestamp) -> io::Result<usize> {
         let mut aborted = 0;
         // Under `staging/`: writes a crash interrupted. Under `blobs/`: multipart
