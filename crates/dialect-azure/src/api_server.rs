@@ -16,10 +16,10 @@ use imagery_service::ImageService;
 use crate::api_version::{self, ApiVersion};
 use crate::auth::{self, Authenticated};
 use crate::error::{ArmError, ArmResult};
-use imagery_identity::RsaKeyRing;
 use crate::router::{parse, Endpoint, RouteError};
 use crate::subscriptions::{self, Access};
 use crate::{images, operations, resource_groups, token};
+use imagery_identity::RsaKeyRing;
 
 /// What the Azure dialect needs. Build it with [`AzureState::new`] and adjust
 /// the public fields.

@@ -14,7 +14,7 @@ use base64::Engine;
 use imagery_core::identity::SigningKey;
 use imagery_core::ports::{CatalogError, CatalogResult};
 
-use crate::at_rest::{SecretOf, Sealer};
+use crate::at_rest::{Sealer, SecretOf};
 use imagery_core::time::{now, Timestamp};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};

@@ -91,7 +91,7 @@ impl ObjectBlobStore {
     /// Start a write of `expected_size` bytes, when the size is known beforehand (a
     /// Content-Length): on S3 it picks the part size, so that any size up to the
     /// 5 TiB object limit fits in one multipart upload with the least memory.
-    pub async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
+    async fn start_write(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
         Ok(match &self.backend {
             Backend::Local(root) => Box::new(LocalWriter::begin(root).await?),
             Backend::S3(bucket, plan) => Box::new(MultipartWriter::begin(self.store.clone(), Some((bucket.clone(), *plan)), expected_size)),
@@ -126,7 +126,11 @@ impl ObjectBlobStore {
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
     async fn begin_write(&self) -> io::Result<Box<dyn BlobWriter>> {
-        self.begin_write_sized(None).await
+        self.start_write(None).await
+    }
+
+    async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
+        self.start_write(expected_size).await
     }
 
     async fn read(&self, key: &str, range: Option<Range<u64>>) -> io::Result<ByteStream> {
