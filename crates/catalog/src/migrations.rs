@@ -14,8 +14,33 @@
 /// `(version, sql)` pairs in ascending version order.
 pub(crate) type Migration = (i64, &'static str);
 
-pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1)];
-pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1)];
+pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2)];
+pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2)];
+
+/// v2: imagery no longer moves images to `killed` (it happened outside the status
+/// machine when a Yandex import failed). A failed import is `queued` with the
+/// reason in the reserved property `imagery:import_error`, which each dialect
+/// renders its own way (Glance `queued`, Yandex `ERROR`, ARM `Failed`).
+const SQLITE_V2: &str = r#"
+INSERT OR REPLACE INTO image_properties (image_id, name, value)
+    SELECT id, 'imagery:import_error', 'The import failed.' FROM images WHERE status = 'killed';
+UPDATE images
+    SET status = 'queued',
+        properties = json_set(properties, '$."imagery:import_error"', 'The import failed.'),
+        version = version + 1
+    WHERE status = 'killed';
+"#;
+
+const POSTGRES_V2: &str = r#"
+INSERT INTO image_properties (image_id, name, value)
+    SELECT id, 'imagery:import_error', 'The import failed.' FROM images WHERE status = 'killed'
+    ON CONFLICT (image_id, name) DO UPDATE SET value = EXCLUDED.value;
+UPDATE images
+    SET status = 'queued',
+        properties = (properties::jsonb || jsonb_build_object('imagery:import_error', 'The import failed.'))::text,
+        version = version + 1
+    WHERE status = 'killed';
+"#;
 
 /// A database migrated by a newer imagery may hold a schema this build does not
 /// know; it still runs (migrations only add), but says so.

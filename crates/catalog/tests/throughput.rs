@@ -8,6 +8,7 @@
 //! `IMAGERY_BENCH_IMAGES` sets the catalog size (default 100,000). Prints
 //! `get_image` calls per second at 64 concurrent callers and the latency of a first
 //! and a 90 %-deep `list_images` page.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

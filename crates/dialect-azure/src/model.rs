@@ -405,9 +405,11 @@ impl AzureImage {
 }
 
 /// ARM's provisioningState for an image's canonical status. An image whose
-/// source was recorded but not imported (no data) is complete as far as ARM goes.
+/// source was recorded but not imported (no data) is complete as far as ARM goes;
+/// one whose import failed (Glance's `queued` with the failure recorded) is `Failed`.
 pub(crate) fn provisioning_state(image: &Image, azure: &AzureImage) -> &'static str {
     match image.status {
+        ImageStatus::Queued if image.reserved(imagery_service::IMPORT_ERROR).is_some() => "Failed",
         ImageStatus::Active | ImageStatus::Deactivated => "Succeeded",
         ImageStatus::Queued if !azure.sources.is_empty() => "Succeeded",
         ImageStatus::Queued | ImageStatus::Saving | ImageStatus::Uploading | ImageStatus::Importing => "Creating",

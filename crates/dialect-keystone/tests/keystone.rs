@@ -2,6 +2,7 @@
 //! openstackclient drive it: discovery, every auth method and scope, token
 //! validation and revocation, application credentials, the admin subset with
 //! its name-in-id-slot quirks, policy, restart and key rotation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::IntoFuture;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Over HTTP, a failed login logs the user and the reason, never the password.
 //! Alone in its test binary: it installs the process-wide log subscriber.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,7 @@
 //! Hostile input: random bytes, real signatures followed by garbage, and headers whose
 //! offsets and counts point anywhere. The inspector must never panic and must give
 //! the same verdict whatever the chunking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use imagery_inspect::{check_declared, judge, Inspection, Inspector, HEAD_LEN};
 

@@ -162,6 +162,7 @@ impl Tightened {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

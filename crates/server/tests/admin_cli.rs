@@ -1,5 +1,6 @@
 //! `imagery admin`: access keys, including ones that carry a public key for
 //! JWT-signing clients, made straight on the catalog.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use imagery_server::admin::{run, AdminCommand};
 use imagery_server::config::Config;

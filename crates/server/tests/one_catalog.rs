@@ -1,5 +1,6 @@
 //! One catalog, many views: an image made through one dialect is the same image
 //! in the others.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The TLS listeners (Azure, Yandex) with the certificate generated on first start.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

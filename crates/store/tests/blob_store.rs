@@ -10,6 +10,7 @@
 //!
 //! The 6 GiB commit (a multipart copy at the real 5 GiB threshold) runs only with
 //! `IMAGERY_TEST_S3_HUGE=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io;
 use std::ops::Range;

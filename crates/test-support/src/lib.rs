@@ -5,5 +5,8 @@
 //! * [`byte_server`]: a loopback HTTP server that serves fixed bytes, for
 //!   imports that fetch a URL.
 
+// Test support fails loudly: a broken fixture is a broken test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod byte_server;
 pub mod samples;

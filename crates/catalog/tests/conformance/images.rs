@@ -207,3 +207,26 @@ pub async fn reopen_is_idempotent_and_concurrent(ctx: Ctx) {
     let listed = a.list_images(&ListQuery::new(ListScope::everything(), 10)).await.unwrap();
     assert_eq!(names(&listed), sorted(&["from-b", "persisted"]));
 }
+
+/// Migration v2: an image an older imagery moved to `killed` (a failed Yandex
+/// import, outside the status machine) becomes a failed import — `queued` with the
+/// reason recorded — in the row, its property rows and its version.
+pub async fn killed_images_become_failed_imports(ctx: Ctx) {
+    let Some(url) = ctx.url.clone() else { return };
+    let mut killed = image("failed-import", Some("p"), Visibility::Private);
+    killed.status = ImageStatus::Killed;
+    ctx.catalog.insert_image(&killed).await.unwrap();
+    let untouched = image("fine", Some("p"), Visibility::Private);
+    ctx.catalog.insert_image(&untouched).await.unwrap();
+    drop(ctx);
+    crate::support::execute_raw(&url, "DELETE FROM schema_migrations WHERE version = 2").await;
+    let reopened = open(&url).await.unwrap();
+    let migrated = reopened.get_image(killed.id).await.unwrap().unwrap();
+    assert_eq!(migrated.status, ImageStatus::Queued);
+    assert_eq!(migrated.reserved("import_error"), Some("The import failed."));
+    assert_eq!(migrated.version, killed.version + 1);
+    let mut query = ListQuery::new(ListScope::everything(), 10);
+    query.filters = vec![Filter::Property(format!("{RESERVED_PREFIX}import_error"), "The import failed.".into())];
+    assert_eq!(names(&reopened.list_images(&query).await.unwrap()), sorted(&["failed-import"]));
+    assert_eq!(reopened.get_image(untouched.id).await.unwrap(), Some(untouched));
+}

@@ -2,6 +2,7 @@
 //! temporary directory, and in memory) and against PostgreSQL when
 //! `IMAGERY_TEST_POSTGRES_URL` names a database (see `support::run`; under `CI` the
 //! PostgreSQL cases fail instead of skipping when it is unset).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod identity;
 mod images;
@@ -36,6 +37,7 @@ conformance!(
     images::image_concurrent_updates_one_wins,
     images::usage_and_blob_references,
     images::reopen_is_idempotent_and_concurrent,
+    images::killed_images_become_failed_imports,
     listing::scope_regular_user_default_view,
     listing::scope_regular_user_by_visibility,
     listing::scope_projectless_user,

@@ -103,6 +103,18 @@ fn with_search_path(url: &str, schema: &str) -> String {
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
 
+/// Run raw SQL against the store `url` names (SQLite file or PostgreSQL), as an
+/// operator's tool or an older imagery would.
+pub async fn execute_raw(url: &str, sql: &str) {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let connection = rusqlite::Connection::open(path).expect("open the SQLite file");
+            connection.execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        None => admin_execute(url, sql).await,
+    }
+}
+
 async fn admin_execute(url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect to the PostgreSQL test server");
     let task = tokio::spawn(connection);
