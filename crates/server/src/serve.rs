@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use imagery_http_common::{request_id, Auth};
 use imagery_identity::{Identity, IdentityConfig};
-use imagery_service::ImageService;
+use imagery_service::{ImageService, SystemCaller};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -176,8 +176,8 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         eprintln!("imagery: first start created the admin account; credentials written to {}", path.display());
     }
 
-    let service = ImageService::new(catalog.clone(), blobs, config.service.clone());
-    match service.recover_interrupted().await {
+    let (service, system) = ImageService::with_system_caller(catalog.clone(), blobs, config.service.clone());
+    match service.recover_interrupted(&system).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(images = n, "returned images with interrupted uploads to 'queued'"),
         Err(err) => tracing::error!(%err, "could not recover interrupted uploads"),
@@ -301,7 +301,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         });
         tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
     }
-    tasks.push(spawn_housekeeping(service.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
+    tasks.push(spawn_housekeeping(service.clone(), system, Duration::from_secs(config.gc_grace_secs), shutdown_rx));
     for (name, addr) in
         ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei", "huawei (TLS)"].iter().zip(addrs.iter())
     {
@@ -378,7 +378,12 @@ fn spawn_listener(listener: TcpListener, router: Router, mut shutdown: watch::Re
 }
 
 /// Periodic garbage collection of unreferenced blobs and abandoned temporaries.
-fn spawn_housekeeping(service: Arc<ImageService>, grace: Duration, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+fn spawn_housekeeping(
+    service: Arc<ImageService>,
+    system: SystemCaller,
+    grace: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let grace = chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::minutes(10));
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -387,7 +392,7 @@ fn spawn_housekeeping(service: Arc<ImageService>, grace: Duration, mut shutdown:
                 _ = tick.tick() => {}
                 _ = shutdown.changed() => break,
             }
-            match service.collect_garbage(grace).await {
+            match service.collect_garbage(&system, grace).await {
                 Ok((0, 0)) => {}
                 Ok((blobs, temps)) => tracing::info!(blobs, temps, "garbage collected"),
                 Err(err) => tracing::warn!(%err, "garbage collection failed"),

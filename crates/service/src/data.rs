@@ -228,12 +228,7 @@ impl ImageService {
             ));
         }
         if let ImportMethod::WebDownload { uri } = &method {
-            let allowed = self.config.web_download_allow.iter().any(|prefix| uri.starts_with(prefix.as_str()));
-            if !allowed {
-                return Err(DomainError::BadRequest(
-                    format!("URI {uri} does not pass filtering: web-download is limited to configured URL prefixes.").into(),
-                ));
-            }
+            self.check_import_source(uri)?;
         }
         let claimed = self
             .transition(id, ImageStatus::Importing, |img| {
@@ -329,7 +324,7 @@ impl ImageService {
 
     /// After a restart: uploads this node was running are dead; their images go
     /// back to `queued` so the client can retry, and imports left half-way fail.
-    pub async fn recover_interrupted(&self) -> DomainResult<usize> {
+    pub async fn recover_interrupted(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
         query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Importing])];
         let mut recovered = 0;
@@ -353,7 +348,7 @@ impl ImageService {
     /// Remove blobs no image references any more, once they are older than `grace`
     /// (a blob being committed right now is always fresh), and abandoned temporary
     /// objects. Returns (blobs removed, temporaries removed).
-    pub async fn collect_garbage(&self, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
+    pub async fn collect_garbage(&self, _system: &crate::SystemCaller, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
         let cutoff = now() - grace;
         let temporaries = self.blobs.sweep_temporary(cutoff).await.map_err(|e| io_failure("sweep", e))?;
         let mut removed = 0;

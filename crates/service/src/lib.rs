@@ -33,6 +33,14 @@ pub struct ImageService {
     fetcher: reqwest::Client,
 }
 
+/// The service acting for itself: crash recovery and garbage collection, work no
+/// request asked for. Only [`ImageService::with_system_caller`] hands one out, so
+/// only whoever builds the service (the server) holds it; dialects, which are
+/// given the service, cannot act as the system.
+pub struct SystemCaller {
+    _private: (),
+}
+
 /// Redirects an import follows at most.
 const MAX_REDIRECTS: usize = 3;
 
@@ -55,6 +63,11 @@ impl ImageService {
                 },
             );
         Arc::new(ImageService { catalog, blobs, config, sources, fetcher })
+    }
+
+    /// The service and its system caller, for the process that runs background work.
+    pub fn with_system_caller(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> (Arc<Self>, SystemCaller) {
+        (Self::new(catalog, blobs, config), SystemCaller { _private: () })
     }
 
     pub fn config(&self) -> &ServiceConfig {
