@@ -49,6 +49,7 @@ mod subscriptions;
 mod token;
 
 pub use api_server::{router, AzureState};
+pub use error::AzureRefusals;
 pub use keys::{generate_signing_key, rotate_signing_key, SIGNING_KEY_KIND};
 
 /// Alternate-key namespace of Azure image names: `<project_id>/<rg>/<name>` (lowercase) → image uuid.
