@@ -49,7 +49,6 @@ mod subscriptions;
 mod token;
 
 pub use api_server::{router, AzureState};
-pub use error::AzureRefusals;
 pub use keys::{generate_signing_key, rotate_signing_key, SIGNING_KEY_KIND};
 
 /// Alternate-key namespace of Azure image names: `<project_id>/<rg>/<name>` (lowercase) → image uuid.
@@ -60,3 +59,5 @@ pub const RESOURCE_GROUP_NAMESPACE: &str = "azure.rg";
 pub const SUBSCRIPTION_NAMESPACE: &str = "azure.subscription";
 /// The `dialect` of the operations this crate records.
 pub const OPERATION_DIALECT: &str = "azure";
+
+pub use error::AzureRefusals;
