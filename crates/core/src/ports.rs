@@ -174,6 +174,14 @@ pub struct BlobEntry {
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     async fn begin_write(&self) -> std::io::Result<Box<dyn BlobWriter>>;
+    /// Start a write whose size the client announced (Content-Length,
+    /// `x-openstack-image-size`), if any: S3 sizes its multipart parts from it so
+    /// that the whole size cap fits in 10,000 parts with the least memory. A hint
+    /// only: the service still checks what arrives.
+    async fn begin_write_sized(&self, expected_size: Option<u64>) -> std::io::Result<Box<dyn BlobWriter>> {
+        let _ = expected_size;
+        self.begin_write().await
+    }
     /// The bytes of `key`, or of `range` within it.
     async fn read(&self, key: &str, range: Option<Range<u64>>) -> std::io::Result<ByteStream>;
     /// Missing objects are not an error.

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -17,10 +16,10 @@ use imagery_service::ImageService;
 use crate::api_version::{self, ApiVersion};
 use crate::auth::{self, Authenticated};
 use crate::error::{ArmError, ArmResult};
-use crate::keys::KeyRing;
 use crate::router::{parse, Endpoint, RouteError};
 use crate::subscriptions::{self, Access};
 use crate::{images, operations, resource_groups, token};
+use imagery_identity::RsaKeyRing;
 
 /// What the Azure dialect needs. Build it with [`AzureState::new`] and adjust
 /// the public fields.
@@ -38,8 +37,6 @@ pub struct AzureState {
     pub default_location: String,
     /// Items per list page before a `nextLink`.
     pub page_size: usize,
-    /// How often each node reloads the RSA signing keys from the catalog.
-    pub key_refresh_interval: Duration,
     /// Token audiences accepted besides ARM's (`https://management.azure.com`,
     /// `https://management.core.windows.net`, with or without `/`) and `public_url`.
     pub extra_audiences: Vec<String>,
@@ -54,7 +51,6 @@ impl AzureState {
             default_resource_group: "imagery-default".into(),
             default_location: "westus".into(),
             page_size: 100,
-            key_refresh_interval: Duration::from_secs(60),
             extra_audiences: Vec::new(),
         }
     }
@@ -63,7 +59,8 @@ impl AzureState {
 /// The state handlers share: the configuration and the loaded signing keys.
 pub(crate) struct Shared {
     pub state: AzureState,
-    pub keys: Arc<KeyRing>,
+    /// Identity's RSA signing keys (it owns and rotates them).
+    pub keys: Arc<RsaKeyRing>,
 }
 
 impl Shared {
@@ -87,8 +84,7 @@ impl Shared {
 /// Both the Entra ID token endpoints (`/{tenant}/…`) and ARM (`/subscriptions/…`),
 /// at the root of one listener.
 pub fn router(state: AzureState) -> Router {
-    let keys = Arc::new(KeyRing::new(state.service.catalog().clone()));
-    crate::keys::spawn_refresher(Arc::downgrade(&keys), state.key_refresh_interval);
+    let keys = state.identity.rsa_signing_keys().clone();
     Router::new().fallback(handle).with_state(Arc::new(Shared { state, keys }))
 }
 

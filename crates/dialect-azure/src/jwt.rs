@@ -5,12 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::keys::LoadedKey;
+use imagery_identity::RsaKey;
 
 /// Anything longer is not one of ours; refuse before decoding.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
-pub(crate) fn encode(key: &LoadedKey, claims: &Value) -> Option<String> {
+pub(crate) fn encode(key: &RsaKey, claims: &Value) -> Option<String> {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": key.id});
     let signed = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = key.sign(signed.as_bytes())?;
@@ -26,7 +26,7 @@ pub(crate) struct Unverified {
 }
 
 impl Unverified {
-    pub fn verified_by(&self, key: &LoadedKey) -> bool {
+    pub fn verified_by(&self, key: &RsaKey) -> bool {
         key.verify(self.signed.as_bytes(), &self.signature)
     }
 }

@@ -28,7 +28,7 @@
 //!   configured default resource group as `image-<uuid>`.
 //!
 //! Tokens are RS256 JWTs signed with RSA keys kept as identity signing keys of
-//! kind [`SIGNING_KEY_KIND`]; the newest signs, every stored one verifies, and
+//! kind `azure-rsa`, owned and rotated by identity (`Identity::rsa_signing_keys`); the newest signs, every stored one verifies, and
 //! each node reloads them periodically (and at once when it meets an unknown
 //! `kid`). A token carries an imagery identity token, so revocations made in
 //! identity (user disabled, role removed) apply to it at once.
@@ -40,7 +40,6 @@ mod error;
 mod ids;
 mod images;
 mod jwt;
-mod keys;
 mod model;
 mod operations;
 mod resource_groups;
@@ -49,7 +48,6 @@ mod subscriptions;
 mod token;
 
 pub use api_server::{router, AzureState};
-pub use keys::{generate_signing_key, rotate_signing_key, SIGNING_KEY_KIND};
 
 /// Alternate-key namespace of Azure image names: `<project_id>/<rg>/<name>` (lowercase) → image uuid.
 pub const IMAGE_NAMESPACE: &str = "azure.image";

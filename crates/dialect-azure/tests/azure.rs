@@ -1004,10 +1004,10 @@ async fn authorization() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_keys_rotate_without_restart() {
-    let w = world_with(|s| s.key_refresh_interval = Duration::from_millis(100)).await;
+    let w = world_tuned(|c| c.refresh_interval = Duration::from_millis(100), |_| {}).await;
     let old_token = w.token(&w.alice).await;
     assert_eq!(jwt_part(&old_token, 0)["kid"], shared_key().id);
-    let new_id = imagery_dialect_azure::rotate_signing_key(&*w.catalog, Duration::from_secs(3600)).await.expect("rotate");
+    let new_id = w.identity.rotate_rsa_signing_key().await.expect("rotate");
     tokio::time::sleep(Duration::from_millis(400)).await;
     let new_token = w.token(&w.alice).await;
     assert_eq!(jwt_part(&new_token, 0)["kid"], new_id.as_str());

@@ -231,7 +231,9 @@ impl Identity {
     /// secrets were sealed now.
     pub(crate) async fn seal_plaintext_secrets(&self) -> IdentityResult<usize> {
         let mut sealed = 0;
-        for stored in self.catalog.list_signing_keys(TOKEN_KEY_KIND).await? {
+        let mut stored_keys = self.catalog.list_signing_keys(TOKEN_KEY_KIND).await?;
+        stored_keys.extend(self.catalog.list_signing_keys(crate::rsa_keys::RSA_KEY_KIND).await?);
+        for stored in stored_keys {
             let key = self.open_signing_key(stored.clone())?;
             if self.sealer.has_key() && !Sealer::is_sealed(&stored.material) {
                 let material = self.seal_signing_key(key)?.material;

@@ -15,6 +15,7 @@ use crate::error::{IdentityError, IdentityResult};
 use crate::keyring::{new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject};
 use crate::password::{HashQueue, PasswordHasher};
 use crate::principal::Principal;
+use crate::rsa_keys::{generate_rsa_signing_key, RsaKeyRing, RSA_KEY_KIND};
 use crate::token;
 use crate::TOKEN_KEY_KIND;
 
@@ -25,6 +26,7 @@ pub struct Identity {
     pub(crate) sealer: Sealer,
     keys: RwLock<KeyRing>,
     revocations: RwLock<Revocations>,
+    rsa_keys: Arc<RsaKeyRing>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -50,6 +52,7 @@ impl Identity {
     pub async fn open(catalog: Arc<dyn Catalog>, config: IdentityConfig) -> IdentityResult<Arc<Identity>> {
         let hasher = PasswordHasher::new(config.password_hashing, HashQueue::of(&config)).await?;
         let sealer = Sealer::new(config.key_encryption_key.clone());
+        let rsa_keys = Arc::new(RsaKeyRing::new(catalog.clone(), sealer.clone(), config.key_activation_delay));
         let identity = Arc::new(Identity {
             catalog,
             config,
@@ -57,6 +60,7 @@ impl Identity {
             sealer,
             keys: RwLock::new(KeyRing::default()),
             revocations: RwLock::new(Revocations::default()),
+            rsa_keys,
         });
         let sealed = identity.seal_plaintext_secrets().await?;
         if sealed > 0 {
@@ -74,7 +78,33 @@ impl Identity {
             identity.refresh().await?;
         }
         spawn_refresher(Arc::downgrade(&identity), identity.config.refresh_interval);
+        crate::rsa_keys::spawn_refresher(Arc::downgrade(&identity.rsa_keys), identity.config.refresh_interval);
         Ok(identity)
+    }
+
+    /// The RSA keys that sign and verify RS256 access tokens (the Azure token
+    /// endpoint's), loaded on first use and refreshed like the token keys.
+    pub fn rsa_signing_keys(&self) -> &Arc<RsaKeyRing> {
+        &self.rsa_keys
+    }
+
+    /// Add a new RSA signing key under the same policy as [`rotate_token_key`](Self::rotate_token_key):
+    /// it verifies at once, signs after `key_activation_delay`, and keys no live
+    /// token can use any more are deleted. Returns the new key's id.
+    pub async fn rotate_rsa_signing_key(&self) -> IdentityResult<String> {
+        let key = tokio::task::spawn_blocking(generate_rsa_signing_key)
+            .await
+            .map_err(|e| IdentityError::Backend(format!("RSA key generation did not finish: {e}")))??;
+        self.rsa_keys.insert(&key).await?;
+        let stored = self.catalog.list_signing_keys(RSA_KEY_KIND).await?;
+        let cfg = &self.config;
+        for id in retired_keys(&stored, now(), cfg.key_activation_delay, cfg.token_ttl, cfg.refresh_interval) {
+            self.catalog.delete_signing_key(&id).await?;
+            tracing::info!(key_id = %id, "deleted a retired RSA signing key");
+        }
+        self.rsa_keys.reload().await?;
+        tracing::info!(key_id = %key.id, "rotated the RSA signing key");
+        Ok(key.id)
     }
 
     pub fn config(&self) -> &IdentityConfig {

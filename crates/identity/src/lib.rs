@@ -10,6 +10,8 @@
 //! - The admin operations (projects, users, roles, assignments, access keys,
 //!   application credentials) are plain async methods shared by the Keystone API
 //!   and the command line; [`policy`] says who may call them over an API.
+//! - [`Identity::rsa_signing_keys`] signs and verifies RS256 tokens (the Azure
+//!   token endpoint's) with RSA keys under the same rotation policy.
 //! - [`Identity::bootstrap_first_start`] and [`Identity::bootstrap`] create the
 //!   `Default` domain, the `admin`/`member`/`reader` roles and the first admin.
 //!
@@ -31,6 +33,7 @@ mod keyring;
 mod password;
 pub mod policy;
 mod principal;
+mod rsa_keys;
 mod secret;
 mod token;
 
@@ -44,6 +47,7 @@ pub use config::{IdentityConfig, PasswordHashing};
 pub use error::{IdentityError, IdentityResult};
 pub use identity::Identity;
 pub use principal::{Principal, Scope};
+pub use rsa_keys::{generate_rsa_signing_key, RsaKey, RsaKeyRing, RSA_KEY_KIND};
 pub use secret::Secret;
 
 /// The id of the domain every deployment has, as Keystone names it.

@@ -142,7 +142,7 @@ impl ImageService {
     /// [`admit`](Self::admit) accepts it. On any error nothing is published and the
     /// temporary object is removed.
     pub(crate) async fn write_blob(&self, mut body: ByteStream, limits: WriteLimits, admission: Admission<'_>) -> DomainResult<ImageData> {
-        let mut writer = self.blobs.begin_write().await.map_err(|e| io_failure("begin write", e))?;
+        let mut writer = self.blobs.begin_write_sized(limits.expected_size).await.map_err(|e| io_failure("begin write", e))?;
         let mut hasher = UploadHasher::new().map_err(|e| io_failure("start hashing", e))?;
         let mut inspector = Inspector::new();
         let mut total: u64 = 0;

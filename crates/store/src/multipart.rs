@@ -17,8 +17,9 @@
 //! Aborting, dropping the writer, or any failure aborts the multipart upload; those a
 //! crash leaves behind are aborted by `sweep_temporary` once idle past the grace period.
 //!
-//! Memory per write: the part being filled plus the parts in flight (64 MiB in all
-//! up to 16 MiB parts; one part in flight beyond).
+//! Memory per write: the part being filled plus at most 64 MiB of parts in flight
+//! (always at least one part): 40 MiB for an upload in 8 MiB parts, about 234 MiB
+//! for a declared 1 TiB (117 MiB parts).
 
 use std::io;
 use std::sync::Arc;
@@ -175,6 +176,8 @@ impl BlobWriter for MultipartWriter {
                 let part = std::mem::take(&mut self.filling);
                 self.filled = 0;
                 if let Err(e) = self.send_part(part).await {
+                    // This write is over: later calls must not start a new upload.
+                    self.closed = true;
                     self.abort_upload().await;
                     return Err(e);
                 }

@@ -91,7 +91,7 @@ impl ObjectBlobStore {
     /// Start a write of `expected_size` bytes, when the size is known beforehand (a
     /// Content-Length): on S3 it picks the part size, so that any size up to the
     /// 5 TiB object limit fits in one multipart upload with the least memory.
-    pub async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
+    async fn start_write(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
         Ok(match &self.backend {
             Backend::Local(root) => Box::new(LocalWriter::begin(root).await?),
             Backend::S3(bucket, plan) => Box::new(MultipartWriter::begin(self.store.clone(), Some((bucket.clone(), *plan)), expected_size)),
@@ -99,7 +99,10 @@ impl ObjectBlobStore {
         })
     }
 
-    /// Abort the multipart uploads idle since before `older_than` (S3 only).
+    /// Abort the multipart uploads idle since before `older_than` (S3 only). Idle is
+    /// dated by the upload's last part, so the grace period must exceed the time the
+    /// slowest client takes to fill one part (8 MiB or more), or its upload is
+    /// aborted under it (and fails cleanly).
     async fn abort_stale_uploads(&self, bucket: &S3Bucket, older_than: Timestamp) -> io::Result<usize> {
         let mut aborted = 0;
         // Under `staging/`: writes a crash interrupted. Under `blobs/`: multipart
@@ -123,7 +126,11 @@ impl ObjectBlobStore {
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
     async fn begin_write(&self) -> io::Result<Box<dyn BlobWriter>> {
-        self.begin_write_sized(None).await
+        self.start_write(None).await
+    }
+
+    async fn begin_write_sized(&self, expected_size: Option<u64>) -> io::Result<Box<dyn BlobWriter>> {
+        self.start_write(expected_size).await
     }
 
     async fn read(&self, key: &str, range: Option<Range<u64>>) -> io::Result<ByteStream> {

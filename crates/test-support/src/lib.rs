@@ -4,6 +4,8 @@
 //!   ones, and the hostile ones Glance's format-safety CVEs are about.
 //! * [`byte_server`]: a loopback HTTP server that serves fixed bytes, for
 //!   imports that fetch a URL.
+//! * [`rules`]: the rule matrix — one row per rule, what each cloud answers.
 
 pub mod byte_server;
+pub mod rules;
 pub mod samples;

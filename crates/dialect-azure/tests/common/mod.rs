@@ -13,7 +13,8 @@ use base64::Engine;
 use imagery_core::identity::{AccessKey, Project, SigningKey};
 use imagery_core::ports::Catalog;
 use imagery_core::Caller;
-use imagery_dialect_azure::{generate_signing_key, router, AzureState};
+use imagery_dialect_azure::{router, AzureState};
+use imagery_identity::generate_rsa_signing_key;
 use imagery_identity::{Identity, IdentityConfig, NewProject, NewUser, PasswordHashing, RoleRef};
 use imagery_service::{ImageService, ServiceConfig};
 use reqwest::header::HeaderMap;
@@ -26,7 +27,7 @@ pub const RESOURCES: &str = "2025-04-01";
 /// RSA key generation is slow in debug builds: one key per test binary.
 pub fn shared_key() -> SigningKey {
     static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| generate_signing_key().expect("rsa key")).clone()
+    KEY.get_or_init(|| generate_rsa_signing_key().expect("rsa key")).clone()
 }
 
 pub struct Principal {
@@ -60,14 +61,20 @@ pub async fn world() -> World {
 }
 
 pub async fn world_with(tweak: impl FnOnce(&mut AzureState)) -> World {
+    world_tuned(|_| {}, tweak).await
+}
+
+/// A world whose identity is tuned too (e.g. how often keys are reloaded).
+pub async fn world_tuned(tune: impl FnOnce(&mut IdentityConfig), tweak: impl FnOnce(&mut AzureState)) -> World {
     let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
     let blobs = imagery_store::open("memory://").await.expect("blobs");
     let service = ImageService::new(catalog.clone(), blobs.clone(), ServiceConfig::default());
-    let config = IdentityConfig {
+    let mut config = IdentityConfig {
         password_hashing: PasswordHashing::INSECURE_FAST,
         key_activation_delay: Duration::ZERO,
         ..IdentityConfig::default()
     };
+    tune(&mut config);
     let identity = Identity::open(catalog.clone(), config).await.expect("identity");
     identity.bootstrap(Some("admin-password".into())).await.expect("bootstrap");
     catalog.insert_signing_key(&shared_key()).await.expect("signing key");

@@ -1,6 +1,8 @@
-//! The RSA keys that sign and verify access tokens. They are identity signing
-//! keys of kind [`SIGNING_KEY_KIND`] in the shared catalog (PKCS#8 PEM), so every
-//! node sharing the catalog signs and verifies alike: the newest key signs, every
+//! The RSA keys that sign and verify RS256 access tokens (Azure's Entra-ID-style
+//! tokens). Like the HMAC token keys they are identity signing keys in the shared
+//! catalog — kind [`RSA_KEY_KIND`], PKCS#8 PEM sealed with the key-encryption key —
+//! under the same rotation policy: a new key verifies at once and signs once it is
+//! older than `key_activation_delay`; keys no live token can use are deleted. Every
 //! stored key verifies and is published in the JWKS. Each node reloads them
 //! periodically and whenever a token names a key it has not loaded yet.
 
@@ -10,15 +12,17 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use imagery_core::identity::SigningKey;
-use imagery_core::ports::{CatalogError, CatalogResult, IdentityCatalog};
+use imagery_core::ports::{CatalogError, CatalogResult};
+
+use crate::at_rest::{Sealer, SecretOf};
 use imagery_core::time::{now, Timestamp};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use serde_json::{json, Value};
 
-/// The `kind` of the catalog signing keys that sign Azure access tokens.
-pub const SIGNING_KEY_KIND: &str = "azure-rsa";
+/// The `kind` of the catalog signing keys that sign RS256 (Azure) access tokens.
+pub const RSA_KEY_KIND: &str = "azure-rsa";
 
 const RSA_BITS: usize = 2048;
 /// How often a token naming an unknown key may trigger a reload.
@@ -26,39 +30,16 @@ const MISS_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A fresh 2048-bit RSA signing key, ready to store. CPU-heavy (tens of
 /// milliseconds optimised, seconds in debug builds): run it off the async threads.
-pub fn generate_signing_key() -> CatalogResult<SigningKey> {
+pub fn generate_rsa_signing_key() -> CatalogResult<SigningKey> {
     let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
         .map_err(|e| CatalogError::Backend(format!("RSA key generation failed: {e}")))?;
     let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| CatalogError::Backend(format!("RSA key encoding failed: {e}")))?;
     Ok(SigningKey {
         id: uuid::Uuid::new_v4().simple().to_string(),
-        kind: SIGNING_KEY_KIND.into(),
+        kind: RSA_KEY_KIND.into(),
         material: pem.to_string(),
         created_at: now(),
     })
-}
-
-/// Add a new signing key (it signs as soon as each node reloads) and delete the
-/// keys superseded longer than `retire_after` ago (make it at least the token
-/// lifetime plus the reload interval, so no live token loses its key). Returns
-/// the new key's id.
-pub async fn rotate_signing_key<C: IdentityCatalog + ?Sized>(catalog: &C, retire_after: Duration) -> CatalogResult<String> {
-    let key = tokio::task::spawn_blocking(generate_signing_key)
-        .await
-        .map_err(|e| CatalogError::Backend(format!("RSA key generation did not finish: {e}")))??;
-    catalog.insert_signing_key(&key).await?;
-    let retire_after = chrono::Duration::from_std(retire_after).unwrap_or(chrono::Duration::MAX);
-    let stored = newest_first(catalog.list_signing_keys(SIGNING_KEY_KIND).await?);
-    let t = now();
-    for pair in stored.windows(2) {
-        let (newer, older) = (&pair[0], &pair[1]);
-        if newer.created_at.checked_add_signed(retire_after).is_some_and(|at| at < t) {
-            catalog.delete_signing_key(&older.id).await?;
-            tracing::info!(key_id = %older.id, "deleted a retired Azure token signing key");
-        }
-    }
-    tracing::info!(key_id = %key.id, "rotated the Azure token signing key");
-    Ok(key.id)
 }
 
 fn newest_first(mut keys: Vec<SigningKey>) -> Vec<SigningKey> {
@@ -67,7 +48,7 @@ fn newest_first(mut keys: Vec<SigningKey>) -> Vec<SigningKey> {
 }
 
 /// A usable key: ring's key pair and its public components.
-pub(crate) struct LoadedKey {
+pub struct RsaKey {
     pub id: String,
     created_at: Timestamp,
     pair: RsaKeyPair,
@@ -75,13 +56,13 @@ pub(crate) struct LoadedKey {
     e: Vec<u8>,
 }
 
-impl LoadedKey {
-    fn from_stored(key: &SigningKey) -> Option<LoadedKey> {
+impl RsaKey {
+    fn from_stored(key: &SigningKey) -> Option<RsaKey> {
         let body: String = key.material.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
         let der = STANDARD.decode(body).ok()?;
         let pair = RsaKeyPair::from_pkcs8(&der).ok()?;
         let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
-        Some(LoadedKey { id: key.id.clone(), created_at: key.created_at, pair, n: public.n, e: public.e })
+        Some(RsaKey { id: key.id.clone(), created_at: key.created_at, pair, n: public.n, e: public.e })
     }
 
     pub fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
@@ -94,7 +75,7 @@ impl LoadedKey {
         RsaPublicKeyComponents { n: &self.n, e: &self.e }.verify(&RSA_PKCS1_2048_8192_SHA256, message, signature).is_ok()
     }
 
-    fn jwk(&self) -> Value {
+    pub fn jwk(&self) -> Value {
         json!({
             "kty": "RSA",
             "use": "sig",
@@ -107,35 +88,76 @@ impl LoadedKey {
 }
 
 /// The loaded keys, newest first.
-pub(crate) struct KeyRing {
+pub struct RsaKeyRing {
     catalog: Arc<dyn imagery_core::ports::Catalog>,
-    keys: RwLock<Vec<Arc<LoadedKey>>>,
+    sealer: Sealer,
+    activation_delay: Duration,
+    keys: RwLock<Vec<Arc<RsaKey>>>,
     last_reload: Mutex<Option<Instant>>,
     creating: tokio::sync::Mutex<()>,
 }
 
-impl KeyRing {
-    pub fn new(catalog: Arc<dyn imagery_core::ports::Catalog>) -> KeyRing {
-        KeyRing { catalog, keys: RwLock::new(Vec::new()), last_reload: Mutex::new(None), creating: tokio::sync::Mutex::new(()) }
+impl RsaKeyRing {
+    pub(crate) fn new(catalog: Arc<dyn imagery_core::ports::Catalog>, sealer: Sealer, activation_delay: Duration) -> RsaKeyRing {
+        RsaKeyRing {
+            catalog,
+            sealer,
+            activation_delay,
+            keys: RwLock::new(Vec::new()),
+            last_reload: Mutex::new(None),
+            creating: tokio::sync::Mutex::new(()),
+        }
     }
 
-    fn current(&self) -> Vec<Arc<LoadedKey>> {
+    fn open(&self, key: SigningKey) -> Option<SigningKey> {
+        match self.sealer.open(SecretOf::SigningKey { kind: &key.kind, id: &key.id }, &key.material) {
+            Ok(material) => Some(SigningKey { material, ..key }),
+            Err(e) => {
+                tracing::error!(key_id = %key.id, error = %e, "ignoring an RSA signing key that cannot be opened");
+                None
+            }
+        }
+    }
+
+    fn seal(&self, key: &SigningKey) -> CatalogResult<SigningKey> {
+        let material = self
+            .sealer
+            .seal(SecretOf::SigningKey { kind: &key.kind, id: &key.id }, &key.material)
+            .map_err(|e| CatalogError::Backend(e.to_string()))?;
+        Ok(SigningKey { material, ..key.clone() })
+    }
+
+    fn current(&self) -> Vec<Arc<RsaKey>> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn active(&self) -> Option<Arc<RsaKey>> {
+        let keys = self.current();
+        let delay = chrono::Duration::from_std(self.activation_delay).unwrap_or(chrono::Duration::MAX);
+        let t = now();
+        let ready = keys.iter().find(|k| k.created_at.checked_add_signed(delay).is_some_and(|at| at <= t));
+        ready.or(keys.last()).cloned()
+    }
+
+    /// Add a freshly generated key (sealed).
+    pub(crate) async fn insert(&self, key: &SigningKey) -> CatalogResult<()> {
+        self.catalog.insert_signing_key(&self.seal(key)?).await
     }
 
     /// Reload from the catalog, reusing keys already parsed.
     pub async fn reload(&self) -> CatalogResult<()> {
-        let stored = newest_first(self.catalog.list_signing_keys(SIGNING_KEY_KIND).await?);
+        let stored: Vec<SigningKey> =
+            newest_first(self.catalog.list_signing_keys(RSA_KEY_KIND).await?).into_iter().filter_map(|k| self.open(k)).collect();
         let known = self.current();
-        let loaded: Vec<Arc<LoadedKey>> = stored
+        let loaded: Vec<Arc<RsaKey>> = stored
             .iter()
             .filter_map(|k| {
                 if let Some(existing) = known.iter().find(|l| l.id == k.id && l.created_at == k.created_at) {
                     return Some(existing.clone());
                 }
-                let key = LoadedKey::from_stored(k).map(Arc::new);
+                let key = RsaKey::from_stored(k).map(Arc::new);
                 if key.is_none() {
-                    tracing::error!(key_id = %k.id, "ignoring an Azure signing key that is not an RSA PKCS#8 PEM key");
+                    tracing::error!(key_id = %k.id, "ignoring a signing key that is not an RSA PKCS#8 PEM key");
                 }
                 key
             })
@@ -145,30 +167,32 @@ impl KeyRing {
         Ok(())
     }
 
-    /// The key that signs: the newest. A catalog without one gets one.
-    pub async fn signer(&self) -> CatalogResult<Arc<LoadedKey>> {
-        if let Some(key) = self.current().first() {
-            return Ok(key.clone());
+    /// The key that signs: the newest that is older than the activation delay
+    /// (every node has loaded it by then), else the oldest. A catalog without
+    /// one gets one.
+    pub async fn signer(&self) -> CatalogResult<Arc<RsaKey>> {
+        if let Some(key) = self.active() {
+            return Ok(key);
         }
         let _guard = self.creating.lock().await;
         self.reload().await?;
         if let Some(key) = self.current().first() {
             return Ok(key.clone());
         }
-        let key = tokio::task::spawn_blocking(generate_signing_key)
+        let key = tokio::task::spawn_blocking(generate_rsa_signing_key)
             .await
             .map_err(|e| CatalogError::Backend(format!("RSA key generation did not finish: {e}")))??;
-        self.catalog.insert_signing_key(&key).await?;
-        tracing::info!(key_id = %key.id, "created the first Azure token signing key");
+        self.catalog.insert_signing_key(&self.seal(&key)?).await?;
+        tracing::info!(key_id = %key.id, "created the first RSA token signing key");
         // Reload rather than trust the insert: another node may have made one too.
         self.reload().await?;
-        self.current().first().cloned().ok_or_else(|| CatalogError::Backend("no usable Azure signing key".into()))
+        self.current().first().cloned().ok_or_else(|| CatalogError::Backend("no usable RSA signing key".into()))
     }
 
     /// Keys that may have signed a token naming `kid` (every key when it names
     /// none). An unknown kid reloads the keys, at most once per second.
-    pub async fn verifiers(&self, kid: Option<&str>) -> Vec<Arc<LoadedKey>> {
-        let pick = |keys: Vec<Arc<LoadedKey>>| match kid {
+    pub async fn verifiers(&self, kid: Option<&str>) -> Vec<Arc<RsaKey>> {
+        let pick = |keys: Vec<Arc<RsaKey>>| match kid {
             Some(kid) => keys.into_iter().filter(|k| k.id == kid).collect(),
             None => keys,
         };
@@ -179,7 +203,7 @@ impl KeyRing {
         let may_reload = self.last_reload.lock().unwrap_or_else(|p| p.into_inner()).is_none_or(|t| t.elapsed() >= MISS_RELOAD_INTERVAL);
         if may_reload {
             if let Err(e) = self.reload().await {
-                tracing::warn!(error = %e, "could not reload Azure signing keys");
+                tracing::warn!(error = %e, "could not reload RSA signing keys");
             }
         }
         pick(self.current())
@@ -195,7 +219,7 @@ impl KeyRing {
 }
 
 /// Reload the keys every `every` while the ring is in use.
-pub(crate) fn spawn_refresher(ring: std::sync::Weak<KeyRing>, every: Duration) {
+pub(crate) fn spawn_refresher(ring: std::sync::Weak<RsaKeyRing>, every: Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -209,7 +233,7 @@ pub(crate) fn spawn_refresher(ring: std::sync::Weak<KeyRing>, every: Duration) {
                 return;
             };
             if let Err(e) = ring.reload().await {
-                tracing::warn!(error = %e, "could not reload Azure signing keys; keeping the previous ones");
+                tracing::warn!(error = %e, "could not reload RSA signing keys; keeping the previous ones");
             }
         }
     });
