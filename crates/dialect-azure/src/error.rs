@@ -165,3 +165,41 @@ impl OAuthError {
         response
     }
 }
+
+/// The front door's refusals: ARM's `TooManyRequests`/`ServerBusy`/size errors,
+/// Entra ID's OAuth error on the token endpoints; and the caller's real budgets
+/// in `x-ms-ratelimit-remaining-subscription-*` on every ARM response.
+pub struct AzureRefusals;
+
+impl imagery_http_common::limits::Refusals for AzureRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
+        use imagery_http_common::limits::Refusal;
+        let token_side = crate::router::parse(&request.method, request.uri.path()).is_ok_and(|e| e.is_token_side());
+        if token_side {
+            let (error, code) = match refusal {
+                Refusal::RateLimited { .. } | Refusal::Overloaded { .. } => ("temporarily_unavailable", 50196),
+                _ => ("invalid_request", 90020),
+            };
+            return OAuthError::new(refusal.status(), error, code, refusal.message()).render();
+        }
+        let code = match refusal {
+            Refusal::RateLimited { .. } => "TooManyRequests",
+            Refusal::Overloaded { .. } => "ServerBusy",
+            Refusal::TooLarge { .. } => "RequestContentTooLarge",
+            Refusal::UriTooLong { .. } => "RequestUriTooLong",
+            Refusal::HeadersTooLarge { .. } => "RequestHeadersTooLarge",
+        };
+        ArmError::new(refusal.status(), code, refusal.message()).render()
+    }
+
+    fn annotate(&self, request: &http::request::Parts, response: &mut Response, remaining: imagery_http_common::limits::Remaining) {
+        let (name, left) = match request.method {
+            http::Method::GET | http::Method::HEAD => ("x-ms-ratelimit-remaining-subscription-reads", remaining.reads),
+            http::Method::DELETE => ("x-ms-ratelimit-remaining-subscription-deletes", remaining.writes),
+            _ => ("x-ms-ratelimit-remaining-subscription-writes", remaining.writes),
+        };
+        if let Some(left) = left {
+            response.headers_mut().insert(name, HeaderValue::from(left));
+        }
+    }
+}

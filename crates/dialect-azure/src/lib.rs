@@ -57,3 +57,5 @@ pub const RESOURCE_GROUP_NAMESPACE: &str = "azure.rg";
 pub const SUBSCRIPTION_NAMESPACE: &str = "azure.subscription";
 /// The `dialect` of the operations this crate records.
 pub const OPERATION_DIALECT: &str = "azure";
+
+pub use error::AzureRefusals;

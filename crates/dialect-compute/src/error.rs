@@ -157,6 +157,25 @@ impl From<DomainError> for ComputeError {
     }
 }
 
+/// The front door's refusals (429, 503, 413, 414, 431) as Nova faults, in the
+/// format the request accepts (`overLimit` with `retryAfter` for 413/429).
+pub struct ComputeRefusals;
+
+impl imagery_http_common::limits::Refusals for ComputeRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
+        let format = if request.uri.path().ends_with(".xml") {
+            Format::Xml
+        } else {
+            crate::media::from_accept(&request.headers).unwrap_or(Format::Json)
+        };
+        let mut error = ComputeError::new(refusal.status(), refusal.message());
+        if let Some(secs) = refusal.retry_after() {
+            error = error.with_header("retry-after", secs.to_string());
+        }
+        error.render(format)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,5 +23,6 @@ mod xml;
 
 pub use api_server::{router, ComputeState, MetadataHook};
 pub use error::ComputeError;
+pub use error::ComputeRefusals;
 pub use media::Format;
 pub use microversion::{Microversion, MAX_VERSION, MIN_VERSION};

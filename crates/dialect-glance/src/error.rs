@@ -167,3 +167,12 @@ fn glance_message(problem: &Problem) -> String {
 pub fn accept_of(headers: &HeaderMap) -> Option<&str> {
     headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok())
 }
+
+/// The front door's refusals (429, 503, 413, 414, 431) as webob words them.
+pub struct GlanceRefusals;
+
+impl imagery_http_common::limits::Refusals for GlanceRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
+        GlanceError::new(refusal.status(), refusal.message()).render(accept_of(&request.headers))
+    }
+}

@@ -20,4 +20,5 @@ pub mod views;
 
 pub use api_server::{router, GlanceState};
 pub use error::GlanceError;
+pub use error::GlanceRefusals;
 pub use router::{is_public, parse as parse_route, surface, Endpoint};

@@ -126,6 +126,24 @@ impl From<DomainError> for HuaweiError {
     }
 }
 
+/// The front door's refusals: throttling in the API gateway's envelope
+/// (`APIGW.0308`), the rest as IMS codes.
+pub struct HuaweiRefusals;
+
+impl imagery_http_common::limits::Refusals for HuaweiRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
+        use imagery_http_common::limits::Refusal;
+        let request_id = imagery_http_common::request_id::of(&request.extensions).0;
+        let error = match refusal {
+            Refusal::RateLimited { .. } => {
+                HuaweiError::throttled(format!("The throttling threshold has been reached. {}", refusal.message()))
+            }
+            _ => HuaweiError::ims(refusal.status(), refusal.message()),
+        };
+        error.render(&request_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

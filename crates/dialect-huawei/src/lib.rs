@@ -30,3 +30,4 @@ pub mod signature;
 mod views;
 
 pub use api_server::{router, HuaweiState};
+pub use error::HuaweiRefusals;

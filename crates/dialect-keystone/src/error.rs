@@ -68,6 +68,9 @@ impl KeystoneError {
             405 => "Method Not Allowed",
             409 => "Conflict",
             413 => "Request Entity Too Large",
+            414 => "Request-URI Too Long",
+            429 => "Too Many Requests",
+            431 => "Request Header Fields Too Large",
             415 => "Unsupported Media Type",
             501 => "Not Implemented",
             503 => "Service Unavailable",
@@ -92,6 +95,20 @@ impl From<IdentityError> for KeystoneError {
                 tracing::error!(%detail, "identity backend failure");
                 KeystoneError::new(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED)
             }
+            busy @ IdentityError::Busy => KeystoneError::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string()),
         }
+    }
+}
+
+/// The front door's refusals (429, 503, 413, 414, 431) in Keystone's envelope.
+pub struct KeystoneRefusals;
+
+impl imagery_http_common::limits::Refusals for KeystoneRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, _request: &http::request::Parts) -> axum::response::Response {
+        let error = KeystoneError::new(refusal.status(), refusal.message());
+        let mut response = axum::response::Response::new(axum::body::Body::from(error.body().to_string()));
+        *response.status_mut() = error.status;
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        response
     }
 }

@@ -32,6 +32,7 @@ mod validator;
 mod views;
 
 pub use api_server::router;
+pub use error::KeystoneRefusals;
 pub use service_catalog::{CatalogEndpoint, ServiceCatalog};
 pub use validator::IdentityValidator;
 

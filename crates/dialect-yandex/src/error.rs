@@ -122,6 +122,33 @@ impl From<IdentityError> for YcError {
     }
 }
 
+/// The front door's refusals: a gRPC status (`RESOURCE_EXHAUSTED`,
+/// `UNAVAILABLE`) on gRPC, the REST error body with the refusal's HTTP status.
+pub struct YandexRefusals;
+
+impl imagery_http_common::limits::Refusals for YandexRefusals {
+    fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
+        use imagery_http_common::limits::Refusal;
+        let code = match refusal {
+            Refusal::Overloaded { .. } => Code::Unavailable,
+            _ => Code::ResourceExhausted,
+        };
+        let error = YcError::new(code, refusal.message());
+        let grpc = request
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/grpc"));
+        if grpc {
+            let (parts, ()) = tonic::Status::from(error).into_http::<()>().into_parts();
+            return Response::from_parts(parts, Body::empty());
+        }
+        let mut response = error.rest_response(&imagery_http_common::request_id::of(&request.extensions).0);
+        *response.status_mut() = refusal.status();
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@ mod validation;
 mod views;
 
 pub use api_server::{router, YandexState};
+pub use error::YandexRefusals;
 pub use error::YcError;
 pub use iam::OAUTH_PREFIX;
 pub use keys::{FOLDER_NAMESPACE, IMAGE_NAMESPACE, STANDARD_IMAGES};

@@ -23,6 +23,11 @@ pub struct IdentityConfig {
     /// How many password hashes may be computed at once; further logins wait.
     /// Bounds the memory and CPU an attacker can make logins consume.
     pub max_concurrent_hashes: usize,
+    /// How many more may wait for a turn; beyond, a login is refused at once
+    /// ([`IdentityError::Busy`](crate::IdentityError::Busy), 503).
+    pub max_queued_hashes: usize,
+    /// How long a login waits for its turn before it is refused the same way.
+    pub hash_queue_timeout: Duration,
     /// Seals token signing keys and access-key secrets in the catalog. `None`
     /// stores them in clear (tests and embedded use; the server always sets one).
     pub key_encryption_key: Option<KeyEncryptionKey>,
@@ -58,6 +63,8 @@ impl Default for IdentityConfig {
             key_activation_delay: refresh_interval * 2,
             password_hashing: PasswordHashing::DEFAULT,
             max_concurrent_hashes: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1),
+            max_queued_hashes: 64,
+            hash_queue_timeout: Duration::from_secs(5),
             key_encryption_key: None,
         }
     }

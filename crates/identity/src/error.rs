@@ -23,6 +23,9 @@ pub enum IdentityError {
     /// The catalog failed; details are logged, never shown.
     #[error("identity backend error: {0}")]
     Backend(String),
+    /// Too many password hashes are already running or waiting: try again shortly.
+    #[error("The server is busy verifying other credentials; retry shortly.")]
+    Busy,
 }
 
 pub type IdentityResult<T> = Result<T, IdentityError>;
@@ -65,6 +68,7 @@ impl From<IdentityError> for DomainError {
             IdentityError::Conflict(m) => DomainError::Conflict(m.into()),
             IdentityError::BadRequest(m) => DomainError::BadRequest(m.into()),
             IdentityError::Backend(m) => DomainError::Unavailable(m.into()),
+            IdentityError::Busy => DomainError::Unavailable(e.to_string().into()),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::at_rest::Sealer;
 use crate::config::IdentityConfig;
 use crate::error::{IdentityError, IdentityResult};
 use crate::keyring::{new_signing_key, retired_keys, subject_revocation, KeyRing, Revocations, Subject};
-use crate::password::PasswordHasher;
+use crate::password::{HashQueue, PasswordHasher};
 use crate::principal::Principal;
 use crate::rsa_keys::{generate_rsa_signing_key, RsaKeyRing, RSA_KEY_KIND};
 use crate::token;
@@ -50,7 +50,7 @@ impl Identity {
     /// older version stored in clear are sealed first; a key that does not open
     /// the sealed ones fails here.
     pub async fn open(catalog: Arc<dyn Catalog>, config: IdentityConfig) -> IdentityResult<Arc<Identity>> {
-        let hasher = PasswordHasher::new(config.password_hashing, config.max_concurrent_hashes).await?;
+        let hasher = PasswordHasher::new(config.password_hashing, HashQueue::of(&config)).await?;
         let sealer = Sealer::new(config.key_encryption_key.clone());
         let rsa_keys = Arc::new(RsaKeyRing::new(catalog.clone(), sealer.clone(), config.key_activation_delay));
         let identity = Arc::new(Identity {

@@ -78,6 +78,8 @@ pub struct Config {
     pub kek_file: Option<PathBuf>,
     /// The key-encryption key itself, base64 of 32 bytes (wins over `kek_file`).
     pub kek: Option<String>,
+    /// Timeouts, connection and in-flight caps, rate limits (`[limits]`).
+    pub limits: imagery_http_common::limits::Limits,
 }
 
 /// Shows everything but the key-encryption key and a catalog URL's password.
@@ -105,6 +107,7 @@ impl fmt::Debug for Config {
             service,
             kek_file,
             kek,
+            limits,
         } = self;
         f.debug_struct("Config")
             .field("data_dir", data_dir)
@@ -126,6 +129,7 @@ impl fmt::Debug for Config {
             .field("service", service)
             .field("kek_file", kek_file)
             .field("kek", &kek.as_ref().map(|_| "<redacted>"))
+            .field("limits", limits)
             .finish()
     }
 }
@@ -178,6 +182,7 @@ impl Default for Config {
             service: ServiceConfig::default(),
             kek_file: None,
             kek: None,
+            limits: imagery_http_common::limits::Limits::default(),
         }
     }
 }
@@ -254,6 +259,126 @@ pub struct ConfigArgs {
     /// Prefer the environment variable: arguments are visible to other local users.
     #[arg(long, env = "IMAGERY_KEK", hide_env_values = true)]
     pub kek: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Timeouts and limits of every listener (TOML: the `[limits]` table, same
+/// names). 0 turns a limit off. Rate limits are per node, in memory.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = "Timeouts and limits")]
+pub struct LimitArgs {
+    /// Seconds to send a complete request head (HTTP/1; also how long a new
+    /// connection may stay silent and HTTP/1 keep-alive idleness) [default: 15]
+    #[arg(long, env = "IMAGERY_HEADER_TIMEOUT", value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Seconds a connection with no request in progress may stay idle [default: 60]
+    #[arg(long, env = "IMAGERY_IDLE_TIMEOUT", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds a TLS handshake may take [default: 10]
+    #[arg(long, env = "IMAGERY_TLS_HANDSHAKE_TIMEOUT", value_name = "SECS")]
+    pub tls_handshake_timeout: Option<u64>,
+    /// Seconds a request body may send nothing before the request fails (a stalled
+    /// upload fails and its image returns to queued) [default: 60]
+    #[arg(long, env = "IMAGERY_BODY_TIMEOUT", value_name = "SECS")]
+    pub body_timeout: Option<u64>,
+    /// Seconds a client may stop reading a response before it is disconnected [default: 60]
+    #[arg(long, env = "IMAGERY_SEND_TIMEOUT", value_name = "SECS")]
+    pub send_timeout: Option<u64>,
+    /// Open connections per listener; more wait in the kernel backlog [default: 10000]
+    #[arg(long, env = "IMAGERY_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Requests in progress on this node; more get 503 + Retry-After [default: 1024]
+    #[arg(long, env = "IMAGERY_MAX_IN_FLIGHT", value_name = "N")]
+    pub max_in_flight: Option<usize>,
+    /// Uploads in progress on this node; more get 503 + Retry-After [default: 16]
+    #[arg(long, env = "IMAGERY_MAX_UPLOADS", value_name = "N")]
+    pub max_uploads: Option<usize>,
+    /// Requests per second from one source address (burst: twice); more get 429 [default: 1000]
+    #[arg(long, env = "IMAGERY_RATE_PER_ADDRESS", value_name = "PER_SEC")]
+    pub rate_per_address: Option<u32>,
+    /// Reading requests per second by one credential (burst: twice) [default: 500]
+    #[arg(long, env = "IMAGERY_RATE_PER_CALLER_READS", value_name = "PER_SEC")]
+    pub rate_per_caller_reads: Option<u32>,
+    /// Writing requests per second by one credential (burst: twice) [default: 100]
+    #[arg(long, env = "IMAGERY_RATE_PER_CALLER_WRITES", value_name = "PER_SEC")]
+    pub rate_per_caller_writes: Option<u32>,
+    /// Failed logins per minute for one (user, address), also the burst; one
+    /// address gets five times this over all users [default: 10]
+    #[arg(long, env = "IMAGERY_LOGIN_FAILURES_PER_MINUTE", value_name = "N")]
+    pub login_failures_per_minute: Option<u32>,
+    /// Password hashes computed at once (argon2, 19 MiB each) [default: one per core]
+    #[arg(long, env = "IMAGERY_MAX_CONCURRENT_LOGINS", value_name = "N")]
+    pub max_concurrent_logins: Option<usize>,
+    /// Logins that may wait for a password hash; more get 503 [default: 64]
+    #[arg(long, env = "IMAGERY_LOGIN_QUEUE", value_name = "N")]
+    pub login_queue: Option<usize>,
+    /// Seconds a login may wait for a password hash before 503 [default: 5]
+    #[arg(long, env = "IMAGERY_LOGIN_QUEUE_TIMEOUT", value_name = "SECS")]
+    pub login_queue_timeout: Option<u64>,
+    /// Longest request target (path + query), bytes; longer gets 414 [default: 16384]
+    #[arg(long, env = "IMAGERY_MAX_URI_BYTES", value_name = "BYTES")]
+    pub max_uri_bytes: Option<usize>,
+    /// Largest header section, bytes; larger gets 431 [default: 65536]
+    #[arg(long, env = "IMAGERY_MAX_HEADER_BYTES", value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// HTTP/2 and gRPC streams per connection [default: 128]
+    #[arg(long, env = "IMAGERY_H2_MAX_STREAMS", value_name = "N")]
+    pub h2_max_streams: Option<u32>,
+    /// HTTP/2 streams a client may reset before they are answered, per connection
+    /// (rapid-reset protection) [default: 20]
+    #[arg(long, env = "IMAGERY_H2_MAX_PENDING_RESETS", value_name = "N")]
+    pub h2_max_pending_resets: Option<usize>,
+    /// HTTP/2 streams the server may reset for protocol errors before it drops the
+    /// connection [default: 256]
+    #[arg(long, env = "IMAGERY_H2_MAX_ERROR_RESETS", value_name = "N")]
+    pub h2_max_error_resets: Option<usize>,
+    /// BENCHMARKS ONLY: turn every timeout, cap and rate limit off
+    #[arg(long, env = "IMAGERY_NO_LIMITS")]
+    pub no_limits: bool,
+}
+
+impl LimitArgs {
+    fn apply(&self, limits: &mut imagery_http_common::limits::Limits) {
+        if self.no_limits {
+            *limits = imagery_http_common::limits::Limits::off();
+        }
+        let set = |target: &mut u64, value: Option<u64>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut limits.header_timeout_secs, self.header_timeout);
+        set(&mut limits.idle_timeout_secs, self.idle_timeout);
+        set(&mut limits.tls_handshake_timeout_secs, self.tls_handshake_timeout);
+        set(&mut limits.body_timeout_secs, self.body_timeout);
+        set(&mut limits.send_timeout_secs, self.send_timeout);
+        set(&mut limits.login_queue_timeout_secs, self.login_queue_timeout);
+        let set = |target: &mut usize, value: Option<usize>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut limits.max_connections, self.max_connections);
+        set(&mut limits.max_in_flight, self.max_in_flight);
+        set(&mut limits.max_uploads, self.max_uploads);
+        set(&mut limits.max_concurrent_logins, self.max_concurrent_logins);
+        set(&mut limits.login_queue, self.login_queue);
+        set(&mut limits.max_uri_bytes, self.max_uri_bytes);
+        set(&mut limits.max_header_bytes, self.max_header_bytes);
+        set(&mut limits.h2_max_pending_reset_streams, self.h2_max_pending_resets);
+        set(&mut limits.h2_max_local_error_reset_streams, self.h2_max_error_resets);
+        let set = |target: &mut u32, value: Option<u32>| {
+            if let Some(v) = value {
+                *target = v;
+            }
+        };
+        set(&mut limits.per_address_rate, self.rate_per_address);
+        set(&mut limits.per_caller_read_rate, self.rate_per_caller_reads);
+        set(&mut limits.per_caller_write_rate, self.rate_per_caller_writes);
+        set(&mut limits.login_failures_per_minute, self.login_failures_per_minute);
+        set(&mut limits.h2_max_concurrent_streams, self.h2_max_streams);
+    }
 }
 
 /// Hand-written so that `--kek` never shows.
@@ -339,6 +464,7 @@ impl Config {
         if let Some(v) = &args.kek {
             config.kek = Some(v.clone());
         }
+        args.limits.apply(&mut config.limits);
         Ok(config)
     }
 

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod config;
 pub mod data_dir;
+pub mod front_door;
+pub mod listener;
 pub mod serve;
 pub mod tls;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use imagery_http_common::limits::{FrontDoor, Gate, Logins, Refusals};
 use imagery_http_common::{request_id, Auth};
 use imagery_identity::{Identity, IdentityConfig};
 use imagery_service::{ImageService, SystemCaller};
@@ -161,6 +162,12 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
 
     let identity_config = IdentityConfig {
         token_ttl: Duration::from_secs(config.token_ttl_secs),
+        max_concurrent_hashes: match config.limits.max_concurrent_logins {
+            0 => IdentityConfig::default().max_concurrent_hashes,
+            n => n,
+        },
+        max_queued_hashes: config.limits.login_queue,
+        hash_queue_timeout: Duration::from_secs(config.limits.login_queue_timeout_secs),
         key_encryption_key: Some(kek),
         ..IdentityConfig::default()
     };
@@ -236,6 +243,13 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     };
     let acceptor = tls_files.as_ref().map(crate::tls::acceptor).transpose()?;
 
+    // The largest body anything could accept is the service's image size cap.
+    let gate = Gate::new(config.limits.clone(), service.config().image_size_cap);
+    let limits = config.limits.clone();
+    let door = |refusals: Arc<dyn Refusals>, logins: Option<Arc<dyn Logins>>| FrontDoor::new(gate.clone(), refusals, logins);
+    let keystone_door = || door(Arc::new(imagery_dialect_keystone::KeystoneRefusals), Some(Arc::new(crate::front_door::KeystoneLogins)));
+    let huawei_door = || door(Arc::new(imagery_dialect_huawei::HuaweiRefusals), Some(Arc::new(crate::front_door::HuaweiLogins)));
+
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut addrs = [None, None, None, None, None, None, None, None];
@@ -247,28 +261,36 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     };
     if let Some(listener) = listeners.huawei {
         addrs[6] = listener.local_addr().ok();
-        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_huawei::router(huawei_state(false))), shutdown_rx.clone()));
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(false)), huawei_door());
+        tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.huawei_tls, acceptor.clone()) {
         addrs[7] = listener.local_addr().ok();
-        tasks.push(crate::tls::spawn(
-            listener,
-            acceptor,
-            with_common_layers(imagery_dialect_huawei::router(huawei_state(true))),
-            shutdown_rx.clone(),
-        ));
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(true)), huawei_door());
+        tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.identity {
         addrs[0] = listener.local_addr().ok();
-        tasks.push(spawn_listener(listener, with_common_layers(keystone.clone()), shutdown_rx.clone()));
+        tasks.push(crate::listener::spawn(
+            listener,
+            None,
+            with_common_layers(keystone.clone(), keystone_door()),
+            &limits,
+            shutdown_rx.clone(),
+        ));
     }
     if let Some(listener) = listeners.image {
         addrs[1] = listener.local_addr().ok();
-        tasks.push(spawn_listener(listener, with_common_layers(glance), shutdown_rx.clone()));
+        let router = with_common_layers(glance, door(Arc::new(imagery_dialect_glance::GlanceRefusals), None));
+        tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.compute {
         addrs[2] = listener.local_addr().ok();
-        tasks.push(spawn_listener(listener, with_common_layers(imagery_dialect_compute::router(compute_state(""))), shutdown_rx.clone()));
+        let router = with_common_layers(
+            imagery_dialect_compute::router(compute_state("")),
+            door(Arc::new(imagery_dialect_compute::ComputeRefusals), None),
+        );
+        tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.azure, acceptor.clone()) {
         addrs[4] = listener.local_addr().ok();
@@ -276,7 +298,9 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         let mut state = imagery_dialect_azure::AzureState::new(service.clone(), identity.clone(), format!("https://{host}:{port}"));
         state.default_resource_group = config.azure_default_resource_group.clone();
         state.default_location = config.azure_default_location.clone();
-        tasks.push(crate::tls::spawn(listener, acceptor, with_common_layers(imagery_dialect_azure::router(state)), shutdown_rx.clone()));
+        let azure_door = door(Arc::new(imagery_dialect_azure::AzureRefusals), Some(Arc::new(crate::front_door::AzureLogins)));
+        let router = with_common_layers(imagery_dialect_azure::router(state), azure_door);
+        tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.yandex, acceptor) {
         addrs[5] = listener.local_addr().ok();
@@ -286,7 +310,9 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
             identity: identity.clone(),
             public_address: format!("{host}:{port}"),
         };
-        tasks.push(crate::tls::spawn(listener, acceptor, with_common_layers(imagery_dialect_yandex::router(state)), shutdown_rx.clone()));
+        let yandex_door = door(Arc::new(imagery_dialect_yandex::YandexRefusals), Some(Arc::new(crate::front_door::YandexLogins)));
+        let router = with_common_layers(imagery_dialect_yandex::router(state), yandex_door);
+        tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.combined {
         addrs[3] = listener.local_addr().ok();
@@ -299,7 +325,15 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
             let mounts = mounts.clone();
             async move { route_by_prefix(&mounts, request).await }
         });
-        tasks.push(spawn_listener(listener, with_common_layers(combined), shutdown_rx.clone()));
+        let refusals = crate::front_door::ByPrefix(
+            vec![
+                ("/image", Arc::new(imagery_dialect_glance::GlanceRefusals) as Arc<dyn Refusals>),
+                ("/compute", Arc::new(imagery_dialect_compute::ComputeRefusals)),
+            ],
+            Arc::new(imagery_dialect_keystone::KeystoneRefusals),
+        );
+        let router = with_common_layers(combined, door(Arc::new(refusals), Some(Arc::new(crate::front_door::KeystoneLogins))));
+        tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     tasks.push(spawn_housekeeping(service.clone(), system, Duration::from_secs(config.gc_grace_secs), shutdown_rx));
     for (name, addr) in
@@ -336,8 +370,11 @@ fn endpoint(service_type: &str, service_name: &str, interface: &str, url: String
     }
 }
 
-fn with_common_layers(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(request_id::assign))
+/// The front door's limits inside the request id (so refusals carry one).
+fn with_common_layers(router: Router, door: FrontDoor) -> Router {
+    router
+        .layer(axum::middleware::from_fn_with_state(door, imagery_http_common::limits::guard))
+        .layer(axum::middleware::from_fn(request_id::assign))
 }
 
 /// Devstack layout: strip the mount prefix and hand the request to that API.
@@ -364,17 +401,6 @@ async fn route_by_prefix(mounts: &[(String, Router)], mut request: Request) -> R
         };
     }
     (http::StatusCode::NOT_FOUND, "Not Found").into_response()
-}
-
-fn spawn_listener(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(err) = served.await {
-            tracing::error!(%err, "listener failed");
-        }
-    })
 }
 
 /// Periodic garbage collection of unreferenced blobs and abandoned temporaries.

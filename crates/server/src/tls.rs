@@ -2,16 +2,9 @@
 //! operator certificate, or a self-signed one generated on first start and kept in
 //! the data dir so clients can trust it (`<data_dir>/tls/cert.pem`).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 /// Certificate and key files, PEM.
@@ -81,42 +74,4 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
         .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Serve `router` over TLS (HTTP/1.1 and HTTP/2 by ALPN) until `shutdown` turns true.
-pub fn spawn(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let (stream, peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(err) => {
-                        tracing::warn!(%err, "accept failed");
-                        continue;
-                    }
-                },
-                _ = shutdown.changed() => break,
-            };
-            let acceptor = acceptor.clone();
-            let router = router.clone();
-            tokio::spawn(async move {
-                let tls = match acceptor.accept(stream).await {
-                    Ok(tls) => tls,
-                    Err(err) => {
-                        tracing::debug!(%err, %peer, "TLS handshake failed");
-                        return;
-                    }
-                };
-                let service = TowerToHyperService::new(router);
-                if let Err(err) = Builder::new(TokioExecutor::new()).serve_connection_with_upgrades(TokioIo::new(tls), service).await {
-                    tracing::debug!(%err, %peer, "connection ended with an error");
-                }
-            });
-        }
-    })
 }

@@ -4,9 +4,11 @@
 //!   ones, and the hostile ones Glance's format-safety CVEs are about.
 //! * [`byte_server`]: a loopback HTTP server that serves fixed bytes, for
 //!   imports that fetch a URL.
+//! * [`rules`]: the rule matrix — one row per rule, what each cloud answers.
 
 // Test support fails loudly: a broken fixture is a broken test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod byte_server;
+pub mod rules;
 pub mod samples;
