@@ -174,6 +174,173 @@ pub fn check_property_value(key: &str, value: &str, rules: &PropertyRules) -> Do
     Ok(())
 }
 
+// ---- per-cloud syntax: parameters of the same rules, where clouds really differ ----
+
+/// How a cloud spells an image name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameSyntax {
+    /// Glance, Nova, Huawei: up to 255 printable characters ([`check_name`]).
+    Glance,
+    /// Yandex: `|[a-z]([-_a-z0-9]{0,61}[a-z0-9])?`.
+    Yandex,
+    /// ARM resource names: 1–80 word characters, `.` or `-`, starting and ending
+    /// with a word character.
+    AzureResource,
+}
+
+fn lower_or_digit(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+impl NameSyntax {
+    /// The pattern as the cloud's API documents it.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            NameSyntax::Glance => "^.{0,255}$",
+            NameSyntax::Yandex => "|[a-z]([-_a-z0-9]{0,61}[a-z0-9])?",
+            NameSyntax::AzureResource => "^[\\w][\\w.-]{0,78}[\\w]?$",
+        }
+    }
+
+    /// The longest name, in characters.
+    pub fn max_chars(self) -> usize {
+        match self {
+            NameSyntax::Glance => MAX_IDENTIFIER,
+            NameSyntax::Yandex => 63,
+            NameSyntax::AzureResource => 80,
+        }
+    }
+
+    pub fn allows(self, name: &str) -> bool {
+        let count = name.chars().count();
+        match self {
+            NameSyntax::Glance => count <= MAX_IDENTIFIER && !has_control(name),
+            NameSyntax::Yandex => {
+                name.is_empty()
+                    || (count <= 63
+                        && name.starts_with(|c: char| c.is_ascii_lowercase())
+                        && name.ends_with(lower_or_digit)
+                        && name.chars().all(|c| lower_or_digit(c) || c == '-' || c == '_'))
+            }
+            NameSyntax::AzureResource => {
+                let word = |c: char| c.is_alphanumeric() || c == '_';
+                (1..=80).contains(&count)
+                    && name.chars().all(|c| word(c) || c == '.' || c == '-')
+                    && name.chars().next().is_some_and(word)
+                    && name.chars().last().is_some_and(word)
+            }
+        }
+    }
+}
+
+/// Key/value metadata a cloud shows instead of (or besides) properties: Yandex
+/// labels, ARM tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelSyntax {
+    /// At most 64; keys `[a-z][-_./\\@0-9a-z]{0,62}`, values `[-_./\\@0-9a-z]{0,63}`.
+    Yandex,
+    /// At most 50; names 1–512 characters without `<>%&\\?/`, values up to 256.
+    AzureTags,
+}
+
+/// Why a set of labels or tags is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelViolation {
+    TooMany { max: usize },
+    BadKey { key: String },
+    BadValue { key: String },
+}
+
+fn yandex_label_char(c: char) -> bool {
+    lower_or_digit(c) || matches!(c, '-' | '_' | '.' | '/' | '@')
+}
+
+impl LabelSyntax {
+    pub fn max_count(self) -> usize {
+        match self {
+            LabelSyntax::Yandex => 64,
+            LabelSyntax::AzureTags => 50,
+        }
+    }
+
+    pub fn max_key_chars(self) -> usize {
+        match self {
+            LabelSyntax::Yandex => 63,
+            LabelSyntax::AzureTags => 512,
+        }
+    }
+
+    pub fn max_value_chars(self) -> usize {
+        match self {
+            LabelSyntax::Yandex => 63,
+            LabelSyntax::AzureTags => 256,
+        }
+    }
+
+    pub fn key_allowed(self, key: &str) -> bool {
+        let count = key.chars().count();
+        match self {
+            LabelSyntax::Yandex => {
+                (1..=63).contains(&count) && key.starts_with(|c: char| c.is_ascii_lowercase()) && key.chars().all(yandex_label_char)
+            }
+            LabelSyntax::AzureTags => {
+                (1..=512).contains(&count) && !key.chars().any(|c| matches!(c, '<' | '>' | '%' | '&' | '\\' | '?' | '/'))
+            }
+        }
+    }
+
+    pub fn value_allowed(self, value: &str) -> bool {
+        let count = value.chars().count();
+        match self {
+            LabelSyntax::Yandex => count <= 63 && value.chars().all(yandex_label_char),
+            LabelSyntax::AzureTags => count <= 256,
+        }
+    }
+
+    /// Every violation of `labels`, in order (count first, then per label).
+    pub fn violations<'a>(self, labels: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Vec<LabelViolation> {
+        let mut found = Vec::new();
+        if labels.len() > self.max_count() {
+            found.push(LabelViolation::TooMany { max: self.max_count() });
+        }
+        for (key, value) in labels {
+            if !self.key_allowed(key) {
+                found.push(LabelViolation::BadKey { key: key.to_string() });
+            }
+            if !self.value_allowed(value) {
+                found.push(LabelViolation::BadValue { key: key.to_string() });
+            }
+        }
+        found
+    }
+}
+
+/// Yandex's image attributes without a Glance counterpart.
+pub mod yandex {
+    use super::lower_or_digit;
+
+    /// `family`: `|[a-z][-a-z0-9]{1,61}[a-z0-9]`.
+    pub const FAMILY_PATTERN: &str = "|[a-z][-a-z0-9]{1,61}[a-z0-9]";
+    /// `description`: at most this many characters.
+    pub const MAX_DESCRIPTION: usize = 256;
+    /// Each of `product_ids`: at most this many characters.
+    pub const MAX_PRODUCT_ID: usize = 50;
+    /// `min_disk_size`: 0 (unset) or within 4 MiB .. 4 TiB.
+    pub const MIN_DISK_SIZE_RANGE: std::ops::RangeInclusive<i64> = 4_194_304..=4_398_046_511_104;
+
+    pub fn family_allowed(s: &str) -> bool {
+        s.is_empty()
+            || ((3..=63).contains(&s.chars().count())
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.ends_with(lower_or_digit)
+                && s.chars().all(|c| lower_or_digit(c) || c == '-'))
+    }
+
+    pub fn min_disk_size_allowed(bytes: i64) -> bool {
+        bytes == 0 || MIN_DISK_SIZE_RANGE.contains(&bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +356,35 @@ mod tests {
         assert!(check_member_id("").is_err());
         assert!(check_int_attr(Field::MinRam, -1).is_err());
         assert!(check_int_attr(Field::MinRam, MAX_INT_ATTR).is_ok());
+    }
+
+    #[test]
+    fn cloud_syntaxes() {
+        for ok in ["", "a", "ab", "my-image_1", "a1"] {
+            assert!(NameSyntax::Yandex.allows(ok), "{ok}");
+        }
+        for bad in ["A", "1a", "a-", "a_", "my image", &"a".repeat(64)] {
+            assert!(!NameSyntax::Yandex.allows(bad), "{bad}");
+        }
+        assert!(NameSyntax::AzureResource.allows("img.v1-final_") && NameSyntax::AzureResource.allows(&"a".repeat(80)));
+        assert!(!NameSyntax::AzureResource.allows(&"a".repeat(81)) && !NameSyntax::AzureResource.allows("-x"));
+        assert!(!NameSyntax::AzureResource.allows(""));
+        for ok in ["", "abc", "debian-12", &"a".repeat(63)] {
+            assert!(yandex::family_allowed(ok), "{ok}");
+        }
+        for bad in ["ab", "a_b-c", "abc-", "9abc", &"a".repeat(64)] {
+            assert!(!yandex::family_allowed(bad), "{bad}");
+        }
+        let y = LabelSyntax::Yandex;
+        assert!(y.key_allowed("env") && y.key_allowed("a/b.c@d-e_f") && !y.key_allowed("Env") && !y.key_allowed("1a"));
+        assert!(!y.key_allowed(""));
+        assert!(y.value_allowed("") && y.value_allowed("prod-1") && !y.value_allowed("Prod") && !y.value_allowed(&"a".repeat(64)));
+        let t = LabelSyntax::AzureTags;
+        assert!(t.key_allowed(&"k".repeat(512)) && !t.key_allowed(&"k".repeat(513)) && !t.key_allowed("a/b") && !t.key_allowed(""));
+        assert!(t.value_allowed(&"v".repeat(256)) && !t.value_allowed(&"v".repeat(257)));
+        let many: Vec<(String, String)> = (0..51).map(|i| (format!("k{i}"), String::new())).collect();
+        assert_eq!(t.violations(many.iter().map(|(k, v)| (k.as_str(), v.as_str()))), vec![LabelViolation::TooMany { max: 50 }]);
+        assert!(yandex::min_disk_size_allowed(0) && !yandex::min_disk_size_allowed(5));
     }
 
     #[test]

@@ -32,15 +32,9 @@ pub(crate) fn normalize_location(location: &str) -> String {
     location.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
 }
 
-/// Image names: 1–80 characters, letters, digits, `_`, `.`, `-`; starting with a
-/// letter or digit (or `_`, a word character), ending with a word character.
+/// Image names: ARM's resource-name syntax (the one name rule, with Azure's parameter).
 pub(crate) fn valid_image_name(name: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    let count = name.chars().count();
-    (1..=80).contains(&count)
-        && name.chars().all(|c| word(c) || c == '.' || c == '-')
-        && name.chars().next().is_some_and(word)
-        && name.chars().last().is_some_and(word)
+    imagery_core::rules::NameSyntax::AzureResource.allows(name)
 }
 
 /// Resource group names: 1–90 characters, letters, digits, `_ ( ) - .`, not ending with `.`.

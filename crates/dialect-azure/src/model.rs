@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use imagery_core::rules::{LabelSyntax, LabelViolation};
 use imagery_core::{Image, ImageStatus};
 use serde_json::{json, Map, Value};
 
@@ -67,7 +68,6 @@ const CACHING_VALUES: [&str; 3] = ["None", "ReadOnly", "ReadWrite"];
 const STORAGE_ACCOUNT_TYPES: [&str; 7] =
     ["Standard_LRS", "Premium_LRS", "StandardSSD_LRS", "UltraSSD_LRS", "Premium_ZRS", "StandardSSD_ZRS", "PremiumV2_LRS"];
 const MAX_DISK_SIZE_GB: i64 = 65_536;
-const MAX_TAGS: usize = 50;
 const GIB: i64 = 1 << 30;
 
 /// Where an image's content came from, as the client named it.
@@ -581,16 +581,13 @@ fn enum_value(value: Option<&Value>, path: &str, allowed: &[&str]) -> ArmResult<
     }
 }
 
-/// ARM tags: at most 50, names up to 512 characters, values up to 256.
+/// ARM tags, under ARM's label syntax (the one rule, with Azure's parameters).
 pub(crate) fn tags(value: Option<&Value>) -> ArmResult<Option<BTreeMap<String, String>>> {
     let object = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(o)) => o,
         Some(_) => return Err(ArmError::invalid_content("'tags' must be an object of strings")),
     };
-    if object.len() > MAX_TAGS {
-        return Err(ArmError::invalid_parameter("tags", format!("A resource may have at most {MAX_TAGS} tags.")));
-    }
     let mut tags = BTreeMap::new();
     for (name, value) in object {
         let value = match value {
@@ -598,13 +595,18 @@ pub(crate) fn tags(value: Option<&Value>) -> ArmResult<Option<BTreeMap<String, S
             Value::Null => String::new(),
             _ => return Err(ArmError::invalid_content(format!("the value of tag '{name}' must be a string"))),
         };
-        if name.is_empty() || name.chars().count() > 512 || name.chars().any(|c| matches!(c, '<' | '>' | '%' | '&' | '\\' | '?' | '/')) {
-            return Err(ArmError::invalid_parameter("tags", format!("The tag name '{name}' is invalid.")));
-        }
-        if value.chars().count() > 256 {
-            return Err(ArmError::invalid_parameter("tags", format!("The value of tag '{name}' is longer than 256 characters.")));
-        }
         tags.insert(name.clone(), value);
+    }
+    let syntax = LabelSyntax::AzureTags;
+    if let Some(violation) = syntax.violations(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))).into_iter().next() {
+        let message = match violation {
+            LabelViolation::TooMany { max } => format!("A resource may have at most {max} tags."),
+            LabelViolation::BadKey { key } => format!("The tag name '{key}' is invalid."),
+            LabelViolation::BadValue { key } => {
+                format!("The value of tag '{key}' is longer than {} characters.", syntax.max_value_chars())
+            }
+        };
+        return Err(ArmError::invalid_parameter("tags", message));
     }
     Ok(Some(tags))
 }

@@ -115,12 +115,12 @@ pub async fn create(call: &Call, request: compute::CreateImageRequest) -> YcResu
     checks
         .id("folder_id", &request.folder_id)
         .name("name", &request.name)
-        .max_len("description", &request.description, 256)
+        .description("description", &request.description)
         .labels("labels", &request.labels)
         .family("family", &request.family)
         .min_disk_size("min_disk_size", request.min_disk_size);
     for product_id in &request.product_ids {
-        checks.max_len("product_ids", product_id, 50);
+        checks.max_len("product_ids", product_id, imagery_core::rules::yandex::MAX_PRODUCT_ID);
     }
     match &request.source {
         None => {
@@ -248,7 +248,7 @@ pub async fn update(call: &Call, request: compute::UpdateImageRequest) -> YcResu
         checks.name("name", &request.name);
     }
     if masked("description") {
-        checks.max_len("description", &request.description, 256);
+        checks.description("description", &request.description);
     }
     if masked("min_disk_size") {
         checks.min_disk_size("min_disk_size", request.min_disk_size);
