@@ -17,7 +17,7 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -462,7 +462,11 @@ pub async fn guard(State(door): State<FrontDoor>, request: Request, next: Next) 
     }
 
     let body_timeout = seconds(limits.body_timeout_secs);
-    let mut body = Body::new(ProgressBody::new(body, body_timeout));
+    // Only HTTP/1 has a connection to keep or close per request.
+    let has_body = parts.version <= http::Version::HTTP_11
+        && (declared_length(&parts.headers).is_some_and(|n| n > 0) || parts.headers.contains_key(http::header::TRANSFER_ENCODING));
+    let body_read = Arc::new(AtomicBool::new(false));
+    let mut body = Body::new(ProgressBody::tracked(body, body_timeout, body_read.clone()));
 
     // Failed logins are budgeted per (subject, address) and per address. A login
     // takes its token before the attempt (so concurrent guesses cannot overrun the
@@ -482,6 +486,7 @@ pub async fn guard(State(door): State<FrontDoor>, request: Request, next: Next) 
                 Err(crate::body::BodyError::Unreadable) => Bytes::new(),
             };
             let subject = logins.subject(&parts, &bytes).unwrap_or_else(|| "-".into());
+            body_read.store(true, Ordering::Relaxed);
             body = Body::from(bytes);
             Some(subject)
         } else {
@@ -549,6 +554,12 @@ pub async fn guard(State(door): State<FrontDoor>, request: Request, next: Next) 
     {
         response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    if has_body && !body_read.load(Ordering::Relaxed) {
+        // Answered before the body was read (an error found first): the rest of
+        // the body is discarded and the connection closed, so tell the client not
+        // to reuse it rather than let its next request meet a closed socket.
+        response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(caller) = &caller {
         let remaining = |read: bool| caller_rates(read).map(|(rate, burst)| budgets.peek(&budget_key(caller, read), rate, burst));
         door.refusals.annotate(&head, &mut response, Remaining { reads: remaining(true), writes: remaining(false) });
@@ -589,11 +600,18 @@ pub struct ProgressBody {
     inner: Body,
     timeout: Option<Duration>,
     stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set once the body has been read to its end.
+    finished: Arc<AtomicBool>,
 }
 
 impl ProgressBody {
     pub fn new(inner: Body, timeout: Option<Duration>) -> Self {
-        ProgressBody { inner, timeout, stall: None }
+        Self::tracked(inner, timeout, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// A body that also says, through `finished`, whether it was read to its end.
+    pub fn tracked(inner: Body, timeout: Option<Duration>, finished: Arc<AtomicBool>) -> Self {
+        ProgressBody { inner, timeout, stall: None, finished }
     }
 }
 
@@ -618,6 +636,9 @@ impl HttpBody for ProgressBody {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.stall = None;
+                if frame.is_none() || this.inner.is_end_stream() {
+                    this.finished.store(true, Ordering::Relaxed);
+                }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
             Poll::Pending => {
