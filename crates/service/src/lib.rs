@@ -73,10 +73,6 @@ impl ImageService {
     pub fn config(&self) -> &ServiceConfig {
         &self.config
     }
-
-    pub fn catalog(&self) -> &Arc<dyn Catalog> {
-        &self.catalog
-    }
 }
 
 /// Catalog failures as the domain sees them. Backend details are logged here and
