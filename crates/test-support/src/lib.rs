@@ -4,6 +4,8 @@
 //!   ones, and the hostile ones Glance's format-safety CVEs are about.
 //! * [`byte_server`]: a loopback HTTP server that serves fixed bytes, for
 //!   imports that fetch a URL.
+//! * [`world`]: the backends, accounts and loopback server every dialect's
+//!   harness starts from.
 //! * [`rules`]: the rule matrix — one row per rule, what each cloud answers.
 
 // Test support fails loudly: a broken fixture is a broken test.
@@ -12,3 +14,4 @@
 pub mod byte_server;
 pub mod rules;
 pub mod samples;
+pub mod world;

@@ -15,7 +15,7 @@ use imagery_core::ports::Catalog;
 use imagery_core::Caller;
 use imagery_dialect_azure::{router, AzureState};
 use imagery_identity::generate_rsa_signing_key;
-use imagery_identity::{Identity, IdentityConfig, NewProject, NewUser, PasswordHashing, RoleRef};
+use imagery_identity::{Identity, IdentityConfig};
 use imagery_service::{ImageService, ServiceConfig};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
@@ -66,21 +66,11 @@ pub async fn world_with(tweak: impl FnOnce(&mut AzureState)) -> World {
 
 /// A world whose identity is tuned too (e.g. how often keys are reloaded).
 pub async fn world_tuned(tune: impl FnOnce(&mut IdentityConfig), tweak: impl FnOnce(&mut AzureState)) -> World {
-    let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
-    let blobs = imagery_store::open("memory://").await.expect("blobs");
-    let service = ImageService::new(catalog.clone(), blobs.clone(), ServiceConfig::default());
-    let mut config = IdentityConfig {
-        password_hashing: PasswordHashing::INSECURE_FAST,
-        key_activation_delay: Duration::ZERO,
-        ..IdentityConfig::default()
-    };
-    tune(&mut config);
-    let identity = Identity::open(catalog.clone(), config).await.expect("identity");
-    identity.bootstrap(Some("admin-password".into())).await.expect("bootstrap");
+    let backends = imagery_test_support::world::backends(ServiceConfig::default(), tune).await;
+    let imagery_test_support::world::Backends { catalog, blobs, service, identity, .. } = backends;
     catalog.insert_signing_key(&shared_key()).await.expect("signing key");
-    let project = |name: &str| NewProject { name: name.into(), domain_id: "default".into(), description: String::new(), enabled: true };
-    let demo = identity.create_project(project("demo")).await.expect("demo");
-    let other = identity.create_project(project("other")).await.expect("other");
+    let demo = imagery_test_support::world::project(&identity, "demo").await;
+    let other = imagery_test_support::world::project(&identity, "other").await;
     let alice = principal(&identity, "alice", &demo, "member").await;
     let rita = principal(&identity, "rita", &demo, "reader").await;
     let bob = principal(&identity, "bob", &other, "member").await;
@@ -113,20 +103,8 @@ pub fn serve(listener: tokio::net::TcpListener, state: AzureState) {
 }
 
 pub async fn principal(identity: &Identity, name: &str, project: &Project, role: &str) -> Principal {
-    let user = identity
-        .create_user(NewUser {
-            name: name.into(),
-            domain_id: project.domain_id.clone(),
-            password: None,
-            enabled: true,
-            default_project_id: None,
-        })
-        .await
-        .expect("user");
-    let role = identity.find_role(&RoleRef::Name(role.into())).await.expect("lookup").expect("role");
-    identity.grant_role(&user.id, &project.id, &role.id).await.expect("grant");
-    let key = identity.create_access_key(&user.id, Some(&project.id), "service principal").await.expect("access key");
-    Principal { user_id: user.id, key }
+    let account = imagery_test_support::world::account(identity, name, project, role, "service principal").await;
+    Principal { user_id: account.user_id, key: account.key }
 }
 
 pub struct Reply {

@@ -73,17 +73,10 @@ pub async fn start() -> Api {
 }
 
 pub async fn start_with(config: ServiceConfig, tweak: impl FnOnce(&mut ComputeState)) -> Api {
-    let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
-    let blobs = imagery_store::open("memory://").await.expect("blob store");
-    let service = ImageService::new(catalog, blobs, config);
+    let service = imagery_test_support::world::backends(config, |_| {}).await.service;
     let mut state = ComputeState::new(service.clone(), Auth::TrustHeaders, KEYSTONE, GLANCE);
     tweak(&mut state);
-    let app = router(state).layer(axum::middleware::from_fn(request_id::assign));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, server) = imagery_test_support::world::serve(router(state).layer(axum::middleware::from_fn(request_id::assign))).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     Api { base: format!("http://{addr}"), client, service, server }
 }

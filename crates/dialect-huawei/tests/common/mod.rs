@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -17,7 +16,7 @@ use imagery_core::identity::AccessKey;
 use imagery_core::{Caller, Image, Visibility};
 use imagery_dialect_huawei::{router, HuaweiState};
 use imagery_http_common::{request_id, Auth, AuthFailure, TokenValidator};
-use imagery_identity::{Identity, IdentityConfig, NewProject, NewUser, PasswordHashing, RoleRef, DEFAULT_DOMAIN_ID};
+use imagery_identity::Identity;
 use imagery_service::{ImageService, NewImage, ServiceConfig};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
@@ -106,24 +105,14 @@ impl Reply {
 }
 
 async fn member_with_key(identity: &Identity, name: &str) -> Account {
-    let project = identity
-        .create_project(NewProject { name: name.into(), domain_id: DEFAULT_DOMAIN_ID.into(), description: String::new(), enabled: true })
-        .await
-        .expect("project");
-    let user = identity
-        .create_user(NewUser {
-            name: format!("{name}-user"),
-            domain_id: DEFAULT_DOMAIN_ID.into(),
-            password: None,
-            enabled: true,
-            default_project_id: Some(project.id.clone()),
-        })
-        .await
-        .expect("user");
-    let member = identity.find_role(&RoleRef::Name("member".into())).await.expect("roles").expect("member role");
-    identity.grant_role(&user.id, &project.id, &member.id).await.expect("grant");
-    let key = identity.create_access_key(&user.id, Some(&project.id), "test").await.expect("access key");
-    Account { key, project: project.id, user_id: user.id }
+    let project = imagery_test_support::world::project(identity, name).await;
+    Account::from(imagery_test_support::world::account(identity, &format!("{name}-user"), &project, "member", "test").await)
+}
+
+impl From<imagery_test_support::world::Account> for Account {
+    fn from(a: imagery_test_support::world::Account) -> Self {
+        Account { key: a.key, project: a.project.id, user_id: a.user_id }
+    }
 }
 
 pub async fn start() -> Api {
@@ -131,29 +120,15 @@ pub async fn start() -> Api {
 }
 
 pub async fn start_with(tweak: impl FnOnce(&mut HuaweiState)) -> Api {
-    let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
-    let blobs = imagery_store::open("memory://").await.expect("blob store");
-    let config = IdentityConfig {
-        password_hashing: PasswordHashing::INSECURE_FAST,
-        key_activation_delay: Duration::ZERO,
-        ..IdentityConfig::default()
-    };
-    let identity = Identity::open(catalog.clone(), config).await.expect("identity");
-    let report = identity.bootstrap(Some("admin-password".into())).await.expect("bootstrap");
-    let admin_key =
-        identity.create_access_key(&report.admin_user_id, Some(&report.admin_project_id), "admin").await.expect("admin access key");
-    let admin = Account { key: admin_key, project: report.admin_project_id.clone(), user_id: report.admin_user_id.clone() };
+    let world = imagery_test_support::world::backends(ServiceConfig::default(), |_| {}).await;
+    let identity = world.identity.clone();
+    let admin = Account::from(imagery_test_support::world::admin_account(&world, "admin").await);
     let alice = member_with_key(&identity, "alpha").await;
     let bob = member_with_key(&identity, "beta").await;
-    let service = ImageService::new(catalog, blobs, ServiceConfig::default());
+    let service = world.service.clone();
     let mut state = HuaweiState::new(service.clone(), identity.clone(), Auth::Tokens(Arc::new(Tokens(identity.clone()))));
     tweak(&mut state);
-    let app = router(state).layer(axum::middleware::from_fn(request_id::assign));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, server) = imagery_test_support::world::serve(router(state).layer(axum::middleware::from_fn(request_id::assign))).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     Api { base: format!("http://{addr}"), port: addr.port(), client, service, identity, alice, bob, admin, server }
 }

@@ -15,12 +15,10 @@ use imagery_core::identity::AccessKey;
 use imagery_core::ports::Catalog;
 use imagery_core::{Caller, Image};
 use imagery_dialect_yandex::{router, YandexState};
-use imagery_identity::{Identity, IdentityConfig, NewProject, NewUser, PasswordHashing, RoleRef};
+use imagery_identity::Identity;
 use imagery_service::{ImageService, NewImage, ServiceConfig};
 use serde_json::Value;
 use tokio::net::TcpListener;
-
-pub const ADMIN_PASSWORD: &str = "admin-pw-for-tests";
 
 pub struct Account {
     pub user_id: String,
@@ -86,19 +84,12 @@ pub async fn start() -> Env {
 
 pub async fn start_on(catalog: Arc<dyn Catalog>) -> Env {
     let files = serve_files().await;
-    let blobs = imagery_store::open("memory://").await.expect("blob store");
     let config = ServiceConfig { web_download_allow: vec![format!("{files}/")], ..ServiceConfig::default() };
-    let service = ImageService::new(catalog.clone(), blobs, config);
-    let identity_config = IdentityConfig {
-        password_hashing: PasswordHashing::INSECURE_FAST,
-        key_activation_delay: Duration::ZERO,
-        ..IdentityConfig::default()
-    };
-    let identity = Identity::open(catalog.clone(), identity_config).await.expect("identity");
-    let report = identity.bootstrap(Some(ADMIN_PASSWORD.into())).await.expect("bootstrap");
+    let world = imagery_test_support::world::backends_on(catalog.clone(), config, |_| {}).await;
+    let (service, identity) = (world.service.clone(), world.identity.clone());
     let alice = account(&identity, &service, "alice", "alpha", "member").await;
     let bob = account(&identity, &service, "bob", "beta", "member").await;
-    let admin = key_account(&identity, &service, &report.admin_user_id, &report.admin_project_id).await;
+    let admin = key_account(&identity, &service, &world.admin.admin_user_id, &world.admin.admin_project_id).await;
     let base = serve(service.clone(), identity.clone()).await;
     Env { base, files, http: reqwest::Client::new(), service, identity, catalog, alice, bob, admin }
 }
@@ -113,26 +104,9 @@ pub async fn serve(service: Arc<ImageService>, identity: Arc<Identity>) -> Strin
 }
 
 async fn account(identity: &Identity, service: &ImageService, user: &str, project: &str, role: &str) -> Account {
-    let project = match identity.list_projects(None, Some(project)).await.expect("projects").into_iter().next() {
-        Some(p) => p,
-        None => identity
-            .create_project(NewProject { name: project.into(), domain_id: "default".into(), description: String::new(), enabled: true })
-            .await
-            .expect("project"),
-    };
-    let user = identity
-        .create_user(NewUser {
-            name: user.into(),
-            domain_id: "default".into(),
-            password: None,
-            enabled: true,
-            default_project_id: Some(project.id.clone()),
-        })
-        .await
-        .expect("user");
-    let role = identity.find_role(&RoleRef::Name(role.into())).await.expect("role lookup").expect("role");
-    identity.grant_role(&user.id, &project.id, &role.id).await.expect("grant");
-    key_account(identity, service, &user.id, &project.id).await
+    let project = imagery_test_support::world::project(identity, project).await;
+    let made = imagery_test_support::world::account(identity, user, &project, role, "yandex").await;
+    key_account(identity, service, &made.user_id, &project.id).await
 }
 
 async fn key_account(identity: &Identity, service: &ImageService, user_id: &str, project_id: &str) -> Account {
