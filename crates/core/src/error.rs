@@ -106,6 +106,42 @@ pub enum ByteLimit {
     StagingQuota,
 }
 
+/// What the caller may not do (policy's refusals).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// Reading needs the reader role.
+    Read,
+    /// Only members of the owning project (or admins) change an image.
+    Modify {
+        image: Uuid,
+    },
+    /// Only members of the owning project (or admins) delete an image.
+    Delete {
+        image: Uuid,
+    },
+    /// A caller of the owning project without the member role.
+    MissingRole {
+        image: Uuid,
+        delete: bool,
+    },
+    /// Creating needs the member role.
+    Create,
+    /// Creating for another project.
+    CreateOwnedBy {
+        owner: String,
+    },
+    CreateWithoutOwner,
+    /// `public` is for admins.
+    Publicize,
+    Communitize,
+    /// Downloading needs the member role.
+    Download,
+    /// A deactivated image's data is for admins only.
+    DownloadDeactivated,
+    /// Only the member project accepts or rejects a share.
+    MemberStatus,
+}
+
 /// Why bytes were refused as image data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataRefusal {
@@ -147,6 +183,8 @@ pub enum Problem {
     TooManyBytes { by: ByteLimit, limit: u64 },
     /// Bytes refused as image data.
     ImageData(DataRefusal),
+    /// The caller may not do this.
+    Denied(Denial),
     /// A protected image cannot be deleted.
     Protected { image: Uuid },
     /// The status machine does not allow this change.
@@ -203,6 +241,21 @@ impl fmt::Display for Problem {
             Problem::ImageData(DataRefusal::Mismatch { declared, detected }) => {
                 write!(f, "Image disk_format {declared} does not match stream data {detected}")
             }
+            Problem::Denied(denial) => match denial {
+                Denial::Read => f.write_str("You are not authorized to read images."),
+                Denial::Modify { image } => write!(f, "You are not permitted to modify image {image}."),
+                Denial::Delete { image } => write!(f, "You are not permitted to delete image {image}."),
+                Denial::MissingRole { image, delete: false } => write!(f, "You are not permitted to modify image {image}."),
+                Denial::MissingRole { image, delete: true } => write!(f, "You are not permitted to delete image {image}."),
+                Denial::Create => f.write_str("You are not authorized to create images."),
+                Denial::CreateOwnedBy { owner } => write!(f, "You are not permitted to create images owned by '{owner}'."),
+                Denial::CreateWithoutOwner => f.write_str("You are not permitted to create images without an owner."),
+                Denial::Publicize => f.write_str("You are not authorized to complete publicize_image action."),
+                Denial::Communitize => f.write_str("You are not authorized to complete communitize_image action."),
+                Denial::Download => f.write_str("You are not authorized to download images."),
+                Denial::DownloadDeactivated => f.write_str("The requested image has been deactivated. Image data download is forbidden."),
+                Denial::MemberStatus => f.write_str("You are not permitted to modify 'status' on this image member."),
+            },
             Problem::Protected { image } => write!(f, "Image {image} is protected and cannot be deleted."),
             Problem::Transition { from, to } => write!(f, "Image status transition from {from} to {to} is not allowed"),
             Problem::NameTaken { name } => write!(f, "An image named '{name}' already exists in this project."),

@@ -4,7 +4,11 @@
 //! can see but not change is *forbidden*.
 
 use crate::context::Caller;
-use crate::error::{DomainError, DomainResult};
+use crate::error::{Denial, DomainError, DomainResult, Problem};
+
+fn denied(denial: Denial) -> DomainError {
+    DomainError::Forbidden(Problem::Denied(denial))
+}
 use crate::image::{Image, Visibility};
 use crate::member::Member;
 
@@ -43,25 +47,36 @@ pub fn require_reader(caller: &Caller) -> DomainResult<()> {
     if caller.is_reader() {
         Ok(())
     } else {
-        Err(DomainError::Forbidden("You are not authorized to read images.".into()))
+        Err(denied(Denial::Read))
     }
 }
 
 /// Changing an image (metadata, data, tags, members, status) needs `member` in the
 /// owning project, or `admin`.
 pub fn require_modify(caller: &Caller, image: &Image) -> DomainResult<()> {
-    if caller.is_admin() || (caller.is_member() && (is_owner(caller, image) || image.owner.is_none())) {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(format!("You are not permitted to modify image {}.", image.id).into()))
+    may_change(caller, image, false)
+}
+
+/// Whether `caller` may change (or, with `delete`, delete) `image`: a member of
+/// its project, or an admin. A caller of the owning project without the member
+/// role lacks a role; any other caller is not the owner.
+fn may_change(caller: &Caller, image: &Image, delete: bool) -> DomainResult<()> {
+    let own = is_owner(caller, image) || image.owner.is_none();
+    if caller.is_admin() || (caller.is_member() && own) {
+        return Ok(());
     }
+    let denial = match (own, delete) {
+        (true, _) => Denial::MissingRole { image: image.id, delete },
+        (false, false) => Denial::Modify { image: image.id },
+        (false, true) => Denial::Delete { image: image.id },
+    };
+    Err(denied(denial))
 }
 
 pub fn require_delete(caller: &Caller, image: &Image) -> DomainResult<()> {
-    require_modify(caller, image)
-        .map_err(|_| DomainError::Forbidden(format!("You are not permitted to delete image {}.", image.id).into()))?;
+    may_change(caller, image, true)?;
     if image.protected {
-        return Err(DomainError::Forbidden(crate::error::Problem::Protected { image: image.id }));
+        return Err(DomainError::Forbidden(Problem::Protected { image: image.id }));
     }
     Ok(())
 }
@@ -72,12 +87,12 @@ pub fn require_create(caller: &Caller, owner: Option<&str>) -> DomainResult<()> 
         return Ok(());
     }
     if !caller.is_member() {
-        return Err(DomainError::Forbidden("You are not authorized to create images.".into()));
+        return Err(denied(Denial::Create));
     }
     match (owner, caller.project()) {
         (Some(o), Some(p)) if o == p => Ok(()),
-        (Some(o), _) => Err(DomainError::Forbidden(format!("You are not permitted to create images owned by '{o}'.").into())),
-        (None, _) => Err(DomainError::Forbidden("You are not permitted to create images without an owner.".into())),
+        (Some(o), _) => Err(denied(Denial::CreateOwnedBy { owner: o.to_string() })),
+        (None, _) => Err(denied(Denial::CreateWithoutOwner)),
     }
 }
 
@@ -85,12 +100,8 @@ pub fn require_create(caller: &Caller, owner: Option<&str>) -> DomainResult<()> 
 /// for the owner or an admin (communitize_image).
 pub fn require_visibility(caller: &Caller, image: Option<&Image>, visibility: Visibility) -> DomainResult<()> {
     match visibility {
-        Visibility::Public if !caller.is_admin() => {
-            Err(DomainError::Forbidden("You are not authorized to complete publicize_image action.".into()))
-        }
-        Visibility::Community if !caller.is_admin() && !caller.is_member() => {
-            Err(DomainError::Forbidden("You are not authorized to complete communitize_image action.".into()))
-        }
+        Visibility::Public if !caller.is_admin() => Err(denied(Denial::Publicize)),
+        Visibility::Community if !caller.is_admin() && !caller.is_member() => Err(denied(Denial::Communitize)),
         _ => {
             let _ = image;
             Ok(())
@@ -102,10 +113,10 @@ pub fn require_visibility(caller: &Caller, image: Option<&Image>, visibility: Vi
 /// for admins only.
 pub fn require_download(caller: &Caller, image: &Image) -> DomainResult<()> {
     if !caller.is_member() {
-        return Err(DomainError::Forbidden("You are not authorized to download images.".into()));
+        return Err(denied(Denial::Download));
     }
     if image.status == crate::image::ImageStatus::Deactivated && !caller.is_admin() {
-        return Err(DomainError::Forbidden("The requested image has been deactivated. Image data download is forbidden.".into()));
+        return Err(denied(Denial::DownloadDeactivated));
     }
     Ok(())
 }
@@ -116,7 +127,7 @@ pub fn require_member_status_change(caller: &Caller, member_id: &str) -> DomainR
     if caller.is_admin() || (caller.is_member() && caller.project() == Some(member_id)) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden("You are not permitted to modify 'status' on this image member.".into()))
+        Err(denied(Denial::MemberStatus))
     }
 }
 

@@ -13,13 +13,17 @@ pub struct GlanceError {
     pub status: StatusCode,
     pub message: String,
     pub headers: Vec<(&'static str, String)>,
+    /// The domain rule behind the refusal, if one was: rendered responses carry it
+    /// as an extension, so a dialect that hands requests to Glance (Huawei) can
+    /// word it its own way without reading the message.
+    pub problem: Option<Problem>,
 }
 
 pub type GlanceResult<T> = Result<T, GlanceError>;
 
 impl GlanceError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        GlanceError { status, message: message.into(), headers: Vec::new() }
+        GlanceError { status, message: message.into(), headers: Vec::new(), problem: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -75,6 +79,9 @@ impl GlanceError {
         };
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
+        if let Some(problem) = &self.problem {
+            response.extensions_mut().insert(problem.clone());
+        }
         let headers = response.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         for (name, value) in &self.headers {
@@ -139,7 +146,7 @@ impl From<DomainError> for GlanceError {
             DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        GlanceError::new(status, glance_message(err.problem()))
+        GlanceError { problem: Some(err.problem().clone()), ..GlanceError::new(status, glance_message(err.problem())) }
     }
 }
 

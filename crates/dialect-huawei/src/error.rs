@@ -4,14 +4,15 @@
 //! everything the image service refuses — also for Glance-compatible routes whose
 //! work the Glance dialect did (its errors are re-enveloped here).
 //!
-//! IMS documents IMG.0001 (bad request), IMG.0024 (bad `__imagetype`) and
-//! IMG.0027 (no such image). Other refusals carry imagery's own `IMG.0<status>`
-//! codes (IMG.0403, IMG.0409, …): the SDK treats codes as opaque strings.
+//! IMS documents IMG.0001 (bad request), IMG.0024 (bad `__imagetype`), IMG.0027
+//! (no such image), IMG.0047 (only the owner may do this) and IMG.0161 (no
+//! permission). Other refusals carry imagery's own `IMG.0<status>` codes (IMG.0403,
+//! IMG.0409, …): the SDK treats codes as opaque strings.
 
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode};
-use imagery_core::{DomainError, Problem};
+use imagery_core::{Denial, DomainError, Problem};
 use serde_json::json;
 
 pub const IMAGE_NOT_FOUND: &str = "The image ID in the request does not exist.";
@@ -110,8 +111,8 @@ impl HuaweiError {
 impl From<DomainError> for HuaweiError {
     fn from(err: DomainError) -> Self {
         let status = match &err {
-            DomainError::NotFound(Problem::ImageNotFound(_)) => return HuaweiError::image_not_found(),
             DomainError::Gone(_) => return HuaweiError::image_not_found(),
+            DomainError::Unauthenticated(_) => return HuaweiError::unauthenticated("verify aksk signature fail"),
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
             DomainError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -119,10 +120,24 @@ impl From<DomainError> for HuaweiError {
             DomainError::OverLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
             DomainError::InvalidImageData(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             DomainError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
-            DomainError::Unauthenticated(_) => return HuaweiError::unauthenticated("verify aksk signature fail"),
             DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        HuaweiError::ims(status, err.to_string())
+        HuaweiError::of_problem(status, err.problem(), err.to_string())
+    }
+}
+
+impl HuaweiError {
+    /// A domain refusal in IMS's codes: its catalogued ones where the rule has
+    /// one, else `IMG.0<status>`.
+    pub fn of_problem(status: StatusCode, problem: &Problem, message: String) -> Self {
+        match problem {
+            Problem::ImageNotFound(_) => HuaweiError::image_not_found(),
+            Problem::Denied(Denial::Modify { .. } | Denial::Delete { .. }) => {
+                HuaweiError::ims_with_code(StatusCode::FORBIDDEN, "IMG.0047", message)
+            }
+            Problem::Denied(_) | Problem::Protected { .. } => HuaweiError::ims_with_code(StatusCode::FORBIDDEN, "IMG.0161", message),
+            _ => HuaweiError::ims(status, message),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 use imagery_http_common::body::read_limited;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -45,6 +45,7 @@ pub async fn ims_error(response: Response) -> HuaweiError {
         .into_iter()
         .filter_map(|name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| (name, v.to_string())))
         .collect();
+    let problem = response.extensions().get::<imagery_core::Problem>().cloned();
     let bytes = read_limited(response.into_body(), MAX_ERROR_BODY).await.unwrap_or_default();
     let message = serde_json::from_slice::<Value>(&bytes)
         .ok()
@@ -52,10 +53,9 @@ pub async fn ims_error(response: Response) -> HuaweiError {
         .map(|m| m.split("<br />").next().unwrap_or("").trim().to_string())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_string());
-    let mut error = if status == StatusCode::NOT_FOUND && message.starts_with("No image found") {
-        HuaweiError::image_not_found()
-    } else {
-        HuaweiError::ims(status, message)
+    let mut error = match problem {
+        Some(problem) => HuaweiError::of_problem(status, &problem, message),
+        None => HuaweiError::ims(status, message),
     };
     for (name, value) in keep {
         error = error.with_header(name, value);

@@ -270,7 +270,7 @@ async fn create_update_delete_tags_and_members_through_the_glance_routes() {
     let refused = api.json(&api.alice, Method::POST, "/v2/images", "application/json", json!({"name": "x", "disk_format": "floppy"})).await;
     assert_eq!(refused.ims_error(400), "IMG.0001");
     let refused = api.json(&api.alice, Method::POST, "/v2/images", "application/json", json!({"name": "x", "visibility": "public"})).await;
-    assert_eq!(refused.ims_error(403), "IMG.0403");
+    assert_eq!(refused.ims_error(403), "IMG.0161");
 
     // GlanceUpdateImage (JSON patch); a shown-but-derived attribute can be replaced.
     let ops = json!([{"op": "replace", "path": "/name", "value": "renamed"}, {"op": "replace", "path": "/__os_type", "value": "Windows"},

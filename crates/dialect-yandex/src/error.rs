@@ -90,6 +90,9 @@ impl From<DomainError> for YcError {
     fn from(err: DomainError) -> Self {
         match err.problem() {
             Problem::NameTaken { name } => return YcError::new(Code::AlreadyExists, format!("Image with name {name} already exists")),
+            Problem::Protected { .. } => {
+                return YcError::new(Code::FailedPrecondition, "The image is protected; unprotect it before deleting it")
+            }
             Problem::SourceNotAllowed { uri } => {
                 return YcError::invalid(format!("uri: {uri} is not on this server's list of allowed image sources"))
             }

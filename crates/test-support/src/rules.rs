@@ -189,19 +189,19 @@ pub const MATRIX: &[Line] = &[
         glance: GLANCE_403,
         // Nova turns Glance's 403 into "You are not allowed to delete the image."
         nova: refused(403, "forbidden"),
-        // Not a catalogued IMS code: imagery's IMG.0<status>.
-        huawei: refused(403, "IMG.0403"),
+        // IMS's "no permission".
+        huawei: refused(403, "IMG.0161"),
         azure: refused(409, "ScopeLocked"),
-        // Yandex images have no protection flag; an image protected through another
-        // dialect is refused as PERMISSION_DENIED (FAILED_PRECONDITION would describe it better).
-        yandex: refused(403, "PERMISSION_DENIED"),
+        // Yandex images have no protection flag: an image protected through another
+        // dialect is in a state that forbids the delete.
+        yandex: refused(400, "FAILED_PRECONDITION"),
     },
     Line {
         row: Row::ReaderWrites,
         rule: "a reader-only user creating or changing an image",
         glance: GLANCE_403,
         nova: refused(403, "forbidden"),
-        huawei: refused(403, "IMG.0403"),
+        huawei: refused(403, "IMG.0161"),
         azure: refused(403, "AuthorizationFailed"),
         yandex: refused(403, "PERMISSION_DENIED"),
     },
@@ -210,7 +210,8 @@ pub const MATRIX: &[Line] = &[
         rule: "another project changing an image it can see",
         glance: GLANCE_403,
         nova: refused(403, "forbidden"),
-        huawei: refused(403, "IMG.0403"),
+        // IMS's "only the owner".
+        huawei: refused(403, "IMG.0047"),
         // ARM shows a subscription's own images only; another subscription is a scope
         // without a role assignment.
         azure: refused(403, "AuthorizationFailed"),
