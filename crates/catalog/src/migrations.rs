@@ -14,8 +14,27 @@
 /// `(version, sql)` pairs in ascending version order.
 pub(crate) type Migration = (i64, &'static str);
 
-pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2)];
-pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2)];
+pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2), (3, SQLITE_V3)];
+pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2), (3, POSTGRES_V3)];
+
+/// v3: blob leases. A claim is taken before bytes are published under a content
+/// address, a deletion lease before the garbage collector deletes one; each
+/// refuses the other, so re-committing identical bytes can never race a deletion.
+const SQLITE_V3: &str = r#"
+CREATE TABLE blob_leases (
+    blob_key TEXT PRIMARY KEY NOT NULL,
+    kind     TEXT NOT NULL,
+    at       INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+const POSTGRES_V3: &str = r#"
+CREATE TABLE blob_leases (
+    blob_key TEXT COLLATE "C" PRIMARY KEY,
+    kind     TEXT NOT NULL,
+    at       BIGINT NOT NULL
+);
+"#;
 
 /// v2: imagery no longer moves images to `killed` (it happened outside the status
 /// machine when a Yandex import failed). A failed import is `queued` with the

@@ -345,6 +345,23 @@ impl ImageCatalog for PostgresCatalog {
         Ok(query_opt(&client, st::BLOB_IN_USE, &[&blob_key], |r| r.boolean(0)).await?.unwrap_or(false))
     }
 
+    async fn claim_blob(&self, blob_key: &str, now: Timestamp, stale_before: Timestamp) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        let (now, stale) = (rows::micros(&now), rows::micros(&stale_before));
+        execute(&client, st::CLAIM_BLOB, &[&blob_key, &now, &stale]).await.map(deleted).map_err(backend)
+    }
+
+    async fn begin_blob_deletion(&self, blob_key: &str, cutoff: Timestamp, now: Timestamp) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        let (cutoff, now) = (rows::micros(&cutoff), rows::micros(&now));
+        execute(&client, st::BEGIN_BLOB_DELETION, &[&blob_key, &cutoff, &now]).await.map(deleted).map_err(backend)
+    }
+
+    async fn end_blob_deletion(&self, blob_key: &str) -> CatalogResult<()> {
+        let client = self.client().await?;
+        execute(&client, st::END_BLOB_DELETION, &[&blob_key]).await.map(|_| ()).map_err(backend)
+    }
+
     async fn insert_member(&self, m: &Member) -> CatalogResult<()> {
         let client = self.client().await?;
         let image_id = m.image_id.hyphenated().to_string();

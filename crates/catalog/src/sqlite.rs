@@ -464,6 +464,21 @@ impl ImageCatalog for SqliteCatalog {
         self.read(move |c| query_opt(c, sqlite!(st::BLOB_IN_USE), [&key], |r| r.boolean(0)).map(|v| v.unwrap_or(false))).await
     }
 
+    async fn claim_blob(&self, blob_key: &str, now: Timestamp, stale_before: Timestamp) -> CatalogResult<bool> {
+        let (key, now, stale) = (owned(blob_key), rows::micros(&now), rows::micros(&stale_before));
+        self.write(move |c| execute(c, sqlite!(st::CLAIM_BLOB), params![key, now, stale]).map(|n| n > 0).map_err(backend)).await
+    }
+
+    async fn begin_blob_deletion(&self, blob_key: &str, cutoff: Timestamp, now: Timestamp) -> CatalogResult<bool> {
+        let (key, cutoff, now) = (owned(blob_key), rows::micros(&cutoff), rows::micros(&now));
+        self.write(move |c| execute(c, sqlite!(st::BEGIN_BLOB_DELETION), params![key, cutoff, now]).map(|n| n > 0).map_err(backend)).await
+    }
+
+    async fn end_blob_deletion(&self, blob_key: &str) -> CatalogResult<()> {
+        let key = owned(blob_key);
+        self.write(move |c| execute(c, sqlite!(st::END_BLOB_DELETION), params![key]).map(|_| ()).map_err(backend)).await
+    }
+
     async fn insert_member(&self, member: &Member) -> CatalogResult<()> {
         let m = member.clone();
         self.write(move |c| {

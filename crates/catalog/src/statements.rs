@@ -67,6 +67,17 @@ pub(crate) const USAGE: &str = "SELECT CAST(COUNT(*) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN status IN ('active', 'deactivated', 'saving') THEN size ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN status IN ('uploading', 'importing') THEN size ELSE 0 END), 0) AS BIGINT) \
      FROM images WHERE owner = $1 AND status NOT IN ('deleted', 'pending_delete')";
+/// A claim wins unless a live deletion holds the key.
+pub(crate) const CLAIM_BLOB: &str = "INSERT INTO blob_leases (blob_key, kind, at) VALUES ($1, 'claim', $2) \
+     ON CONFLICT (blob_key) DO UPDATE SET kind = 'claim', at = excluded.at \
+     WHERE blob_leases.kind = 'claim' OR blob_leases.at < $3";
+/// A deletion wins only over no lease or a claim older than the cutoff, and only
+/// while no image references the blob — one statement, so no commit slips between.
+pub(crate) const BEGIN_BLOB_DELETION: &str = "INSERT INTO blob_leases (blob_key, kind, at) \
+     SELECT $1, 'delete', $3 WHERE NOT EXISTS (SELECT 1 FROM images WHERE blob_key = $1 AND status <> 'deleted') \
+     ON CONFLICT (blob_key) DO UPDATE SET kind = 'delete', at = excluded.at \
+     WHERE blob_leases.kind = 'claim' AND blob_leases.at < $2";
+pub(crate) const END_BLOB_DELETION: &str = "DELETE FROM blob_leases WHERE blob_key = $1 AND kind = 'delete'";
 pub(crate) const BLOB_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM images WHERE blob_key = $1 AND status <> 'deleted')";
 
 // ---- members ------------------------------------------------------------------

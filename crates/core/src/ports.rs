@@ -60,6 +60,15 @@ pub trait ImageCatalog: Send + Sync + 'static {
     async fn usage(&self, project_id: &str) -> CatalogResult<Usage>;
     /// Is any non-deleted image holding this blob?
     async fn blob_in_use(&self, blob_key: &str) -> CatalogResult<bool>;
+    /// Before bytes are published under `blob_key`: take (or refresh) a claim at
+    /// `now`, unless a deletion of that blob is under way (and younger than
+    /// `stale_before`, after which it is presumed dead) → `false`, retry later.
+    async fn claim_blob(&self, blob_key: &str, now: Timestamp, stale_before: Timestamp) -> CatalogResult<bool>;
+    /// Decide, atomically, to delete `blob_key`: only if no image references it and
+    /// no claim is at or after `cutoff`. `true` → the caller deletes the bytes, then
+    /// calls `end_blob_deletion`; claims wait meanwhile.
+    async fn begin_blob_deletion(&self, blob_key: &str, cutoff: Timestamp, now: Timestamp) -> CatalogResult<bool>;
+    async fn end_blob_deletion(&self, blob_key: &str) -> CatalogResult<()>;
 
     async fn insert_member(&self, member: &Member) -> CatalogResult<()>;
     async fn get_member(&self, image_id: Uuid, member_id: &str) -> CatalogResult<Option<Member>>;

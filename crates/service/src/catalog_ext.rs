@@ -127,6 +127,9 @@ impl ImageService {
         if u64::try_from(data.size).unwrap_or(u64::MAX) > limits.max_bytes {
             return Err(DomainError::OverLimit(limits.over_limit));
         }
+        // The bytes are shared, not written: claim them so a collection cannot
+        // remove them between the check above and the new image's activation.
+        self.claim_blob(&data.blob_key).await?;
         let created = self.create_image_with(caller, new, how).await?;
         let data = imagery_core::ImageData { virtual_size, inspection: record(&inspection), ..data };
         let stored = self

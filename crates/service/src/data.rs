@@ -356,10 +356,15 @@ impl ImageService {
             if blob.last_modified >= cutoff {
                 continue;
             }
-            if !self.catalog.blob_in_use(&blob.key).await.map_err(backend)? {
-                self.blobs.delete(&blob.key).await.map_err(|e| io_failure("delete", e))?;
-                removed += 1;
+            // Decided inside the catalog, against references and claims as they are
+            // now (not as the listing saw them); claims of the same bytes wait.
+            if !self.catalog.begin_blob_deletion(&blob.key, cutoff, now()).await.map_err(backend)? {
+                continue;
             }
+            let deleted = self.blobs.delete(&blob.key).await.map_err(|e| io_failure("delete", e));
+            self.catalog.end_blob_deletion(&blob.key).await.map_err(backend)?;
+            deleted?;
+            removed += 1;
         }
         Ok((removed, temporaries))
     }

@@ -9,6 +9,7 @@
 
 use futures::StreamExt;
 use imagery_core::ports::ByteStream;
+use imagery_core::time::now;
 use imagery_core::{ByteLimit, DataRefusal, DomainError, DomainResult, Image, ImageData, Problem};
 use imagery_inspect::{DiskFormat, Inspection, Inspector, Refusal};
 use imagery_store::UploadHasher;
@@ -79,6 +80,12 @@ fn data_refusal(refusal: Refusal) -> DataRefusal {
         Refusal::Mismatch { declared, detected } => DataRefusal::Mismatch { declared, detected: detected.as_str().into() },
     }
 }
+
+/// How long a deletion lease protects a blob the collector is removing; one
+/// older than this is presumed dead (its node crashed) and a claim takes over.
+pub(crate) const DELETION_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+const CLAIM_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+const CLAIM_ATTEMPTS: usize = 600;
 
 impl ImageService {
     /// The one verdict on bytes for an image: the inspector's safety checks for
@@ -198,6 +205,10 @@ impl ImageService {
             }
         };
         let blob_key = digests.sha512_hex.clone();
+        if let Err(err) = self.claim_blob(&blob_key).await {
+            writer.abort().await;
+            return Err(err);
+        }
         if let Err(err) = writer.commit(&blob_key).await {
             return Err(io_failure("commit", err));
         }
@@ -210,6 +221,21 @@ impl ImageService {
             virtual_size,
             inspection: record(&inspection),
         })
+    }
+
+    /// Claim `blob_key` before publishing (or sharing) bytes under it: a garbage
+    /// collection deleting the same content address finishes first, then the
+    /// bytes are published again — never deleted under a fresh image.
+    pub(crate) async fn claim_blob(&self, blob_key: &str) -> DomainResult<()> {
+        for _ in 0..CLAIM_ATTEMPTS {
+            let t = now();
+            let stale = t - chrono::Duration::from_std(DELETION_LEASE).unwrap_or(chrono::Duration::MAX);
+            if self.catalog.claim_blob(blob_key, t, stale).await.map_err(backend)? {
+                return Ok(());
+            }
+            tokio::time::sleep(CLAIM_RETRY).await;
+        }
+        Err(DomainError::Unavailable("The image store is busy removing identical data; retry the request.".into()))
     }
 
     /// Inspect bytes already in the store (data recorded before inspections were

@@ -54,6 +54,7 @@ conformance!(
     records::members_crud,
     records::alt_keys,
     records::operations,
+    records::blob_leases,
     identity::domains,
     identity::projects,
     identity::users,

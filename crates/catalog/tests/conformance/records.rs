@@ -154,3 +154,26 @@ pub async fn operations(ctx: Ctx) {
     assert_eq!(listed(c.list_operations("azure", "img", None, 10).await.unwrap()), ["op-1"]);
     assert_eq!(listed(c.list_operations("yandex", "other", None, 10).await.unwrap()), ["op-4"]);
 }
+
+/// Blob leases: a deletion is decided against references and fresh claims; a claim
+/// waits while a live deletion holds the key, and takes over a dead one.
+pub async fn blob_leases(ctx: Ctx) {
+    let c = &ctx.catalog;
+    let (t0, t1, t2, t3) = (at(0), at(1_000), at(2_000), at(3_000));
+    // Nothing claims or references "a": it may be deleted; a claim then waits.
+    assert!(c.begin_blob_deletion("a", t1, t1).await.unwrap());
+    assert!(!c.claim_blob("a", t2, t0).await.unwrap(), "a live deletion holds the key");
+    assert!(c.claim_blob("a", t2, t2).await.unwrap(), "a deletion older than the stale mark is presumed dead");
+    c.end_blob_deletion("a").await.unwrap();
+    // A claim at or after the cutoff protects the blob; an older one does not.
+    assert!(c.claim_blob("b", t1, t0).await.unwrap());
+    assert!(!c.begin_blob_deletion("b", t1, t2).await.unwrap());
+    assert!(c.begin_blob_deletion("b", t2, t2).await.unwrap());
+    c.end_blob_deletion("b").await.unwrap();
+    assert!(c.claim_blob("b", t3, t0).await.unwrap(), "the deletion ended");
+    // A referenced blob is never deleted, claimed or not.
+    let mut img = crate::support::image("holder", Some("p"), imagery_core::Visibility::Private);
+    img.blob_key = Some("c".into());
+    c.insert_image(&img).await.unwrap();
+    assert!(!c.begin_blob_deletion("c", t3, t3).await.unwrap());
+}
