@@ -16,6 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={}", root.display());
     let files: Vec<PathBuf> = PROTOS.iter().map(|p| root.join(p)).collect();
     let descriptors = protox::compile(&files, [&root])?;
-    tonic_prost_build::configure().build_server(true).build_client(true).build_transport(false).btree_map(".").compile_fds(descriptors)?;
+    tonic_prost_build::configure()
+        .codec_path("crate::codec::StrictCodec")
+        .build_server(true)
+        .build_client(true)
+        .build_transport(false)
+        .btree_map(".")
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -33,6 +33,7 @@
 
 mod api_server;
 mod auth;
+mod codec;
 mod endpoints;
 mod error;
 mod filter;

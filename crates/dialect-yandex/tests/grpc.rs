@@ -392,3 +392,56 @@ async fn import_from_a_uri_can_be_cancelled_over_grpc() {
     assert_eq!(image.status, compute::image::Status::Ready as i32);
     assert_eq!(image.storage_size, disk_bytes().len() as i64);
 }
+
+/// Bytes as they are, to send what no client library would.
+#[derive(Debug, Default, Clone)]
+struct RawCodec;
+struct RawEncoder;
+struct RawDecoder;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let bytes = bytes::Buf::chunk(src).to_vec();
+        bytes::Buf::advance(src, bytes.len());
+        Ok(Some(bytes))
+    }
+}
+
+#[tokio::test]
+async fn undecodable_messages_are_invalid_argument() {
+    let env = start().await;
+    let mut grpc = tonic::client::Grpc::new(channel(&env).await);
+    for method in ["/yandex.cloud.compute.v1.ImageService/Get", "/yandex.cloud.iam.v1.IamTokenService/Create"] {
+        grpc.ready().await.expect("ready");
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+        // A field whose wire type does not exist, then a truncated varint.
+        let garbage = vec![0x0f, 0xff, 0xff, 0xff];
+        let status = grpc.unary(authed(garbage, &env.alice.token), path, RawCodec).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{method}: {status:?}");
+        assert!(!status.message().contains("DecodeError") && !status.message().contains("yandex."), "{method}: {status:?}");
+    }
+}
