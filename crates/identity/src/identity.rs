@@ -78,7 +78,6 @@ impl Identity {
             identity.refresh().await?;
         }
         spawn_refresher(Arc::downgrade(&identity), identity.config.refresh_interval);
-        crate::rsa_keys::spawn_refresher(Arc::downgrade(&identity.rsa_keys), identity.config.refresh_interval);
         Ok(identity)
     }
 
@@ -201,6 +200,8 @@ impl Identity {
     }
 }
 
+/// Reload the token keys, revocations and RSA signing keys every `every`, for as
+/// long as the identity lives (one loop for every key the catalog holds).
 fn spawn_refresher(identity: Weak<Identity>, every: std::time::Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
@@ -216,6 +217,9 @@ fn spawn_refresher(identity: Weak<Identity>, every: std::time::Duration) {
             };
             if let Err(e) = identity.refresh().await {
                 tracing::warn!(error = %e, "could not reload token keys and revocations; keeping the previous ones");
+            }
+            if let Err(e) = identity.rsa_keys.reload().await {
+                tracing::warn!(error = %e, "could not reload RSA signing keys; keeping the previous ones");
             }
         }
     });

@@ -217,24 +217,3 @@ impl RsaKeyRing {
         Ok(json!({"keys": self.current().iter().map(|k| k.jwk()).collect::<Vec<_>>()}))
     }
 }
-
-/// Reload the keys every `every` while the ring is in use.
-pub(crate) fn spawn_refresher(ring: std::sync::Weak<RsaKeyRing>, every: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(every.max(Duration::from_millis(100)));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            let Some(ring) = ring.upgrade() else {
-                return;
-            };
-            if let Err(e) = ring.reload().await {
-                tracing::warn!(error = %e, "could not reload RSA signing keys; keeping the previous ones");
-            }
-        }
-    });
-}

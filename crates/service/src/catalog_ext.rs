@@ -6,7 +6,6 @@
 use imagery_core::operation::OperationRecord;
 use imagery_core::policy;
 use imagery_core::ports::CatalogError;
-use imagery_core::time::now;
 use imagery_core::{Caller, DomainError, DomainResult, Image, ImageStatus};
 use uuid::Uuid;
 
@@ -121,9 +120,8 @@ impl ImageService {
         let inspection = self.inspect_stored(&data).await?;
         let admission = Admission::Image { container_format: new.container_format.as_deref(), disk_format: new.disk_format.as_deref() };
         let virtual_size = self.admit(admission, &inspection)?;
-        let mut probe = Image::new(Uuid::nil(), new.owner.clone().or_else(|| caller.project_id.clone()), now());
-        probe.size = Some(data.size);
-        let limits = self.write_limits(&probe, Budget::Stored, None).await?;
+        let owner = new.owner.clone().or_else(|| caller.project_id.clone());
+        let limits = self.write_limits(owner.as_deref(), Budget::Stored, None).await?;
         if u64::try_from(data.size).unwrap_or(u64::MAX) > limits.max_bytes {
             return Err(DomainError::OverLimit(limits.over_limit));
         }

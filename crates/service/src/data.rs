@@ -68,7 +68,7 @@ impl ImageService {
         if image.status != ImageStatus::Queued {
             return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Saving }));
         }
-        let limits = self.write_limits(&image, Budget::Stored, expected_size).await?;
+        let limits = self.write_limits(image.owner.as_deref(), Budget::Stored, expected_size).await?;
         let node = self.config.node_id.clone();
         let claimed = self
             .transition(id, ImageStatus::Saving, |img| {
@@ -149,7 +149,7 @@ impl ImageService {
         if image.status != ImageStatus::Queued {
             return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Uploading }));
         }
-        let limits = self.write_limits(&image, Budget::Staged, expected_size).await?;
+        let limits = self.write_limits(image.owner.as_deref(), Budget::Staged, expected_size).await?;
         let claimed = self
             .transition(id, ImageStatus::Uploading, |img| {
                 if img.status != ImageStatus::Queued {
@@ -295,15 +295,15 @@ impl ImageService {
     }
 
     async fn import_from_web(&self, id: Uuid, uri: &str) -> DomainResult<()> {
+        // `import` checked `uri` before this job started; redirects are checked by the fetcher.
         let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
-        self.check_import_source(uri)?;
         let response =
             self.fetcher.get(uri).send().await.map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}").into()))?;
         if !response.status().is_success() {
             return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status()).into()));
         }
         let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
-        let limits = self.write_limits(&image, Budget::Stored, None).await?;
+        let limits = self.write_limits(image.owner.as_deref(), Budget::Stored, None).await?;
         let stored = self.write_blob(body, limits, Admission::of(&image)).await?;
         self.activate_imported(id, stored).await
     }

@@ -115,13 +115,13 @@ impl ImageService {
         }
     }
 
-    /// How many bytes may come in for `image` under the size cap and its
-    /// project's quota for `budget`, and what to say beyond that.
-    pub(crate) async fn write_limits(&self, image: &Image, budget: Budget, expected_size: Option<u64>) -> DomainResult<WriteLimits> {
+    /// How many bytes may come in for an image of `owner` under the size cap and
+    /// the project's quota for `budget`, and what to say beyond that.
+    pub(crate) async fn write_limits(&self, owner: Option<&str>, budget: Budget, expected_size: Option<u64>) -> DomainResult<WriteLimits> {
         let cap = self.config.image_size_cap;
         let size_cap =
             || WriteLimits { max_bytes: cap, expected_size, over_limit: Problem::TooManyBytes { by: ByteLimit::SizeCap, limit: cap } };
-        let Some(owner) = image.owner.as_deref() else {
+        let Some(owner) = owner else {
             return Ok(size_cap());
         };
         let quotas = self.config.quota_for(owner);
