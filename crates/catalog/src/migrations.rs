@@ -14,8 +14,89 @@
 /// `(version, sql)` pairs in ascending version order.
 pub(crate) type Migration = (i64, &'static str);
 
-pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2), (3, SQLITE_V3)];
-pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2), (3, POSTGRES_V3)];
+pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2), (3, SQLITE_V3), (4, SQLITE_V4)];
+pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2), (3, POSTGRES_V3), (4, POSTGRES_V4)];
+
+/// v4: what several nodes share. Named leases (each node's heartbeat, the one
+/// garbage collector), background jobs any node may claim, and the signatures
+/// seen recently (replay protection shared by every node).
+const SQLITE_V4: &str = r#"
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY NOT NULL,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE jobs (
+    id               TEXT PRIMARY KEY NOT NULL,
+    kind             TEXT NOT NULL,
+    image_id         TEXT,
+    owner            TEXT,
+    user_id          TEXT,
+    request_id       TEXT,
+    state            TEXT NOT NULL,
+    input            TEXT NOT NULL,
+    message          TEXT NOT NULL,
+    result           TEXT,
+    attempts         INTEGER NOT NULL,
+    claimed_by       TEXT,
+    taken_from       TEXT,
+    lease_expires_at INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    expires_at       INTEGER
+);
+CREATE INDEX jobs_by_image ON jobs (image_id, created_at);
+CREATE INDEX jobs_open ON jobs (created_at, id) WHERE state IN ('pending', 'processing');
+CREATE INDEX jobs_finished ON jobs (expires_at) WHERE state IN ('success', 'failure');
+
+CREATE TABLE replay_nonces (
+    scope      TEXT NOT NULL,
+    nonce      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, nonce)
+) WITHOUT ROWID;
+CREATE INDEX replay_nonces_expiry ON replay_nonces (scope, expires_at);
+"#;
+
+const POSTGRES_V4: &str = r#"
+CREATE TABLE leases (
+    name       TEXT COLLATE "C" PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE jobs (
+    id               TEXT COLLATE "C" PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    image_id         TEXT COLLATE "C",
+    owner            TEXT,
+    user_id          TEXT,
+    request_id       TEXT,
+    state            TEXT NOT NULL,
+    input            TEXT NOT NULL,
+    message          TEXT NOT NULL,
+    result           TEXT,
+    attempts         BIGINT NOT NULL,
+    claimed_by       TEXT,
+    taken_from       TEXT,
+    lease_expires_at BIGINT,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    expires_at       BIGINT
+);
+CREATE INDEX jobs_by_image ON jobs (image_id, created_at);
+CREATE INDEX jobs_open ON jobs (created_at, id) WHERE state IN ('pending', 'processing');
+CREATE INDEX jobs_finished ON jobs (expires_at) WHERE state IN ('success', 'failure');
+
+CREATE TABLE replay_nonces (
+    scope      TEXT COLLATE "C" NOT NULL,
+    nonce      TEXT COLLATE "C" NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (scope, nonce)
+);
+CREATE INDEX replay_nonces_expiry ON replay_nonces (scope, expires_at);
+"#;
 
 /// v3: blob leases. A claim is taken before bytes are published under a content
 /// address, a deletion lease before the garbage collector deletes one; each

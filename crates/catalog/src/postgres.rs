@@ -6,20 +6,23 @@
 //! nodes may start at once; each migration is its own transaction. Text columns use
 //! `COLLATE "C"` so ordering matches SQLite's byte-wise comparison.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures::stream::{BoxStream, StreamExt};
+use imagery_core::cluster::{Job, JobOutcome, Lease, Seen};
 use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
-use imagery_core::ports::{CatalogError, CatalogResult, IdentityCatalog, ImageCatalog, Usage};
+use imagery_core::ports::{CatalogError, CatalogResult, ClusterCatalog, IdentityCatalog, ImageCatalog, Usage};
 use imagery_core::query::ListQuery;
 use imagery_core::time::Timestamp;
 use imagery_core::{Image, Member};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use tokio_postgres::{Config, NoTls, Row};
+use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
 use uuid::Uuid;
 
 use crate::list_query::{list_images_query, role_assignments_query, Flavor, Sql, SqlValue};
@@ -36,7 +39,14 @@ const MIGRATION_LOCK: i64 = 0x696d_6167_6572_7931; // "imagery1"
 #[derive(Clone)]
 pub struct PostgresCatalog {
     pool: Pool,
+    config: Config,
+    topics: shared::Topics,
+    /// Whether the LISTEN session has been started (on the first subscription).
+    listening: Arc<std::sync::OnceLock<()>>,
 }
+
+/// The one channel imagery NOTIFYs on; the payload names the topic.
+const CHANNEL: &str = "imagery_changes";
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
@@ -53,11 +63,68 @@ impl PostgresCatalog {
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(|e| CatalogError::Backend(format!("postgres pool: {e}")))?;
-        Ok(PostgresCatalog { pool })
+        let config: Config = url.parse().map_err(|e| CatalogError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        Ok(PostgresCatalog { pool, config, topics: shared::Topics::default(), listening: Arc::new(std::sync::OnceLock::new()) })
     }
 
     async fn client(&self) -> CatalogResult<Object> {
         self.pool.get().await.map_err(|e| CatalogError::Backend(format!("postgres pool: {e}")))
+    }
+}
+
+/// One LISTEN session for the process, kept open (reconnecting after a second
+/// when it drops) for as long as the catalog lives; what arrives is announced to
+/// the topic's subscribers, and every topic is announced after each (re)connection
+/// because notifications sent meanwhile are lost.
+async fn listen(
+    config: Config,
+    topics: std::sync::Weak<std::sync::Mutex<std::collections::HashMap<String, tokio::sync::broadcast::Sender<()>>>>,
+) {
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(AsyncMessage::Notification(n)) => {
+                                if tx.send(n.payload().to_owned()).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "postgres LISTEN session lost; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                });
+                match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                    Ok(()) => {
+                        match shared::Topics::upgrade(&topics) {
+                            Some(t) => t.announce_all(),
+                            None => return,
+                        }
+                        while let Some(topic) = rx.recv().await {
+                            match shared::Topics::upgrade(&topics) {
+                                Some(t) => t.announce(&topic),
+                                None => return,
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %describe(&e), "postgres LISTEN failed"),
+                }
+                drop(client);
+                let _ = driver.await;
+            }
+            Err(e) => tracing::warn!(error = %describe(&e), "cannot open the postgres LISTEN session; retrying"),
+        }
+        if topics.upgrade().is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -109,6 +176,126 @@ async fn run_migrations(client: &mut tokio_postgres::Client) -> CatalogResult<()
     migrations::warn_if_newer("postgres", stored_max, migrations::POSTGRES);
     client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await.map_err(backend)?;
     Ok(())
+}
+
+#[async_trait]
+impl ClusterCatalog for PostgresCatalog {
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        let (now, until) = (rows::micros(&now), rows::micros(&until));
+        execute(&client, st::ACQUIRE_LEASE, &[&name, &holder, &now, &until]).await.map(deleted).map_err(backend)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> CatalogResult<()> {
+        let client = self.client().await?;
+        execute(&client, st::RELEASE_LEASE, &[&name, &holder]).await.map(drop).map_err(backend)
+    }
+
+    async fn get_lease(&self, name: &str) -> CatalogResult<Option<Lease>> {
+        let client = self.client().await?;
+        query_opt(&client, st::GET_LEASE, &[&name], rows::decode_lease).await
+    }
+
+    async fn insert_job(&self, job: &Job) -> CatalogResult<()> {
+        let client = self.client().await?;
+        let v = rows::job_values(job);
+        execute(
+            &client,
+            st::INSERT_JOB,
+            &[
+                &v.id,
+                &job.kind,
+                &v.image_id,
+                &job.owner,
+                &job.user_id,
+                &job.request_id,
+                &v.state,
+                &v.input,
+                &job.message,
+                &v.result,
+                &v.attempts,
+                &job.claimed_by,
+                &job.taken_from,
+                &v.lease_expires_at,
+                &v.created_at,
+                &v.updated_at,
+                &v.expires_at,
+            ],
+        )
+        .await
+        .map(drop)
+        .map_err(|e| write_error(e, || format!("job {}", job.id), String::new))
+    }
+
+    async fn get_job(&self, id: Uuid) -> CatalogResult<Option<Job>> {
+        let client = self.client().await?;
+        let id = id.hyphenated().to_string();
+        query_opt(&client, st::GET_JOB, &[&id], rows::decode_job).await
+    }
+
+    async fn list_jobs_for_image(&self, image_id: Uuid) -> CatalogResult<Vec<Job>> {
+        let client = self.client().await?;
+        let id = image_id.hyphenated().to_string();
+        query_all(&client, st::LIST_JOBS_FOR_IMAGE, &[&id], rows::decode_job).await
+    }
+
+    async fn claim_job(&self, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<Option<Job>> {
+        let client = self.client().await?;
+        let (now, until) = (rows::micros(&now), rows::micros(&until));
+        query_opt(&client, st::CLAIM_JOB_POSTGRES, &[&node, &now, &until], rows::decode_job).await
+    }
+
+    async fn renew_job(&self, id: Uuid, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        let (id, now, until) = (id.hyphenated().to_string(), rows::micros(&now), rows::micros(&until));
+        execute(&client, st::RENEW_JOB, &[&id, &node, &now, &until]).await.map(deleted).map_err(backend)
+    }
+
+    async fn settle_job(&self, id: Uuid, node: &str, outcome: &JobOutcome, now: Timestamp) -> CatalogResult<bool> {
+        let client = self.client().await?;
+        let (id, now) = (id.hyphenated().to_string(), rows::micros(&now));
+        let (state, result, expires_at) =
+            (outcome.state.as_str(), outcome.result.as_ref().map(|v| v.to_string()), rows::opt_micros(&outcome.expires_at));
+        execute(&client, st::SETTLE_JOB, &[&id, &node, &state, &outcome.message, &result, &expires_at, &now])
+            .await
+            .map(deleted)
+            .map_err(backend)
+    }
+
+    async fn purge_jobs(&self, now: Timestamp) -> CatalogResult<u64> {
+        let client = self.client().await?;
+        execute(&client, st::PURGE_JOBS, &[&rows::micros(&now)]).await.map_err(backend)
+    }
+
+    async fn remember_nonce(&self, scope: &str, nonce: &str, now: Timestamp, expires_at: Timestamp, budget: u32) -> CatalogResult<Seen> {
+        let client = self.client().await?;
+        let (now, expires_at) = (rows::micros(&now), rows::micros(&expires_at));
+        execute(&client, st::FORGET_EXPIRED_NONCES, &[&scope, &now]).await.map_err(backend)?;
+        let seen = query_opt(&client, st::NONCE_SEEN, &[&scope, &nonce], |r| r.boolean(0)).await?.unwrap_or(false);
+        let live = query_opt(&client, st::COUNT_NONCES, &[&scope], |r| r.int(0)).await?.unwrap_or(0);
+        if let Some(verdict) = shared::nonce_verdict(seen, live, budget) {
+            return Ok(verdict);
+        }
+        // The insert is the atomic part: of two nodes seeing one signature at once, one wins.
+        let inserted = execute(&client, st::INSERT_NONCE, &[&scope, &nonce, &expires_at]).await.map_err(backend)?;
+        Ok(if inserted > 0 { Seen::Fresh } else { Seen::Replayed })
+    }
+
+    async fn notify(&self, topic: &str) -> CatalogResult<()> {
+        let client = self.client().await?;
+        execute(&client, "SELECT pg_notify($1, $2)", &[&CHANNEL, &topic]).await.map(drop).map_err(backend)?;
+        // The LISTEN session hears it too, but a subscriber here need not wait for the round trip.
+        self.topics.announce(topic);
+        Ok(())
+    }
+
+    fn subscribe(&self, topic: &str) -> Option<BoxStream<'static, ()>> {
+        let stream = self.topics.subscribe(topic);
+        if self.listening.set(()).is_ok() {
+            tokio::spawn(listen(self.config.clone(), self.topics.downgrade()));
+        }
+        Some(stream)
+    }
 }
 
 // ---- errors and row access ------------------------------------------------------

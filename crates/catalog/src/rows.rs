@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use imagery_core::cluster::{Job, JobState, Lease};
 use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult};
@@ -166,6 +167,69 @@ pub(crate) fn decode_operation(r: &impl Columns) -> CatalogResult<OperationRecor
         payload: r.json(9, "operation payload")?,
         idempotency_key: r.opt_string(10)?,
     })
+}
+
+pub(crate) fn decode_lease(r: &impl Columns) -> CatalogResult<Lease> {
+    Ok(Lease { name: r.string(0)?, holder: r.string(1)?, expires_at: r.time(2)? })
+}
+
+pub(crate) fn decode_job(r: &impl Columns) -> CatalogResult<Job> {
+    let state = r.text(6)?;
+    Ok(Job {
+        id: r.uuid(0)?,
+        kind: r.string(1)?,
+        image_id: match r.opt_text(2)? {
+            Some(text) => Some(Uuid::parse_str(text).map_err(|_| corrupt("job image id", text))?),
+            None => None,
+        },
+        owner: r.opt_string(3)?,
+        user_id: r.opt_string(4)?,
+        request_id: r.opt_string(5)?,
+        state: JobState::parse(state).ok_or_else(|| corrupt("job state", state))?,
+        input: r.json(7, "job input")?,
+        message: r.string(8)?,
+        result: match r.opt_text(9)? {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("job result", text))?),
+            None => None,
+        },
+        attempts: i32::try_from(r.int(10)?).unwrap_or(i32::MAX),
+        claimed_by: r.opt_string(11)?,
+        taken_from: r.opt_string(12)?,
+        lease_expires_at: r.opt_time(13)?,
+        created_at: r.time(14)?,
+        updated_at: r.time(15)?,
+        expires_at: r.opt_time(16)?,
+    })
+}
+
+/// A job's column values in `job_columns!` order (ids and JSON as text, times as
+/// microseconds).
+pub(crate) struct JobValues {
+    pub id: String,
+    pub image_id: Option<String>,
+    pub state: &'static str,
+    pub input: String,
+    pub result: Option<String>,
+    pub attempts: i64,
+    pub lease_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+pub(crate) fn job_values(job: &Job) -> JobValues {
+    JobValues {
+        id: job.id.hyphenated().to_string(),
+        image_id: job.image_id.map(|id| id.hyphenated().to_string()),
+        state: job.state.as_str(),
+        input: job.input.to_string(),
+        result: job.result.as_ref().map(|v| v.to_string()),
+        attempts: i64::from(job.attempts),
+        lease_expires_at: opt_micros(&job.lease_expires_at),
+        created_at: micros(&job.created_at),
+        updated_at: micros(&job.updated_at),
+        expires_at: opt_micros(&job.expires_at),
+    }
 }
 
 pub(crate) fn decode_domain(r: &impl Columns) -> CatalogResult<Domain> {

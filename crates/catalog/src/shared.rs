@@ -2,8 +2,14 @@
 //! alternate-key listing, `LIMIT` values, and how a duplicate is described in
 //! `CatalogError`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use futures::stream::{BoxStream, StreamExt};
+use imagery_core::cluster::Seen;
 use imagery_core::identity::{ApplicationCredential, Project, User};
 use imagery_core::operation::OperationRecord;
+use tokio::sync::broadcast;
 
 /// The bounds of `list_alt_keys`: keys of `namespace` from `lower` (exclusive when
 /// `exclusive`) up to `upper` (exclusive, none when the prefix is empty).
@@ -68,6 +74,63 @@ pub(crate) fn user_duplicate(u: &User) -> String {
 
 pub(crate) fn app_credential_duplicate(a: &ApplicationCredential) -> String {
     format!("application credential {} or name {:?} of user {}", a.id, a.name, a.user_id)
+}
+
+/// Change announcements within this process, by topic: what SQLite offers (one
+/// node) and where PostgreSQL's listener delivers what other nodes NOTIFY.
+#[derive(Clone, Default)]
+pub(crate) struct Topics(Arc<Mutex<HashMap<String, broadcast::Sender<()>>>>);
+
+impl Topics {
+    fn sender(&self, topic: &str) -> broadcast::Sender<()> {
+        let mut topics = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics.entry(topic.to_owned()).or_insert_with(|| broadcast::channel(16).0).clone()
+    }
+
+    pub fn announce(&self, topic: &str) {
+        let _ = self.sender(topic).send(());
+    }
+
+    /// Every topic: after a reconnection, when something may have been missed.
+    pub fn announce_all(&self) {
+        let senders: Vec<_> = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect();
+        for sender in senders {
+            let _ = sender.send(());
+        }
+    }
+
+    /// A stream of announcements; a subscriber that fell behind gets one item for
+    /// all it missed.
+    pub fn subscribe(&self, topic: &str) -> BoxStream<'static, ()> {
+        let receiver = self.sender(topic).subscribe();
+        futures::stream::unfold(receiver, |mut receiver| async move {
+            match receiver.recv().await {
+                Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), receiver)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .boxed()
+    }
+
+    pub fn downgrade(&self) -> Weak<Mutex<HashMap<String, broadcast::Sender<()>>>> {
+        Arc::downgrade(&self.0)
+    }
+
+    pub fn upgrade(weak: &Weak<Mutex<HashMap<String, broadcast::Sender<()>>>>) -> Option<Self> {
+        weak.upgrade().map(Topics)
+    }
+}
+
+/// The outcome of `remember_nonce`, decided the same way by both backends from
+/// what the scope holds.
+pub(crate) fn nonce_verdict(already_seen: bool, live_in_scope: i64, budget: u32) -> Option<Seen> {
+    if already_seen {
+        Some(Seen::Replayed)
+    } else if live_in_scope >= i64::from(budget) {
+        Some(Seen::OverBudget)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
+use imagery_core::cluster::{Job, JobOutcome, Lease, Seen};
 use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
-use imagery_core::ports::{CatalogError, CatalogResult, IdentityCatalog, ImageCatalog, Usage};
+use imagery_core::ports::{CatalogError, CatalogResult, ClusterCatalog, IdentityCatalog, ImageCatalog, Usage};
 use imagery_core::query::ListQuery;
 use imagery_core::time::Timestamp;
 use imagery_core::{Image, Member};
@@ -47,6 +49,7 @@ struct Inner {
     next_reader: AtomicUsize,
     write_permits: Semaphore,
     read_permits: Semaphore,
+    topics: shared::Topics,
 }
 
 impl SqliteCatalog {
@@ -77,6 +80,7 @@ impl SqliteCatalog {
                 next_reader: AtomicUsize::new(0),
                 write_permits: Semaphore::new(1),
                 read_permits,
+                topics: shared::Topics::default(),
             }),
         }
     }
@@ -976,6 +980,118 @@ impl IdentityCatalog for SqliteCatalog {
     async fn list_revocations(&self, now: Timestamp) -> CatalogResult<Vec<Revocation>> {
         let now = rows::micros(&now);
         self.read(move |c| query_all(c, sqlite!(st::LIST_REVOCATIONS), [now], |r| rows::decode_revocation(r))).await
+    }
+}
+
+#[async_trait]
+impl ClusterCatalog for SqliteCatalog {
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool> {
+        let (name, holder, now, until) = (owned(name), owned(holder), rows::micros(&now), rows::micros(&until));
+        self.write(move |c| execute(c, sqlite!(st::ACQUIRE_LEASE), params![name, holder, now, until]).map(|n| n > 0).map_err(backend)).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> CatalogResult<()> {
+        let (name, holder) = (owned(name), owned(holder));
+        self.write(move |c| execute(c, sqlite!(st::RELEASE_LEASE), params![name, holder]).map(drop).map_err(backend)).await
+    }
+
+    async fn get_lease(&self, name: &str) -> CatalogResult<Option<Lease>> {
+        let name = owned(name);
+        self.read(move |c| query_opt(c, sqlite!(st::GET_LEASE), params![name], |r| rows::decode_lease(r))).await
+    }
+
+    async fn insert_job(&self, job: &Job) -> CatalogResult<()> {
+        let job = job.clone();
+        self.write(move |c| {
+            let v = rows::job_values(&job);
+            execute(
+                c,
+                sqlite!(st::INSERT_JOB),
+                params![
+                    v.id,
+                    job.kind,
+                    v.image_id,
+                    job.owner,
+                    job.user_id,
+                    job.request_id,
+                    v.state,
+                    v.input,
+                    job.message,
+                    v.result,
+                    v.attempts,
+                    job.claimed_by,
+                    job.taken_from,
+                    v.lease_expires_at,
+                    v.created_at,
+                    v.updated_at,
+                    v.expires_at,
+                ],
+            )
+            .map(drop)
+            .map_err(|e| write_error(e, || format!("job {}", job.id), String::new))
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: Uuid) -> CatalogResult<Option<Job>> {
+        let id = id.hyphenated().to_string();
+        self.read(move |c| query_opt(c, sqlite!(st::GET_JOB), params![id], |r| rows::decode_job(r))).await
+    }
+
+    async fn list_jobs_for_image(&self, image_id: Uuid) -> CatalogResult<Vec<Job>> {
+        let id = image_id.hyphenated().to_string();
+        self.read(move |c| query_all(c, sqlite!(st::LIST_JOBS_FOR_IMAGE), params![id], |r| rows::decode_job(r))).await
+    }
+
+    async fn claim_job(&self, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<Option<Job>> {
+        let (node, now, until) = (owned(node), rows::micros(&now), rows::micros(&until));
+        self.write(move |c| query_opt(c, sqlite!(st::CLAIM_JOB_SQLITE), params![node, now, until], |r| rows::decode_job(r))).await
+    }
+
+    async fn renew_job(&self, id: Uuid, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool> {
+        let (id, node, now, until) = (id.hyphenated().to_string(), owned(node), rows::micros(&now), rows::micros(&until));
+        self.write(move |c| execute(c, sqlite!(st::RENEW_JOB), params![id, node, now, until]).map(|n| n > 0).map_err(backend)).await
+    }
+
+    async fn settle_job(&self, id: Uuid, node: &str, outcome: &JobOutcome, now: Timestamp) -> CatalogResult<bool> {
+        let (id, node, now) = (id.hyphenated().to_string(), owned(node), rows::micros(&now));
+        let (state, message) = (outcome.state.as_str(), outcome.message.clone());
+        let (result, expires_at) = (outcome.result.as_ref().map(|v| v.to_string()), rows::opt_micros(&outcome.expires_at));
+        self.write(move |c| {
+            execute(c, sqlite!(st::SETTLE_JOB), params![id, node, state, message, result, expires_at, now]).map(|n| n > 0).map_err(backend)
+        })
+        .await
+    }
+
+    async fn purge_jobs(&self, now: Timestamp) -> CatalogResult<u64> {
+        let now = rows::micros(&now);
+        self.write(move |c| execute(c, sqlite!(st::PURGE_JOBS), params![now]).map(|n| n as u64).map_err(backend)).await
+    }
+
+    async fn remember_nonce(&self, scope: &str, nonce: &str, now: Timestamp, expires_at: Timestamp, budget: u32) -> CatalogResult<Seen> {
+        let (scope, nonce, now, expires_at) = (owned(scope), owned(nonce), rows::micros(&now), rows::micros(&expires_at));
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            execute(&tx, sqlite!(st::FORGET_EXPIRED_NONCES), params![scope, now]).map_err(backend)?;
+            let seen = query_opt(&tx, sqlite!(st::NONCE_SEEN), params![scope, nonce], |r| r.boolean(0))?.unwrap_or(false);
+            let live = query_opt(&tx, sqlite!(st::COUNT_NONCES), params![scope], |r| r.int(0))?.unwrap_or(0);
+            if let Some(verdict) = shared::nonce_verdict(seen, live, budget) {
+                return Ok(verdict);
+            }
+            let inserted = execute(&tx, sqlite!(st::INSERT_NONCE), params![scope, nonce, expires_at]).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(if inserted > 0 { Seen::Fresh } else { Seen::Replayed })
+        })
+        .await
+    }
+
+    async fn notify(&self, topic: &str) -> CatalogResult<()> {
+        self.inner.topics.announce(topic);
+        Ok(())
+    }
+
+    fn subscribe(&self, topic: &str) -> Option<BoxStream<'static, ()>> {
+        Some(self.inner.topics.subscribe(topic))
     }
 }
 

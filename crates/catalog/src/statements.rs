@@ -80,6 +80,58 @@ pub(crate) const BEGIN_BLOB_DELETION: &str = "INSERT INTO blob_leases (blob_key,
 pub(crate) const END_BLOB_DELETION: &str = "DELETE FROM blob_leases WHERE blob_key = $1 AND kind = 'delete'";
 pub(crate) const BLOB_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM images WHERE blob_key = $1 AND status <> 'deleted')";
 
+// ---- cluster: leases, jobs, replay nonces ----------------------------------------
+
+/// Granted when free, expired (`$3` = now) or already the holder's.
+pub(crate) const ACQUIRE_LEASE: &str = "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4) \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+     WHERE leases.holder = $2 OR leases.expires_at < $3";
+pub(crate) const RELEASE_LEASE: &str = "DELETE FROM leases WHERE name = $1 AND holder = $2";
+pub(crate) const GET_LEASE: &str = "SELECT name, holder, expires_at FROM leases WHERE name = $1";
+
+macro_rules! job_columns {
+    () => {
+        "id, kind, image_id, owner, user_id, request_id, state, input, message, result, attempts, \
+         claimed_by, taken_from, lease_expires_at, created_at, updated_at, expires_at"
+    };
+}
+
+pub(crate) const INSERT_JOB: &str =
+    concat!("INSERT INTO jobs (", job_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
+pub(crate) const GET_JOB: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
+pub(crate) const LIST_JOBS_FOR_IMAGE: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE image_id = $1 ORDER BY created_at, id");
+/// The claim (`$1` node, `$2` now, `$3` lease end); `taken_from` keeps the node
+/// whose lease expired (SET expressions see the row as it was).
+macro_rules! claim_job {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'processing', \
+             taken_from = CASE WHEN state = 'processing' THEN claimed_by ELSE NULL END, \
+             claimed_by = $1, lease_expires_at = $3, attempts = attempts + 1, updated_at = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE state IN ('pending', 'processing') \
+             AND (state = 'pending' OR lease_expires_at < $2) ORDER BY created_at, id LIMIT 1",
+            $lock,
+            ") RETURNING ",
+            job_columns!()
+        )
+    };
+}
+/// PostgreSQL: concurrent claimers skip each other's rows instead of waiting.
+pub(crate) const CLAIM_JOB_POSTGRES: &str = claim_job!(" FOR UPDATE SKIP LOCKED");
+/// SQLite has one writer: no row locks.
+pub(crate) const CLAIM_JOB_SQLITE: &str = claim_job!("");
+pub(crate) const RENEW_JOB: &str = "UPDATE jobs SET lease_expires_at = $4, updated_at = $3 \
+     WHERE id = $1 AND claimed_by = $2 AND state = 'processing'";
+pub(crate) const SETTLE_JOB: &str = "UPDATE jobs SET state = $3, message = $4, result = $5, expires_at = $6, updated_at = $7, \
+     lease_expires_at = NULL WHERE id = $1 AND claimed_by = $2 AND state = 'processing'";
+pub(crate) const PURGE_JOBS: &str = "DELETE FROM jobs WHERE state IN ('success', 'failure') AND expires_at < $1";
+
+pub(crate) const FORGET_EXPIRED_NONCES: &str = "DELETE FROM replay_nonces WHERE scope = $1 AND expires_at < $2";
+pub(crate) const NONCE_SEEN: &str = "SELECT EXISTS (SELECT 1 FROM replay_nonces WHERE scope = $1 AND nonce = $2)";
+pub(crate) const COUNT_NONCES: &str = "SELECT COUNT(*) FROM replay_nonces WHERE scope = $1";
+pub(crate) const INSERT_NONCE: &str =
+    "INSERT INTO replay_nonces (scope, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT (scope, nonce) DO NOTHING";
+
 // ---- members ------------------------------------------------------------------
 
 pub(crate) const INSERT_MEMBER: &str =

@@ -3,6 +3,7 @@
 //! drives. Nothing here performs I/O; every dialect renders views derived from
 //! these types.
 
+pub mod cluster;
 pub mod context;
 pub mod error;
 pub mod identity;

@@ -10,6 +10,7 @@ use futures::stream::BoxStream;
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::cluster::{Job, JobOutcome, Lease, Seen};
 use crate::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use crate::image::Image;
 use crate::member::Member;
@@ -164,9 +165,49 @@ pub trait IdentityCatalog: Send + Sync + 'static {
     async fn list_revocations(&self, now: Timestamp) -> CatalogResult<Vec<Revocation>>;
 }
 
-/// Both halves of the catalog, as one object the server builds from its URL.
-pub trait Catalog: ImageCatalog + IdentityCatalog {}
-impl<T: ImageCatalog + IdentityCatalog> Catalog for T {}
+/// What several nodes coordinate through (see [`crate::cluster`]).
+#[async_trait]
+pub trait ClusterCatalog: Send + Sync + 'static {
+    /// Take or renew the lease `name` for `holder` until `until`: granted when it
+    /// is free, expired at `now`, or already `holder`'s. Returns whether it is held.
+    async fn acquire_lease(&self, name: &str, holder: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool>;
+    /// Give the lease up (only if `holder` still holds it).
+    async fn release_lease(&self, name: &str, holder: &str) -> CatalogResult<()>;
+    async fn get_lease(&self, name: &str) -> CatalogResult<Option<Lease>>;
+
+    async fn insert_job(&self, job: &Job) -> CatalogResult<()>;
+    async fn get_job(&self, id: Uuid) -> CatalogResult<Option<Job>>;
+    /// Jobs of one image, oldest first.
+    async fn list_jobs_for_image(&self, image_id: Uuid) -> CatalogResult<Vec<Job>>;
+    /// Claim the oldest job that is `pending`, or `processing` under a lease that
+    /// expired before `now` (its node is gone): it becomes `processing` for `node`
+    /// until `until`, one more attempt, `taken_from` naming the previous node.
+    async fn claim_job(&self, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<Option<Job>>;
+    /// Extend `node`'s claim; `false` when the job is no longer `node`'s.
+    async fn renew_job(&self, id: Uuid, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<bool>;
+    /// End `node`'s claim with `outcome` (a final state, or `pending` to retry);
+    /// `false` when the job is no longer `node`'s.
+    async fn settle_job(&self, id: Uuid, node: &str, outcome: &JobOutcome, now: Timestamp) -> CatalogResult<bool>;
+    /// Delete finished jobs whose `expires_at` is before `now`; returns how many.
+    async fn purge_jobs(&self, now: Timestamp) -> CatalogResult<u64>;
+
+    /// Record `nonce` within `scope` until `expires_at`, unless it is already
+    /// there (`Replayed`) or the scope holds `budget` live entries (`OverBudget`).
+    /// Expired entries of the scope are forgotten first.
+    async fn remember_nonce(&self, scope: &str, nonce: &str, now: Timestamp, expires_at: Timestamp, budget: u32) -> CatalogResult<Seen>;
+
+    /// Tell every node that `topic` changed (PostgreSQL NOTIFY; within one process
+    /// for SQLite, which only one node may use).
+    async fn notify(&self, topic: &str) -> CatalogResult<()>;
+    /// Changes to `topic` from any node, as they are announced. A backend that
+    /// lost its connection sends one item when it is back (something may have been
+    /// missed), so subscribers reload. `None`: this backend cannot tell.
+    fn subscribe(&self, topic: &str) -> Option<BoxStream<'static, ()>>;
+}
+
+/// All of the catalog, as one object the server builds from its URL.
+pub trait Catalog: ImageCatalog + IdentityCatalog + ClusterCatalog {}
+impl<T: ImageCatalog + IdentityCatalog + ClusterCatalog> Catalog for T {}
 
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 

@@ -4,6 +4,7 @@
 //! PostgreSQL cases fail instead of skipping when it is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cluster;
 mod identity;
 mod images;
 mod listing;
@@ -55,6 +56,11 @@ conformance!(
     records::alt_keys,
     records::operations,
     records::blob_leases,
+    cluster::leases,
+    cluster::jobs,
+    cluster::jobs_claimed_once,
+    cluster::replay_nonces,
+    cluster::change_announcements,
     identity::domains,
     identity::projects,
     identity::users,
