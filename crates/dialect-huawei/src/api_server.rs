@@ -20,7 +20,6 @@ use imagery_service::ImageService;
 
 use crate::error::HuaweiResult;
 use crate::handoff::{self, HandedOff};
-use crate::replay::ReplayCache;
 use crate::router::{self, Endpoint};
 use crate::{auth, ecs, glance, images};
 
@@ -45,8 +44,9 @@ pub struct HuaweiState {
     pub compute_max_version: (u16, u16),
     /// How far `X-Sdk-Date` may be from the server's clock, either way (APIG: 15 minutes).
     pub signature_validity: Duration,
-    /// How many live signatures the replay cache holds before refusing new ones.
-    pub replay_capacity: usize,
+    /// How many live signatures one access key may have in the shared replay
+    /// store (within the validity window) before its signed requests get 429.
+    pub replay_budget_per_key: u32,
     /// Refuse a repeated signature on GET/HEAD too. Off by default: the SDK signs
     /// at one-second resolution, so identical reads within a second repeat it.
     pub reject_replayed_reads: bool,
@@ -63,7 +63,7 @@ impl HuaweiState {
             image_endpoint: None,
             compute_max_version: (MAX_VERSION.major, MAX_VERSION.minor),
             signature_validity: Duration::from_secs(15 * 60),
-            replay_capacity: 100_000,
+            replay_budget_per_key: 100_000,
             reject_replayed_reads: false,
         }
     }
@@ -79,11 +79,10 @@ impl HuaweiState {
     }
 }
 
-/// What every request shares: the configuration, the replay cache and the Glance
+/// What every request shares: the configuration and the Glance
 /// dialect this one delegates to.
 pub(crate) struct Shared {
     pub state: HuaweiState,
-    pub replay: ReplayCache,
     pub glance: Router,
 }
 
@@ -110,7 +109,7 @@ pub fn router(state: HuaweiState) -> Router {
         mount_prefix: String::new(),
         tls: state.tls,
     });
-    let shared = Shared { replay: ReplayCache::new(state.replay_capacity), glance, state };
+    let shared = Shared { glance, state };
     Router::new().fallback(handle).with_state(Arc::new(shared))
 }
 

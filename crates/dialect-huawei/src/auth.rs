@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api_server::Shared;
 use crate::error::{HuaweiError, HuaweiResult};
-use crate::replay::Seen;
+use imagery_core::cluster::Seen;
 use crate::router::Endpoint;
 use crate::signature::{self, Authorization, RequestToVerify, CONTENT_SHA256_HEADER, DATE_FORMAT, DATE_HEADER, UNSIGNED_PAYLOAD};
 
@@ -125,13 +125,16 @@ async fn signed(shared: &Shared, parts: &Parts, body: Body, endpoint: &Endpoint,
     // The SDK signs at one-second resolution, so identical reads within a second
     // share a signature; refusing them would break ordinary polling.
     if state.reject_replayed_reads || !endpoint.is_read(&parts.method) {
-        match shared.replay.check_and_record(access, &auth.signature, (date + validity).timestamp(), now.timestamp()) {
+        // Shared by every node through the catalog: a request captured on its way
+        // to one node cannot be replayed to another.
+        let seen = state.identity.remember_signature(access, &auth.signature, date + validity, state.replay_budget_per_key).await;
+        match seen.map_err(|e| unavailable(&e))? {
             Seen::Fresh => {}
             Seen::Replayed => {
                 return Err(refuse(access, "replayed signature", "the request has already been received (replayed signature)"))
             }
-            Seen::Full => {
-                tracing::warn!("the replay cache is full; refusing signed requests until entries expire");
+            Seen::OverBudget => {
+                tracing::warn!(access, "an access key has as many live signatures as its replay budget; refusing its signed requests until some expire");
                 return Err(HuaweiError::throttled(
                     "The throttling threshold has been reached: too many signed requests in the validity window.",
                 ));

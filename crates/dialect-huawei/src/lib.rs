@@ -9,7 +9,7 @@
 //! those dialects.
 //!
 //! Layout: `router` lists the surface; `api_server` routes, authenticates (via
-//! `auth`, `signature`, `replay`) and dispatches; `handoff` carries the caller into
+//! `auth`, `signature`) and dispatches; `handoff` carries the caller into
 //! the delegated dialects (`glance`, `ecs`); `attributes` derives the Huawei
 //! attributes of a canonical image; `views` renders the IMS image object; `query`
 //! parses list queries; `images` handles the IMS image endpoints; `error` renders
@@ -24,7 +24,6 @@ mod glance;
 mod handoff;
 mod images;
 mod query;
-mod replay;
 mod router;
 pub mod signature;
 mod views;

@@ -201,13 +201,39 @@ async fn replayed_reads_can_be_refused_too() {
 }
 
 #[tokio::test]
-async fn a_full_replay_cache_refuses_new_writes() {
-    let api = start_with(|s| s.replay_capacity = 1).await;
+async fn a_key_over_its_replay_budget_is_throttled_alone() {
+    let api = start_with(|s| s.replay_budget_per_key = 1).await;
     let tag = |t: &str| api.signed(&api.alice, Method::PUT, &format!("/v2/images/00000000-0000-0000-0000-00000000000{t}/tags/x"), &[]);
     assert_eq!(api.go(&tag("1")).await.ims_error(404), "IMG.0027");
     let reply = api.go(&tag("2")).await;
     assert_eq!(reply.status, 429, "{}", reply.text());
     assert_eq!(reply.json()["error_code"], "APIGW.0308");
+    // Another key's budget is its own.
+    let mut other = api.signed(&api.bob, Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000003/tags/x", &[]);
+    other.date = sdk_date(0);
+    assert_eq!(api.go(&other).await.ims_error(404), "IMG.0027");
+}
+
+/// Two nodes behind one balancer share the replay store (the catalog): a write
+/// captured on its way to one node is refused by the other.
+#[tokio::test]
+async fn a_write_replayed_to_another_node_is_refused() {
+    let api = start().await;
+    let state = imagery_dialect_huawei::HuaweiState::new(
+        api.service.clone(),
+        api.identity.clone(),
+        imagery_http_common::Auth::Tokens(std::sync::Arc::new(Tokens(api.identity.clone()))),
+    );
+    let (other, _server) = imagery_test_support::world::serve(imagery_dialect_huawei::router(state)).await;
+    let mut create = api.signed(&api.alice, Method::POST, "/v2/images", &[]);
+    create.body = json!({"name": "once", "disk_format": "raw", "container_format": "bare"}).to_string().into_bytes();
+    assert_eq!(api.go(&create).await.status, 201);
+    let replayed = api.send(api.build_at(&format!("http://{other}"), &create)).await;
+    assert!(replayed.gateway_401().contains("replayed"));
+    // A fresh signature for the other node is fine.
+    let mut second = api.signed(&api.alice, Method::POST, "/v2/images", &[]);
+    second.body = json!({"name": "twice", "disk_format": "raw", "container_format": "bare"}).to_string().into_bytes();
+    assert_eq!(api.send(api.build_at(&format!("http://{other}"), &second)).await.status, 201);
 }
 
 #[tokio::test]

@@ -4,9 +4,11 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
+use futures::StreamExt;
+use imagery_core::cluster::Seen;
 use imagery_core::identity::Revocation;
 use imagery_core::ports::{Catalog, CatalogError};
-use imagery_core::time::now;
+use imagery_core::time::{now, Timestamp};
 use tokio::time::MissedTickBehavior;
 
 use crate::at_rest::Sealer;
@@ -102,6 +104,7 @@ impl Identity {
             tracing::info!(key_id = %id, "deleted a retired RSA signing key");
         }
         self.rsa_keys.reload().await?;
+        self.announce_change().await;
         tracing::info!(key_id = %key.id, "rotated the RSA signing key");
         Ok(key.id)
     }
@@ -148,6 +151,7 @@ impl Identity {
             tracing::info!(key_id = %id, "deleted a retired token signing key");
         }
         self.refresh().await?;
+        self.announce_change().await;
         tracing::info!(key_id = %key.id, "rotated the token signing key");
         Ok(key.id)
     }
@@ -193,12 +197,37 @@ impl Identity {
             Ok(()) | Err(CatalogError::Duplicate(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        let mut revocations = write(&self.revocations);
-        revocations.prune(now());
-        revocations.add(&revocation);
+        {
+            let mut revocations = write(&self.revocations);
+            revocations.prune(now());
+            revocations.add(&revocation);
+        }
+        self.announce_change().await;
         Ok(())
     }
+
+    /// Tell the other nodes to reload keys and revocations now (PostgreSQL
+    /// NOTIFY); if that fails they still reload on their periodic refresh.
+    async fn announce_change(&self) {
+        if let Err(e) = self.catalog.notify(CHANGES_TOPIC).await {
+            tracing::warn!(error = %e, "could not announce an identity change; other nodes see it at their next periodic reload");
+        }
+    }
+
+    /// Replay protection shared by every node: remember a verified request
+    /// signature of `access_key` until `expires_at`. `Replayed` if any node saw it
+    /// before; `OverBudget` when the key already has `budget` live signatures (one
+    /// key cannot exhaust what the others need).
+    pub async fn remember_signature(&self, access_key: &str, signature: &str, expires_at: Timestamp, budget: u32) -> IdentityResult<Seen> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(signature.as_bytes());
+        let nonce: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(self.catalog.remember_nonce(&format!("ak:{access_key}"), &nonce, now(), expires_at, budget).await?)
+    }
 }
+
+/// The catalog topic identity changes (revocations, key rotations) are announced on.
+const CHANGES_TOPIC: &str = "identity";
 
 /// Reload the token keys, revocations and RSA signing keys every `every`, for as
 /// long as the identity lives (one loop for every key the catalog holds).
@@ -206,12 +235,25 @@ fn spawn_refresher(identity: Weak<Identity>, every: std::time::Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    let mut changes = identity.upgrade().and_then(|i| i.catalog.subscribe(CHANGES_TOPIC));
     runtime.spawn(async move {
         let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_millis(100)));
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
-            ticks.tick().await;
+            // Whichever comes first: another node's announcement, or the periodic
+            // reload (the fallback when announcements are lost).
+            match changes.as_mut() {
+                Some(stream) => {
+                    tokio::select! {
+                        _ = ticks.tick() => {}
+                        next = stream.next() => if next.is_none() { changes = None },
+                    }
+                }
+                None => {
+                    ticks.tick().await;
+                }
+            }
             let Some(identity) = identity.upgrade() else {
                 return;
             };

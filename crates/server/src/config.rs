@@ -80,6 +80,9 @@ pub struct Config {
     pub kek: Option<String>,
     /// Timeouts, connection and in-flight caps, rate limits (`[limits]`).
     pub limits: imagery_http_common::limits::Limits,
+    /// This node's id among the nodes sharing a catalog; default: generated on
+    /// first start and kept in `<data_dir>/node-id`.
+    pub node_id: Option<String>,
 }
 
 /// Shows everything but the key-encryption key and a catalog URL's password.
@@ -108,6 +111,7 @@ impl fmt::Debug for Config {
             kek_file,
             kek,
             limits,
+            node_id,
         } = self;
         f.debug_struct("Config")
             .field("data_dir", data_dir)
@@ -130,6 +134,7 @@ impl fmt::Debug for Config {
             .field("kek_file", kek_file)
             .field("kek", &kek.as_ref().map(|_| "<redacted>"))
             .field("limits", limits)
+            .field("node_id", node_id)
             .finish()
     }
 }
@@ -183,6 +188,7 @@ impl Default for Config {
             kek_file: None,
             kek: None,
             limits: imagery_http_common::limits::Limits::default(),
+            node_id: None,
         }
     }
 }
@@ -259,6 +265,9 @@ pub struct ConfigArgs {
     /// Prefer the environment variable: arguments are visible to other local users.
     #[arg(long, env = "IMAGERY_KEK", hide_env_values = true)]
     pub kek: Option<String>,
+    /// This node's id (default: generated once, kept in <data_dir>/node-id).
+    #[arg(long, env = "IMAGERY_NODE_ID")]
+    pub node_id: Option<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -463,6 +472,9 @@ impl Config {
         }
         if let Some(v) = &args.kek {
             config.kek = Some(v.clone());
+        }
+        if let Some(v) = &args.node_id {
+            config.node_id = Some(v.clone());
         }
         args.limits.apply(&mut config.limits);
         Ok(config)

@@ -68,7 +68,7 @@ fn plain(e: &imagery_identity::IdentityError) -> String {
 }
 
 /// The file of a `sqlite://` catalog URL (none for memory or PostgreSQL).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let path = url.strip_prefix("sqlite://")?;
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }

@@ -35,17 +35,25 @@ pub struct Running {
     pub admin_credentials: Option<std::path::PathBuf>,
     pub service: Arc<ImageService>,
     pub identity: Arc<Identity>,
+    /// This node's id among the nodes sharing the catalog.
+    pub node_id: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    node: crate::node::Node,
+    system: SystemCaller,
 }
 
 impl Running {
     /// Stop accepting, finish in-flight requests, return.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
+        // Jobs running here are handed back at once, for another node to resume.
+        self.service.stop_workers();
         for task in self.tasks {
             let _ = task.await;
         }
+        self.service.leave_cluster(&self.system, &self.node.incarnation).await;
+        drop(self.node);
     }
 
     pub async fn wait_for_shutdown_signal(self) -> anyhow::Result<()> {
@@ -155,6 +163,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     );
 
     crate::data_dir::prepare(&config)?;
+    let node = crate::node::Node::claim(&config)?;
     let (kek, kek_source) = crate::data_dir::key_encryption_key(&config)?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
     let blobs =
@@ -183,7 +192,15 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         eprintln!("imagery: first start created the admin account; credentials written to {}", path.display());
     }
 
-    let (service, system) = ImageService::with_system_caller(catalog.clone(), blobs, config.service.clone());
+    let mut service_config = config.service.clone();
+    service_config.node_id = node.id.clone();
+    let (service, system) = ImageService::with_system_caller(catalog.clone(), blobs, service_config);
+    service
+        .join_cluster(&system, &node.incarnation, node.previous.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot join the cluster: {e}"))?;
+    node.record_incarnation();
+    tracing::info!(node = %node.id, "joined");
     match service.recover_interrupted(&system).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(images = n, "returned images with interrupted uploads to 'queued'"),
@@ -335,7 +352,9 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         let router = with_common_layers(combined, door(Arc::new(refusals), Some(Arc::new(crate::front_door::KeystoneLogins))));
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
-    tasks.push(spawn_housekeeping(service.clone(), system, Duration::from_secs(config.gc_grace_secs), shutdown_rx));
+    service.start_workers(&system);
+    tasks.push(spawn_membership(service.clone(), system.clone(), node.incarnation.clone(), shutdown_rx.clone()));
+    tasks.push(spawn_housekeeping(service.clone(), system.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
     for (name, addr) in
         ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei", "huawei (TLS)"].iter().zip(addrs.iter())
     {
@@ -356,8 +375,11 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         admin_credentials,
         service,
         identity,
+        node_id: node.id.clone(),
         shutdown,
         tasks,
+        node,
+        system,
     })
 }
 
@@ -403,6 +425,36 @@ async fn route_by_prefix(mounts: &[(String, Router)], mut request: Request) -> R
     (http::StatusCode::NOT_FOUND, "Not Found").into_response()
 }
 
+/// This node's heartbeat, and taking over what dead nodes left, every third of
+/// the node lease.
+fn spawn_membership(
+    service: Arc<ImageService>,
+    system: SystemCaller,
+    incarnation: String,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(service.heartbeat_interval());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            match service.heartbeat(&system, &incarnation).await {
+                Ok(true) => {}
+                Ok(false) => tracing::error!(node = %service.node_id(), "another process holds this node's heartbeat lease: this node was presumed dead and its in-flight work was taken over"),
+                Err(err) => tracing::warn!(%err, "could not renew this node's heartbeat lease"),
+            }
+            match service.take_over_dead_nodes(&system).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(images = n, "took over interrupted work of nodes whose lease expired"),
+                Err(err) => tracing::warn!(%err, "could not look for work of dead nodes"),
+            }
+        }
+    })
+}
+
 /// Periodic garbage collection of unreferenced blobs and abandoned temporaries.
 fn spawn_housekeeping(
     service: Arc<ImageService>,
@@ -422,6 +474,9 @@ fn spawn_housekeeping(
                 Ok((0, 0)) => {}
                 Ok((blobs, temps)) => tracing::info!(blobs, temps, "garbage collected"),
                 Err(err) => tracing::warn!(%err, "garbage collection failed"),
+            }
+            if let Err(err) = service.purge_finished_jobs(&system).await {
+                tracing::warn!(%err, "could not purge finished jobs");
             }
         }
     })

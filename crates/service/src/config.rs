@@ -34,8 +34,23 @@ pub struct ServiceConfig {
     pub default_quota: Quota,
     /// Quotas for particular projects (by project id), overriding `default_quota`.
     pub project_quotas: BTreeMap<String, Quota>,
-    /// Identifies this process's in-flight uploads for crash recovery.
+    /// This node's id: marks its in-flight uploads and its job claims. Set by the
+    /// server (persisted in the data directory, or configured), not by `[service]`.
+    #[serde(skip)]
     pub node_id: String,
+    /// A node that has not renewed its heartbeat for this long is presumed dead:
+    /// other nodes take its uploads back to `queued` and its jobs over.
+    pub node_lease_secs: u64,
+    /// A job claim lasts this long unless renewed (renewed every third of it
+    /// while the job runs); then another node may claim the job.
+    pub job_lease_secs: u64,
+    /// Jobs (imports) one node runs at once.
+    pub job_workers: usize,
+    /// Claims of one job before it fails for good (a job taken over from dead
+    /// nodes this many times is not tried again).
+    pub job_max_attempts: i32,
+    /// Finished jobs are kept this long (Glance keeps tasks 48 hours).
+    pub job_retention_secs: u64,
 }
 
 impl Default for ServiceConfig {
@@ -54,12 +69,29 @@ impl Default for ServiceConfig {
             default_quota: Quota::default(),
             project_quotas: BTreeMap::new(),
             node_id: "node-1".into(),
+            node_lease_secs: 15,
+            job_lease_secs: 30,
+            job_workers: 2,
+            job_max_attempts: 3,
+            job_retention_secs: 48 * 3600,
         }
     }
 }
 
 impl ServiceConfig {
+    pub(crate) fn node_lease(&self) -> chrono::Duration {
+        seconds(self.node_lease_secs)
+    }
+
+    pub(crate) fn job_lease(&self) -> chrono::Duration {
+        seconds(self.job_lease_secs)
+    }
+
     pub fn quota_for(&self, project: &str) -> &Quota {
         self.project_quotas.get(project).unwrap_or(&self.default_quota)
     }
+}
+
+pub(crate) fn seconds(n: u64) -> chrono::Duration {
+    i64::try_from(n.max(1)).ok().and_then(chrono::Duration::try_seconds).unwrap_or_else(|| chrono::Duration::days(3650))
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use imagery_core::cluster::{node_lease, Job, GC_LEASE};
 use imagery_core::policy;
 use imagery_core::ports::ByteStream;
 use imagery_core::query::{ListQuery, ListScope};
@@ -12,8 +13,12 @@ use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageSta
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::jobs::{ImportInput, IMPORT_JOB};
 use crate::upload::{Admission, Budget};
 use crate::{backend, io_failure, ImageService};
+
+/// How long one garbage collection may hold the cluster-wide lease between renewals.
+const GC_LEASE_TERM: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Reserved properties used by the data path.
 const UPLOAD_NODE: &str = "upload_node";
@@ -150,11 +155,13 @@ impl ImageService {
             return Err(DomainError::Conflict(Problem::Transition { from: image.status, to: ImageStatus::Uploading }));
         }
         let limits = self.write_limits(image.owner.as_deref(), Budget::Staged, expected_size).await?;
+        let node = self.config.node_id.clone();
         let claimed = self
             .transition(id, ImageStatus::Uploading, |img| {
                 if img.status != ImageStatus::Queued {
                     return Err(DomainError::Conflict(Problem::Transition { from: img.status, to: ImageStatus::Uploading }));
                 }
+                img.set_reserved(UPLOAD_NODE, node.clone());
                 Ok(true)
             })
             .await?;
@@ -174,6 +181,7 @@ impl ImageService {
                         img.size = Some(data.size);
                         img.blob_key = Some(data.blob_key.clone());
                         img.set_reserved(STAGED, staged.clone());
+                        img.remove_reserved(UPLOAD_NODE);
                         Ok(true)
                     })
                     .await?;
@@ -245,32 +253,62 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        let service = Arc::clone(self);
-        tokio::spawn(async move {
-            let outcome = match method {
-                ImportMethod::WebDownload { uri } => service.import_from_web(id, &uri).await,
-                _ => service.import_staged(id).await,
-            };
-            if let Err(err) = outcome {
-                tracing::warn!(%id, %err, "import failed; image returns to queued");
-                let failed = service
-                    .transition(id, ImageStatus::Queued, |img| {
-                        if img.status != ImageStatus::Importing {
-                            return Ok(false);
-                        }
-                        img.reset_to_queued();
-                        img.remove_reserved(STAGED);
-                        img.properties.insert("os_glance_failed_import".into(), "local".into());
-                        img.set_reserved(IMPORT_ERROR, err.to_string());
-                        Ok(true)
-                    })
-                    .await;
-                if let Err(err) = failed {
-                    tracing::error!(%id, %err, "could not record the failed import");
-                }
-            }
-        });
+        let input = match method {
+            ImportMethod::WebDownload { uri } => ImportInput::WebDownload { uri },
+            _ => ImportInput::GlanceDirect,
+        };
+        let mut job = Job::new(IMPORT_JOB, serde_json::to_value(&input).unwrap_or_default(), now());
+        job.image_id = Some(id);
+        job.owner = image.owner.clone();
+        if let Err(err) = self.enqueue(caller, job).await {
+            // Without its job nothing would ever finish the import: undo the claim.
+            let _ = self
+                .transition(id, needed, |img| {
+                    if img.status != ImageStatus::Importing {
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+                .await;
+            return Err(err);
+        }
         Ok(())
+    }
+
+    /// Run an import job (on whichever node claimed it); re-runnable from the start.
+    pub(crate) async fn run_import(&self, job: &Job) -> DomainResult<serde_json::Value> {
+        let id = job.image_id.ok_or_else(|| DomainError::BadRequest("An import job needs an image.".into()))?;
+        let input: ImportInput = serde_json::from_value(job.input.clone())
+            .map_err(|e| DomainError::BadRequest(format!("The import job's input is not valid: {e}").into()))?;
+        let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
+        if image.status != ImageStatus::Importing {
+            return Err(DomainError::Conflict(format!("Image {id} is no longer importing (status '{}').", image.status).into()));
+        }
+        match input {
+            ImportInput::WebDownload { uri } => self.import_from_web(id, &uri).await?,
+            ImportInput::GlanceDirect => self.import_staged(id).await?,
+        }
+        Ok(serde_json::json!({ "image_id": id.to_string() }))
+    }
+
+    /// A failed import: the image returns to `queued` with the reason.
+    pub(crate) async fn fail_import(&self, id: Uuid, err: &DomainError) {
+        tracing::warn!(%id, %err, "import failed; image returns to queued");
+        let failed = self
+            .transition(id, ImageStatus::Queued, |img| {
+                if img.status != ImageStatus::Importing {
+                    return Ok(false);
+                }
+                img.reset_to_queued();
+                img.remove_reserved(STAGED);
+                img.properties.insert("os_glance_failed_import".into(), "local".into());
+                img.set_reserved(IMPORT_ERROR, err.to_string());
+                Ok(true)
+            })
+            .await;
+        if let Err(err) = failed {
+            tracing::error!(%id, %err, "could not record the failed import");
+        }
     }
 
     async fn import_staged(&self, id: Uuid) -> DomainResult<()> {
@@ -322,17 +360,60 @@ impl ImageService {
         done.map(|_| ()).ok_or_else(|| DomainError::Gone("Image was deleted during import.".into()))
     }
 
-    /// After a restart: uploads this node was running are dead; their images go
-    /// back to `queued` so the client can retry, and imports left half-way fail.
+    /// At start: uploads and stagings this node's previous run left are dead (this
+    /// run holds the node's lease, so no other process with this id is running);
+    /// so are those of nodes whose lease expired. Their images go back to `queued`
+    /// so the client can retry. Another live node's work is never touched.
     pub async fn recover_interrupted(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
+        self.recover(true).await
+    }
+
+    /// Periodically, on every node: take over what nodes that died left (their
+    /// lease expired): interrupted uploads back to `queued`, and imports whose job
+    /// record is missing failed. Jobs themselves are taken over by claiming them.
+    pub async fn take_over_dead_nodes(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
+        self.recover(false).await
+    }
+
+    async fn recover(&self, at_start: bool) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
-        query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Importing])];
+        query.filters =
+            vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Uploading, ImageStatus::Importing])];
         let mut recovered = 0;
+        let mut alive = std::collections::HashMap::<String, bool>::new();
+        let me = self.config.node_id.as_str();
         loop {
             let page = self.catalog.list_images(&query).await.map_err(backend)?;
             for image in &page {
-                let mine = image.reserved(UPLOAD_NODE) == Some(self.config.node_id.as_str()) || image.status == ImageStatus::Importing;
-                if mine {
+                if image.status == ImageStatus::Importing {
+                    if self.orphaned_import(image).await? {
+                        self.fail_import(image.id, &DomainError::Unavailable("The import was interrupted; start it again.".into())).await;
+                        recovered += 1;
+                    }
+                    continue;
+                }
+                // A finished staging waits for its import; only a staging in progress has a node.
+                if image.status == ImageStatus::Uploading && image.reserved(STAGED).is_some() {
+                    continue;
+                }
+                let owner = image.reserved(UPLOAD_NODE).unwrap_or_default().to_string();
+                let dead = if owner == me {
+                    at_start
+                } else {
+                    match alive.get(&owner) {
+                        Some(live) => !live,
+                        None => {
+                            let live = self.node_alive(&owner).await?;
+                            alive.insert(owner.clone(), live);
+                            !live
+                        }
+                    }
+                };
+                if dead {
+                    if owner != me {
+                        tracing::warn!(image = %image.id, status = %image.status, from = %owner,
+                            "took over an interrupted upload from a node whose lease expired; the image returns to 'queued'");
+                    }
                     self.return_to_queued(image.id, image.status).await;
                     recovered += 1;
                 }
@@ -345,14 +426,57 @@ impl ImageService {
         Ok(recovered)
     }
 
+    /// Does a node hold a live heartbeat lease? (No id: an upload from before nodes had leases.)
+    async fn node_alive(&self, node: &str) -> DomainResult<bool> {
+        if node.is_empty() {
+            return Ok(false);
+        }
+        let lease = self.catalog.get_lease(&node_lease(node)).await.map_err(backend)?;
+        Ok(lease.is_some_and(|l| l.expires_at >= now()))
+    }
+
+    /// An importing image with no open job, for long enough that it is not an
+    /// import being started right now.
+    async fn orphaned_import(&self, image: &Image) -> DomainResult<bool> {
+        if now() - image.updated_at < crate::jobs::ORPHAN_IMPORT_AFTER {
+            return Ok(false);
+        }
+        let jobs = self.catalog.list_jobs_for_image(image.id).await.map_err(backend)?;
+        Ok(!crate::jobs::has_open_job(&jobs))
+    }
+
     /// Remove blobs no image references any more, once they are older than `grace`
     /// (a blob being committed right now is always fresh), and abandoned temporary
     /// objects. Returns (blobs removed, temporaries removed).
+    /// One node at a time collects, cluster-wide (the `gc` lease); a node that
+    /// finds it held does nothing and returns (0, 0).
     pub async fn collect_garbage(&self, _system: &crate::SystemCaller, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
+        let node = self.config.node_id.as_str();
+        if !self.hold_gc_lease().await? {
+            tracing::debug!("another node is collecting garbage");
+            return Ok((0, 0));
+        }
+        let outcome = self.collect_garbage_holding_lease(grace).await;
+        if let Err(err) = self.catalog.release_lease(GC_LEASE, node).await {
+            tracing::warn!(%err, "could not release the garbage-collection lease; it expires by itself");
+        }
+        outcome
+    }
+
+    async fn hold_gc_lease(&self) -> DomainResult<bool> {
+        let t = now();
+        self.catalog.acquire_lease(GC_LEASE, &self.config.node_id, t, t + GC_LEASE_TERM).await.map_err(backend)
+    }
+
+    async fn collect_garbage_holding_lease(&self, grace: chrono::Duration) -> DomainResult<(usize, usize)> {
         let cutoff = now() - grace;
         let temporaries = self.blobs.sweep_temporary(cutoff).await.map_err(|e| io_failure("sweep", e))?;
         let mut removed = 0;
-        for blob in self.blobs.list_blobs().await.map_err(|e| io_failure("list", e))? {
+        for (n, blob) in self.blobs.list_blobs().await.map_err(|e| io_failure("list", e))?.into_iter().enumerate() {
+            if n % 256 == 255 && !self.hold_gc_lease().await? {
+                tracing::warn!("lost the garbage-collection lease; stopping this collection");
+                break;
+            }
             if blob.last_modified >= cutoff {
                 continue;
             }

@@ -4,9 +4,11 @@
 
 mod authorize;
 mod catalog_ext;
+mod cluster;
 pub mod config;
 mod data;
 mod images;
+mod jobs;
 mod members;
 mod names;
 pub mod sources;
@@ -20,6 +22,7 @@ use imagery_core::DomainError;
 pub use authorize::Action;
 pub use config::{Quota, ServiceConfig};
 pub use data::{Download, DownloadRange, ImportMethod, IMPORT_ERROR};
+pub use jobs::IMPORT_JOB;
 pub use images::{EditRules, ImageListRequest, ListPage, NewImage, VisibilityParam};
 pub use sources::ImportSources;
 
@@ -31,12 +34,14 @@ pub struct ImageService {
     sources: ImportSources,
     /// The HTTP client imports fetch with: redirects re-checked against `sources`.
     fetcher: reqwest::Client,
+    workers: Arc<jobs::Workers>,
 }
 
 /// The service acting for itself: crash recovery and garbage collection, work no
 /// request asked for. Only [`ImageService::with_system_caller`] hands one out, so
 /// only whoever builds the service (the server) holds it; dialects, which are
 /// given the service, cannot act as the system.
+#[derive(Clone)]
 pub struct SystemCaller {
     _private: (),
 }
@@ -62,7 +67,7 @@ impl ImageService {
                     reqwest::Client::new()
                 },
             );
-        Arc::new(ImageService { catalog, blobs, config, sources, fetcher })
+        Arc::new(ImageService { catalog, blobs, config, sources, fetcher, workers: Arc::default() })
     }
 
     /// The service and its system caller, for the process that runs background work.

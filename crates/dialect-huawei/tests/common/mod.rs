@@ -27,7 +27,7 @@ pub const UA: &str = "huaweicloud-usdk-python/3.0; os/Linux 6.1; app/test";
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// Keystone tokens, validated by the identity under test.
-struct Tokens(Arc<Identity>);
+pub struct Tokens(pub Arc<Identity>);
 
 impl TokenValidator for Tokens {
     fn validate(&self, token: &str) -> Result<Caller, AuthFailure> {
@@ -251,6 +251,12 @@ impl Api {
 
     /// Sign `req` and build it (the date header is signed, the body hashed).
     pub fn build(&self, req: &Signed) -> reqwest::RequestBuilder {
+        self.build_at(&self.base, req)
+    }
+
+    /// As `build`, sent to another listener (another node behind the same
+    /// balancer: the signed `Host` stays this one's).
+    pub fn build_at(&self, base: &str, req: &Signed) -> reqwest::RequestBuilder {
         let mut headers = req.headers.clone();
         headers.insert("x-sdk-date".into(), req.date.clone());
         if let Some(sha) = &req.content_sha256 {
@@ -261,12 +267,10 @@ impl Api {
         let body_hash = req.content_sha256.clone().unwrap_or_else(|| sha256_hex(&req.body));
         let (signed, canonical) = sdk_canonical_request(req.method.as_str(), &req.path, &query, &headers, &body_hash);
         let signature = sdk_sign(&req.secret, &req.date, &canonical);
-        let url = if query.is_empty() { format!("{}{}", self.base, req.path) } else { format!("{}{}?{query}", self.base, req.path) };
+        let url = if query.is_empty() { format!("{base}{}", req.path) } else { format!("{base}{}?{query}", req.path) };
         let mut builder = self.client.request(req.method.clone(), url);
         for (k, v) in &headers {
-            if k != "host" {
-                builder = builder.header(k, v);
-            }
+            builder = builder.header(k, v);
         }
         builder
             .header("Authorization", format!("SDK-HMAC-SHA256 Access={}, SignedHeaders={signed}, Signature={signature}", req.access))
