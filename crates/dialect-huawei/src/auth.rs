@@ -25,9 +25,9 @@ use sha2::{Digest, Sha256};
 
 use crate::api_server::Shared;
 use crate::error::{HuaweiError, HuaweiResult};
-use imagery_core::cluster::Seen;
 use crate::router::Endpoint;
 use crate::signature::{self, Authorization, RequestToVerify, CONTENT_SHA256_HEADER, DATE_FORMAT, DATE_HEADER, UNSIGNED_PAYLOAD};
+use imagery_core::cluster::Seen;
 
 const SIGNATURE_FAIL: &str = "verify aksk signature fail";
 
@@ -134,7 +134,10 @@ async fn signed(shared: &Shared, parts: &Parts, body: Body, endpoint: &Endpoint,
                 return Err(refuse(access, "replayed signature", "the request has already been received (replayed signature)"))
             }
             Seen::OverBudget => {
-                tracing::warn!(access, "an access key has as many live signatures as its replay budget; refusing its signed requests until some expire");
+                tracing::warn!(
+                    access,
+                    "an access key has as many live signatures as its replay budget; refusing its signed requests until some expire"
+                );
                 return Err(HuaweiError::throttled(
                     "The throttling threshold has been reached: too many signed requests in the validity window.",
                 ));

@@ -443,7 +443,9 @@ fn spawn_membership(
             }
             match service.heartbeat(&system, &incarnation).await {
                 Ok(true) => {}
-                Ok(false) => tracing::error!(node = %service.node_id(), "another process holds this node's heartbeat lease: this node was presumed dead and its in-flight work was taken over"),
+                Ok(false) => {
+                    tracing::error!(node = %service.node_id(), "another process holds this node's heartbeat lease: this node was presumed dead and its in-flight work was taken over")
+                }
                 Err(err) => tracing::warn!(%err, "could not renew this node's heartbeat lease"),
             }
             match service.take_over_dead_nodes(&system).await {

@@ -377,8 +377,7 @@ impl ImageService {
 
     async fn recover(&self, at_start: bool) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
-        query.filters =
-            vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Uploading, ImageStatus::Importing])];
+        query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Uploading, ImageStatus::Importing])];
         let mut recovered = 0;
         let mut alive = std::collections::HashMap::<String, bool>::new();
         let me = self.config.node_id.as_str();

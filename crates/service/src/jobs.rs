@@ -78,7 +78,7 @@ impl ImageService {
     /// Stop claiming jobs; jobs running now are handed back (`pending`) so another
     /// node resumes them at once rather than after their lease.
     pub fn stop_workers(&self) {
-        let _ = self.workers.stop.get_or_init(|| watch::channel(false).0).send(true);
+        self.workers.stop.get_or_init(|| watch::channel(false).0).send_replace(true);
     }
 
     /// Delete finished jobs past their retention.
@@ -163,7 +163,9 @@ impl ImageService {
         let t = now();
         let retention = crate::config::seconds(self.config.job_retention_secs);
         let settled = match outcome {
-            Ok(result) => JobOutcome { state: JobState::Success, message: String::new(), result: Some(result), expires_at: Some(t + retention) },
+            Ok(result) => {
+                JobOutcome { state: JobState::Success, message: String::new(), result: Some(result), expires_at: Some(t + retention) }
+            }
             Err(err @ DomainError::Unavailable(_)) if job.attempts < self.config.job_max_attempts.max(1) => {
                 tracing::warn!(job = %job.id, %err, attempt = job.attempts, "job failed for now; it will be retried");
                 JobOutcome { state: JobState::Pending, message: err.to_string(), result: None, expires_at: None }

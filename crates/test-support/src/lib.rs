@@ -6,12 +6,14 @@
 //!   imports that fetch a URL.
 //! * [`world`]: the backends, accounts and loopback server every dialect's
 //!   harness starts from.
+//! * [`postgres`]: a fresh schema on the PostgreSQL test server.
 //! * [`rules`]: the rule matrix — one row per rule, what each cloud answers.
 
 // Test support fails loudly: a broken fixture is a broken test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod byte_server;
+pub mod postgres;
 pub mod rules;
 pub mod samples;
 pub mod world;
