@@ -193,6 +193,11 @@ pub enum Problem {
     NameTaken { name: String },
     /// A URL outside the operator's allow-list for imports.
     SourceNotAllowed { uri: String },
+    /// A list query with more filters than [`crate::query::MAX_FILTERS`].
+    TooManyFilters { limit: usize },
+    /// A list query whose `in:` lists name more values than
+    /// [`crate::query::MAX_FILTER_VALUES`] in all.
+    TooManyFilterValues { limit: usize },
 }
 
 impl fmt::Display for Problem {
@@ -261,6 +266,10 @@ impl fmt::Display for Problem {
             Problem::NameTaken { name } => write!(f, "An image named '{name}' already exists in this project."),
             Problem::SourceNotAllowed { uri } => {
                 write!(f, "URI {uri} does not pass filtering: imports are limited to the operator's allowed sources.")
+            }
+            Problem::TooManyFilters { limit } => write!(f, "Too many filters: a list query may have at most {limit} filters."),
+            Problem::TooManyFilterValues { limit } => {
+                write!(f, "Too many filter values: the filters of a list query may name at most {limit} values in all.")
             }
         }
     }

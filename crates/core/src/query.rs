@@ -3,9 +3,32 @@
 
 use uuid::Uuid;
 
+use crate::error::{DomainError, DomainResult, Problem};
 use crate::image::{ImageStatus, Visibility};
 use crate::member::MemberStatus;
 use crate::time::Timestamp;
+
+/// Most filters one list query may carry (each tag, property and attribute
+/// condition counts once). A user's oversized query is the user's mistake, not a
+/// load the catalog should try (SQLite refuses deep expressions outright).
+pub const MAX_FILTERS: usize = 64;
+
+/// Most values the `in:` lists of one list query may name in all.
+pub const MAX_FILTER_VALUES: usize = 1024;
+
+/// The size rule of a list query's filters: at most [`MAX_FILTERS`] filters and
+/// [`MAX_FILTER_VALUES`] listed values. The service applies it to every list a
+/// caller asks for, whatever dialect parsed it.
+pub fn check_filters(filters: &[Filter]) -> DomainResult<()> {
+    if filters.len() > MAX_FILTERS {
+        return Err(DomainError::BadRequest(Problem::TooManyFilters { limit: MAX_FILTERS }));
+    }
+    let values: usize = filters.iter().map(|f| if let Filter::In(_, values) = f { values.len() } else { 0 }).sum();
+    if values > MAX_FILTER_VALUES {
+        return Err(DomainError::BadRequest(Problem::TooManyFilterValues { limit: MAX_FILTER_VALUES }));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
@@ -166,4 +189,18 @@ impl ListQuery {
 
 pub fn status_filter(statuses: &[ImageStatus]) -> Filter {
     Filter::In(TextField::Status, statuses.iter().map(|s| s.as_str().to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_counts_are_bounded() {
+        let tags = |n: usize| (0..n).map(|i| Filter::Tag(format!("t{i}"))).collect::<Vec<_>>();
+        assert_eq!(check_filters(&tags(MAX_FILTERS)), Ok(()));
+        assert_eq!(check_filters(&tags(MAX_FILTERS + 1)), Err(DomainError::BadRequest(Problem::TooManyFilters { limit: MAX_FILTERS })));
+        let ids = vec![Filter::In(TextField::Id, (0..=MAX_FILTER_VALUES).map(|i| i.to_string()).collect())];
+        assert_eq!(check_filters(&ids), Err(DomainError::BadRequest(Problem::TooManyFilterValues { limit: MAX_FILTER_VALUES })));
+    }
 }

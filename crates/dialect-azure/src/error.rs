@@ -88,6 +88,7 @@ impl ArmError {
                 response.headers_mut().insert(*name, v);
             }
         }
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 
@@ -104,9 +105,7 @@ impl ArmError {
             DomainError::InvalidImageData(_) => Self::bad_request("InvalidParameter", m),
             DomainError::RangeNotSatisfiable(_) => Self::bad_request("InvalidParameter", m),
             DomainError::Unauthenticated(_) => Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", m),
-            DomainError::Unavailable(_) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m).with_header("retry-after", "5")
-            }
+            DomainError::Unavailable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m),
         }
     }
 }
@@ -162,6 +161,7 @@ impl OAuthError {
         });
         let mut response = json_response(self.status, &body);
         response.headers_mut().insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 }
@@ -201,5 +201,20 @@ impl imagery_http_common::limits::Refusals for AzureRefusals {
         if let Some(left) = left {
             response.headers_mut().insert(name, HeaderValue::from(left));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let response = ArmError::from_domain(DomainError::Unavailable("catalog temporarily unavailable".into())).render();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        let token_side = OAuthError::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", 90_033, "retry").render();
+        assert!(token_side.headers().contains_key(http::header::RETRY_AFTER), "{:?}", token_side.headers());
+        assert!(!ArmError::bad_request("InvalidParameter", "x").render().headers().contains_key(http::header::RETRY_AFTER));
     }
 }

@@ -473,7 +473,7 @@ async fn resolve_source(ctx: &Ctx, access: &Access, sources: &Sources) -> ArmRes
 }
 
 /// `…/v2/images/{uuid}/file` (any host, any mount prefix).
-fn glance_file_url(value: &str) -> Option<Uuid> {
+pub(crate) fn glance_file_url(value: &str) -> Option<Uuid> {
     let path = value.split(['?', '#']).next().unwrap_or(value).trim_end_matches('/');
     let mut segments = path.rsplit('/');
     let (file, id, images, version) = (segments.next()?, segments.next()?, segments.next()?, segments.next()?);

@@ -459,7 +459,7 @@ fn read_disk(disk: &Map<String, Value>, path: &str, version: &ApiVersion) -> Arm
         disk_size_gb,
         storage_account_type,
         disk_encryption_set,
-        blob_uri: optional_string(disk.get("blobUri"), &format!("{path}.blobUri"))?,
+        blob_uri: blob_uri(disk.get("blobUri"), path)?,
         snapshot: sub_resource_id(disk.get("snapshot"), &format!("{path}.snapshot"))?,
         managed_disk: sub_resource_id(disk.get("managedDisk"), &format!("{path}.managedDisk"))?,
     })
@@ -539,6 +539,32 @@ fn object_or_empty(value: Option<&Value>, path: &str) -> ArmResult<Map<String, V
         Some(Value::Object(o)) => Ok(o.clone()),
         Some(_) => Err(ArmError::invalid_content(format!("'{path}' must be an object"))),
     }
+}
+
+/// A disk's `blobUri`: an https URL (recorded, never fetched), or the http(s)
+/// URL of an imagery image's data (whose bytes the image then shares). Any other
+/// scheme or a URL without a host (`file:///etc/passwd`, `http://169.254.169.254/`)
+/// is refused before anything is created.
+fn blob_uri(value: Option<&Value>, path: &str) -> ArmResult<Option<String>> {
+    let Some(uri) = optional_string(value, &format!("{path}.blobUri"))? else {
+        return Ok(None);
+    };
+    let parsed = uri.parse::<http::Uri>().ok();
+    let authority = parsed.as_ref().and_then(|u| u.authority());
+    let host_ok = authority.is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@'));
+    let allowed = match parsed.as_ref().and_then(|u| u.scheme_str()) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") => host_ok,
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") => host_ok && crate::images::glance_file_url(&uri).is_some(),
+        _ => false,
+    };
+    if allowed {
+        return Ok(Some(uri));
+    }
+    let target = format!("properties.storageProfile.{path}.blobUri");
+    Err(ArmError::invalid_parameter(
+        &target,
+        format!("The value of parameter '{target}' is invalid: the blob URI must be an https URL, or the URL of an image's data on this server."),
+    ))
 }
 
 fn optional_string(value: Option<&Value>, path: &str) -> ArmResult<Option<String>> {
@@ -660,6 +686,43 @@ mod tests {
         assert!(AzureImage::from_put(&body, &v("2016-04-30-preview")).is_err());
         assert_eq!(AzureImage::from_put(&json!({}), &v("2026-04-01")).err().map(|e| e.code).as_deref(), Some("LocationRequired"));
         assert_eq!(AzureImage::from_put(&json!([]), &v("2026-04-01")).err().map(|e| e.code).as_deref(), Some("InvalidRequestContent"));
+    }
+
+    #[test]
+    fn blob_uris_are_https_or_imagery_image_data() {
+        let put = |disk: &str, uri: &str| {
+            let mut body = put_body();
+            if disk == "osDisk" {
+                body["properties"]["storageProfile"]["osDisk"]["blobUri"] = json!(uri);
+            } else {
+                body["properties"]["storageProfile"]["dataDisks"][0]["blobUri"] = json!(uri);
+            }
+            AzureImage::from_put(&body, &v("2026-04-01"))
+        };
+        let id = uuid::Uuid::new_v4();
+        for good in [
+            "https://acct.blob.core.windows.net/vhds/os.vhd".to_string(),
+            format!("https://glance.example:9292/v2/images/{id}/file"),
+            format!("http://127.0.0.1:9292/image/v2/images/{id}/file"),
+        ] {
+            assert!(put("osDisk", &good).is_ok(), "{good}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://example.com/x.vhd",
+            "gopher://h/x",
+            "https:///no-host",
+            "https://user:secret@acct.blob.core.windows.net/c/x.vhd",
+            "/relative/v2/images/x/file",
+            "not a uri",
+        ] {
+            let err = put("osDisk", bad).err();
+            assert_eq!(err.as_ref().map(|e| (e.status.as_u16(), e.code.as_str())), Some((400, "InvalidParameter")), "{bad}");
+            assert_eq!(err.and_then(|e| e.target).as_deref(), Some("properties.storageProfile.osDisk.blobUri"), "{bad}");
+        }
+        let err = put("dataDisks", "file:///etc/shadow").err();
+        assert_eq!(err.and_then(|e| e.target).as_deref(), Some("properties.storageProfile.dataDisks[0].blobUri"));
     }
 
     #[test]

@@ -1180,3 +1180,30 @@ async fn projects_without_hex_ids_get_bound_subscription_ids() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].owner.as_deref(), Some("legacy-project"));
 }
+
+/// A blobUri that is not https (nor the URL of an image's data here) is refused
+/// with InvalidParameter before anything is created: no image, no name taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_blob_uris_are_refused_before_anything_is_created() {
+    let w = world().await;
+    let token = w.token(&w.alice).await;
+    w.create_group(&token, "rg").await;
+    let caller = w.caller(&w.alice);
+    let before = w.service.list_images(&caller, imagery_service::ImageListRequest::default()).await.expect("list").images.len();
+    for (i, uri) in ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/", "ftp://h/x.vhd"].iter().enumerate() {
+        let name = format!("hostile{i}");
+        let r = w.call(Method::PUT, &w.image_path("rg", &name, COMPUTE), Some(&token), Some(blob_image(uri))).await;
+        assert_eq!(
+            (r.status, r.code(), r.body["error"]["target"].as_str()),
+            (400, "InvalidParameter", Some("properties.storageProfile.osDisk.blobUri")),
+            "{uri}: {}",
+            r.body
+        );
+        let r = w.call(Method::GET, &w.image_path("rg", &name, COMPUTE), Some(&token), None).await;
+        assert_eq!(r.status, 404, "{uri}: nothing was created");
+    }
+    let after = w.service.list_images(&caller, imagery_service::ImageListRequest::default()).await.expect("list").images.len();
+    assert_eq!(after, before);
+    let image = w.create_image(&token, "rg", "fine", blob_image("https://acct.blob.core.windows.net/vhds/os.vhd")).await;
+    assert_eq!(image["properties"]["provisioningState"], "Succeeded");
+}

@@ -207,10 +207,10 @@ async fn name_taken() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn import_not_allowed() {
-    // blobUri names a source and is never fetched: any URI is recorded.
+    // An https blobUri names a source and is never fetched: it is recorded.
     let w = world().await;
     let token = w.token(&w.alice).await;
     w.create_group(&token, "rg").await;
-    let r = put(&w, &token, "from-anywhere", blob_image("http://example.com/x.vhd")).await;
+    let r = put(&w, &token, "from-anywhere", blob_image("https://example.com/x.vhd")).await;
     assert_eq!(r.status, accepted(Row::ImportNotAllowed), "{}", r.body);
 }

@@ -138,6 +138,7 @@ impl ComputeError {
                 headers.insert(*name, v);
             }
         }
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 }
@@ -187,5 +188,16 @@ mod tests {
         assert_eq!(fault_name(StatusCode::TOO_MANY_REQUESTS), "overLimit");
         assert_eq!(ComputeError::from(DomainError::Conflict("x".into())).status, StatusCode::CONFLICT);
         assert_eq!(ComputeError::from_image_lookup(DomainError::NotFound("No image found with ID x".into())).message, IMAGE_NOT_FOUND);
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        for format in [Format::Json, Format::Xml] {
+            let response = ComputeError::from(DomainError::Unavailable("catalog temporarily unavailable".into())).render(format);
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        }
+        let response = ComputeError::from(DomainError::Conflict("x".into())).render(Format::Json);
+        assert!(!response.headers().contains_key(http::header::RETRY_AFTER));
     }
 }

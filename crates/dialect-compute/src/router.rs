@@ -131,6 +131,17 @@ fn looks_like_project_id(segment: &str) -> bool {
     !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
+/// Longest project id a path may carry.
+pub const MAX_PROJECT_ID: usize = 64;
+
+/// A project id as a path may carry it: 1 to [`MAX_PROJECT_ID`] of
+/// `[0-9A-Za-z_-]` (wider than Nova's default `[0-9a-f-]+`, as imagery's project
+/// ids are). Any other segment routes nowhere (404, as Nova's router answers) and
+/// so is never echoed into links or messages.
+fn well_formed_project_id(segment: &str) -> bool {
+    !segment.is_empty() && segment.len() <= MAX_PROJECT_ID && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 fn decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
@@ -166,10 +177,10 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
         [] => return get_only(method, version, None, Endpoint::RedirectToSlash),
         [""] => return get_only(method, version, None, Endpoint::VersionDoc),
         [first, ..] if *first == "images" || first.starts_with("images.") => (None, rest),
-        [project] if looks_like_project_id(project) => {
-            return get_only(method, version, Some(decode(project)), Endpoint::RedirectToSlash);
+        [project] if looks_like_project_id(project) && well_formed_project_id(project) => {
+            return get_only(method, version, Some(project.to_string()), Endpoint::RedirectToSlash);
         }
-        [project, tail @ ..] if !project.is_empty() && !tail.is_empty() => (Some(decode(project)), tail),
+        [project, tail @ ..] if well_formed_project_id(project) && !tail.is_empty() => (Some(project.to_string()), tail),
         _ => return Err(RouteError::NotFound { version }),
     };
     if rest == [""] {
@@ -267,5 +278,18 @@ mod tests {
         assert!(matches!(parse(&Method::GET, "/v2.1/p/servers"), Err(RouteError::NotFound { .. })));
         assert!(matches!(parse(&Method::POST, "/v2.1/images"), Err(RouteError::MethodNotAllowed { allow: "GET", .. })));
         assert!(matches!(parse(&Method::PATCH, "/v2.1/images/x"), Err(RouteError::MethodNotAllowed { allow: "GET, DELETE", .. })));
+    }
+
+    #[test]
+    fn project_ids_must_be_well_formed() {
+        let long = "a".repeat(MAX_PROJECT_ID + 1);
+        for bad in ["/v2/..%2F/images", "/v2.1/..%2F..%2F/images/x", "/v2.1/a%20b/images", "/v2.1/a.b/images", "/v2.1/%61/images"] {
+            assert!(matches!(parse(&Method::GET, bad), Err(RouteError::NotFound { .. })), "{bad}");
+        }
+        assert!(matches!(parse(&Method::GET, &format!("/v2.1/{long}/images")), Err(RouteError::NotFound { .. })));
+        assert!(matches!(parse(&Method::GET, &format!("/v2.1/{long}")), Err(RouteError::NotFound { .. })));
+        let ok = parse(&Method::GET, &format!("/v2.1/{}/images", &long[1..])).ok().and_then(|r| r.project_id);
+        assert_eq!(ok.map(|p| p.len()), Some(MAX_PROJECT_ID));
+        assert_eq!(parse(&Method::GET, "/v2/Project_A-1/images").ok().and_then(|r| r.project_id).as_deref(), Some("Project_A-1"));
     }
 }

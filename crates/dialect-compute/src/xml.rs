@@ -227,19 +227,35 @@ pub fn version(doc: &Value) -> Element {
 /// Read a metadata request body: `<metadata><meta key="k">v</meta>…</metadata>`
 /// becomes `{"metadata": {"k": "v"}}`, `<meta key="k">v</meta>` becomes
 /// `{"meta": {"k": "v"}}`; any other root element becomes `{}` so that the schema
-/// check reports what is missing. `Err` for XML that is malformed or declares a DTD.
+/// check reports what is missing. `Err` for XML that is malformed, declares a DTD,
+/// is not UTF-8 (in its bytes or its declaration), or repeats an attribute.
 pub fn parse_metadata_body(bytes: &[u8]) -> Result<Value, ()> {
     let text = std::str::from_utf8(bytes).map_err(|_| ())?;
-    let mut reader = Reader::from_str(text);
+    let mut reader = Reader::from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
     // (depth, key, text) of the `<meta>` being read.
     let mut current: Option<(usize, String, String)> = None;
     let mut root: Option<String> = None;
     let mut entries = Map::new();
     let mut depth = 0usize;
+    let mut first = true;
     loop {
-        match reader.read_event().map_err(|_| ())? {
+        let event = reader.read_event().map_err(|_| ())?;
+        let at_start = std::mem::replace(&mut first, false);
+        match event {
             Event::DocType(_) => return Err(()),
+            // Only at the very start, and only declaring the encoding the bytes are in.
+            Event::Decl(decl) => {
+                if !at_start {
+                    return Err(());
+                }
+                if let Some(encoding) = decl.encoding() {
+                    if !encoding.map_err(|_| ())?.eq_ignore_ascii_case(b"UTF-8") {
+                        return Err(());
+                    }
+                }
+            }
             Event::Start(e) => {
+                check_attributes(&e)?;
                 depth += 1;
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if current.is_some() {
@@ -253,6 +269,7 @@ pub fn parse_metadata_body(bytes: &[u8]) -> Result<Value, ()> {
                 }
             }
             Event::Empty(e) => {
+                check_attributes(&e)?;
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 if current.is_some() {
                     return Err(());
@@ -304,6 +321,14 @@ pub fn parse_metadata_body(bytes: &[u8]) -> Result<Value, ()> {
     Ok(Value::Object(body))
 }
 
+/// Every attribute well-formed, none repeated (quick-xml's own checks).
+fn check_attributes(e: &BytesStart<'_>) -> Result<(), ()> {
+    for attr in e.attributes().with_checks(true) {
+        attr.map_err(|_| ())?;
+    }
+    Ok(())
+}
+
 fn meta_key(e: &BytesStart<'_>) -> Result<String, ()> {
     for attr in e.attributes() {
         let attr = attr.map_err(|_| ())?;
@@ -344,6 +369,31 @@ mod tests {
         assert_eq!(parse_metadata_body(b"not xml at all"), Err(()));
         assert_eq!(parse_metadata_body(b"<metadata><meta key='a'>"), Err(()));
         assert_eq!(parse_metadata_body(b"<!DOCTYPE x [<!ENTITY e 'boom'>]><meta key='a'>&e;</meta>"), Err(()));
+        assert_eq!(
+            parse_metadata_body(br#"<?xml version="1.0" encoding="utf-8"?><meta key="k">v</meta>"#),
+            Ok(json!({"meta": {"k": "v"}}))
+        );
+    }
+
+    #[test]
+    fn refuses_repeated_attributes() {
+        assert_eq!(parse_metadata_body(br#"<meta key="a" key="b">v</meta>"#), Err(()));
+        assert_eq!(parse_metadata_body(br#"<metadata><meta key="a" key="b"/></metadata>"#), Err(()));
+        assert_eq!(parse_metadata_body(br#"<metadata x="1" x="2"><meta key="a">v</meta></metadata>"#), Err(()));
+        assert_eq!(parse_metadata_body(br#"<metadata><meta key="a">v<b c="1" c="1"/></meta></metadata>"#), Err(()));
+    }
+
+    #[test]
+    fn refuses_encodings_other_than_utf8() {
+        let latin1 = b"<?xml version='1.0' encoding='ISO-8859-1'?><meta key='k'>caf\xe9</meta>";
+        assert_eq!(parse_metadata_body(latin1), Err(()));
+        // Declared Latin-1 but sent as UTF-8: the bytes would mean something else.
+        assert_eq!(parse_metadata_body("<?xml version='1.0' encoding='ISO-8859-1'?><meta key='k'>café</meta>".as_bytes()), Err(()));
+        assert_eq!(parse_metadata_body(br#"<?xml version="1.0" encoding="UTF-16"?><meta key="k">v</meta>"#), Err(()));
+        let utf16: Vec<u8> = "<meta key='k'>v</meta>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(parse_metadata_body(&[&[0xff, 0xfe][..], &utf16].concat()), Err(()));
+        // A declaration anywhere but the start is not one.
+        assert_eq!(parse_metadata_body(br#"<meta key="k">v</meta><?xml version="1.0" encoding="UTF-8"?>"#), Err(()));
     }
 
     #[test]

@@ -252,6 +252,37 @@ async fn xml_metadata() {
     let wrong_root = api.send(api.req(Some(ALICE), Method::POST, &root).header("Content-Type", "application/xml").body("<server/>")).await;
     assert_eq!(wrong_root.status, 400);
     assert_eq!(api.metadata(ALICE, &image.id.to_string()).await, json!({"only": "1"}));
+
+    // Repeated attributes and encodings other than UTF-8 are refused, nothing stored.
+    let hostile: [(&str, Vec<u8>); 4] = [
+        ("repeated key", br#"<metadata><meta key="a" key="b">1</meta></metadata>"#.to_vec()),
+        ("repeated attribute", br#"<metadata x="1" x="2"><meta key="a">1</meta></metadata>"#.to_vec()),
+        ("declared UTF-16", br#"<?xml version="1.0" encoding="UTF-16"?><metadata><meta key="a">1</meta></metadata>"#.to_vec()),
+        ("Latin-1 bytes", b"<?xml version='1.0' encoding='ISO-8859-1'?><metadata><meta key='a'>caf\xe9</meta></metadata>".to_vec()),
+    ];
+    for (what, body) in hostile {
+        for accept in ["application/xml", "application/json"] {
+            let reply = api
+                .send(
+                    api.req(Some(ALICE), Method::POST, &root)
+                        .header("Content-Type", "application/xml")
+                        .header("Accept", accept)
+                        .body(body.clone()),
+                )
+                .await;
+            assert_eq!(reply.status, 400, "{what}: {}", reply.text);
+            if accept == "application/json" {
+                assert_eq!(
+                    reply.json(),
+                    json!({"badRequest": {"code": 400, "message": "Malformed message body: cannot understand XML"}}),
+                    "{what}"
+                );
+            } else {
+                assert!(reply.text.contains("<badRequest code=\"400\""), "{what}: {}", reply.text);
+            }
+        }
+    }
+    assert_eq!(api.metadata(ALICE, &image.id.to_string()).await, json!({"only": "1"}));
 }
 
 #[tokio::test]

@@ -211,6 +211,32 @@ async fn project_in_path_must_match_the_token() {
     assert_eq!(admin.json()["image"]["links"][0]["href"], format!("{}/v2.1/{PA}/images/{}", api.base, image.id));
 }
 
+/// A project segment that is no project id (`..%2F`, spaces, dots, 65 characters)
+/// routes nowhere, for admins too: 404, and nothing of it is echoed.
+#[tokio::test]
+async fn malformed_project_ids_are_not_found_and_never_echoed() {
+    let api = start().await;
+    let image = api.active(ALICE, "mine", Visibility::Private, &[], 8).await;
+    let long = "a".repeat(65);
+    let bad = ["..%2F", "..%2F..%2F", "a%20b", "a.b", "%3Cx%3E", long.as_str()];
+    for who in [ADMIN, ALICE] {
+        for project in bad {
+            for path in
+                [format!("/v2/{project}/images"), format!("/v2.1/{project}/images/detail"), format!("/v2.1/{project}/images/{}", image.id)]
+            {
+                let reply = api.get(who, &path).await;
+                assert_eq!(reply.status, 404, "{path}: {}", reply.text);
+                assert_eq!(reply.json(), json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}}), "{path}");
+            }
+        }
+    }
+    // A well-formed id in another project's URL is still the admin's to use.
+    let admin = api.get(ADMIN, "/v2/Project_B-2/images/detail").await;
+    assert_eq!(admin.status, 200, "{}", admin.text);
+    let href = admin.json()["images"][0]["links"][0]["href"].as_str().map(str::to_string);
+    assert_eq!(href, Some(format!("{}/v2/Project_B-2/images/{}", api.base, image.id)));
+}
+
 #[tokio::test]
 async fn media_types_and_faults() {
     let api = start().await;

@@ -89,6 +89,7 @@ impl GlanceError {
                 headers.insert(*name, v);
             }
         }
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 }
@@ -181,5 +182,20 @@ pub struct GlanceRefusals;
 impl imagery_http_common::limits::Refusals for GlanceRefusals {
     fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
         GlanceError::new(refusal.status(), refusal.message()).render(accept_of(&request.headers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let error = GlanceError::from(DomainError::Unavailable("catalog temporarily unavailable".into()));
+        let response = error.render(Some("application/json"));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        let response = GlanceError::from(DomainError::BadRequest("x".into())).render(None);
+        assert!(!response.headers().contains_key(http::header::RETRY_AFTER));
     }
 }

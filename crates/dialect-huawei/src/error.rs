@@ -104,6 +104,7 @@ impl HuaweiError {
                 headers.insert(*name, v);
             }
         }
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 }
@@ -170,5 +171,14 @@ mod tests {
         assert_eq!(HuaweiError::from(DomainError::image_not_found("abc")).code, "IMG.0027");
         assert_eq!(HuaweiError::from(DomainError::NotFound("Tag t not found".into())).code, "IMG.0404");
         assert_eq!(HuaweiError::from(DomainError::Conflict("x".into())).status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let error = HuaweiError::from(DomainError::Unavailable("catalog temporarily unavailable".into()));
+        let response = error.render("req-1");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        assert!(!HuaweiError::bad_request("x").render("req-1").headers().contains_key(http::header::RETRY_AFTER));
     }
 }

@@ -442,3 +442,28 @@ async fn uploads_of_unsafe_disk_images_are_refused_in_every_container() {
         }
     }
 }
+
+/// A caller's own oversized list query (1,000 tag or property filters) is the
+/// caller's mistake: IMS's 400 IMG.0001 naming the limit, on `/v2/cloudimages`
+/// and on the Glance-compatible `/v2/images` alike — never a 503.
+#[tokio::test]
+async fn a_thousand_filters_are_a_400_naming_the_limit() {
+    let api = start().await;
+    catalog(&api).await;
+    let limit = imagery_core::query::MAX_FILTERS;
+    let tags: Vec<(String, String)> = (0..1000).map(|i| ("tag".to_string(), format!("t{i}"))).collect();
+    let properties: Vec<(String, String)> = (0..1000).map(|i| (format!("k{i}"), "v".to_string())).collect();
+    for params in [&tags, &properties] {
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for path in ["/v2/cloudimages", "/v2/images"] {
+            let reply = api.get(&api.alice, path, &params).await;
+            assert_eq!(reply.ims_error(400), "IMG.0001", "{path}");
+            let message = reply.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains(&format!("at most {limit} filters")), "{path}: {message}");
+        }
+    }
+    // At the limit the query runs.
+    let params: Vec<(&str, &str)> = tags[..limit].iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let reply = api.get(&api.alice, "/v2/cloudimages", &params).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}

@@ -62,7 +62,7 @@ async fn handle(State(state): State<KeystoneState>, request: Request) -> Respons
 }
 
 fn error_response(ctx: &Ctx, error: &KeystoneError) -> Response {
-    let mut response = json(error.status, error.body());
+    let mut response = error.response();
     if error.status == StatusCode::UNAUTHORIZED {
         if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{}\"", ctx.base)) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);

@@ -81,6 +81,15 @@ impl KeystoneError {
     pub fn body(&self) -> serde_json::Value {
         json!({"error": {"code": self.status.as_u16(), "title": self.title(), "message": self.message}})
     }
+
+    /// The JSON response; a 503 says when to retry.
+    pub fn response(&self) -> axum::response::Response {
+        let mut response = axum::response::Response::new(axum::body::Body::from(self.body().to_string()));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        imagery_http_common::limits::retry_after_on_503(&mut response);
+        response
+    }
 }
 
 impl From<IdentityError> for KeystoneError {
@@ -105,10 +114,19 @@ pub struct KeystoneRefusals;
 
 impl imagery_http_common::limits::Refusals for KeystoneRefusals {
     fn render(&self, refusal: &imagery_http_common::limits::Refusal, _request: &http::request::Parts) -> axum::response::Response {
-        let error = KeystoneError::new(refusal.status(), refusal.message());
-        let mut response = axum::response::Response::new(axum::body::Body::from(error.body().to_string()));
-        *response.status_mut() = error.status;
-        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-        response
+        KeystoneError::new(refusal.status(), refusal.message()).response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let response = KeystoneError::from(IdentityError::Busy).response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        assert!(!KeystoneError::unauthorized().response().headers().contains_key(http::header::RETRY_AFTER));
     }
 }

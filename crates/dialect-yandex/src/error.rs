@@ -76,6 +76,7 @@ impl YcError {
         let mut response = Response::new(Body::from(body.to_string()));
         *response.status_mut() = self.http_status();
         response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        imagery_http_common::limits::retry_after_on_503(&mut response);
         response
     }
 }
@@ -95,6 +96,12 @@ impl From<DomainError> for YcError {
             }
             Problem::SourceNotAllowed { uri } => {
                 return YcError::invalid(format!("uri: {uri} is not on this server's list of allowed image sources"))
+            }
+            Problem::TooManyFilters { limit } => {
+                return YcError::invalid(format!("invalid filter: too many conditions; a list may have at most {limit} filters"))
+            }
+            Problem::TooManyFilterValues { limit } => {
+                return YcError::invalid(format!("invalid filter: too many values; a list may match at most {limit} values in all"))
             }
             _ => {}
         }
@@ -126,22 +133,26 @@ impl From<IdentityError> for YcError {
 }
 
 /// The front door's refusals: a gRPC status (`RESOURCE_EXHAUSTED`,
-/// `UNAVAILABLE`) on gRPC, the REST error body with the refusal's HTTP status.
+/// `UNAVAILABLE`) on gRPC; on REST the JSON error body with the refusal's HTTP
+/// status — budgets as `RESOURCE_EXHAUSTED`, an oversized request (413, 414, 431)
+/// as `INVALID_ARGUMENT`, which the SDK's retry interceptor does not retry.
 pub struct YandexRefusals;
 
 impl imagery_http_common::limits::Refusals for YandexRefusals {
     fn render(&self, refusal: &imagery_http_common::limits::Refusal, request: &http::request::Parts) -> Response {
         use imagery_http_common::limits::Refusal;
-        let code = match refusal {
-            Refusal::Overloaded { .. } => Code::Unavailable,
-            _ => Code::ResourceExhausted,
-        };
-        let error = YcError::new(code, refusal.message());
         let grpc = request
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("application/grpc"));
+        let code = match refusal {
+            Refusal::Overloaded { .. } => Code::Unavailable,
+            Refusal::RateLimited { .. } => Code::ResourceExhausted,
+            Refusal::TooLarge { .. } | Refusal::UriTooLong { .. } | Refusal::HeadersTooLarge { .. } if !grpc => Code::InvalidArgument,
+            _ => Code::ResourceExhausted,
+        };
+        let error = YcError::new(code, refusal.message());
         if grpc {
             let (parts, ()) = tonic::Status::from(error).into_http::<()>().into_parts();
             return Response::from_parts(parts, Body::empty());
@@ -173,5 +184,36 @@ mod tests {
         for (code, http) in cases {
             assert_eq!(YcError::new(code, "x").http_status().as_u16(), http, "{code:?}");
         }
+    }
+
+    #[test]
+    fn oversized_lists_are_invalid_arguments() {
+        let err = YcError::from(DomainError::BadRequest(Problem::TooManyFilters { limit: 64 }));
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (Code::InvalidArgument, "invalid filter: too many conditions; a list may have at most 64 filters")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_rest_request_gets_the_json_error_body() {
+        use imagery_http_common::limits::{Refusal, Refusals};
+        let (request, ()) = http::Request::get("/compute/v1/images?folderId=f").body(()).unwrap_or_default().into_parts();
+        let response = YandexRefusals.render(&Refusal::UriTooLong { limit: 16384 }, &request);
+        assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+        assert_eq!(response.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/json"));
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(body["code"], 3, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains("16384")), "{body}");
+        assert!(body["details"].is_array(), "{body}");
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry() {
+        let response = YcError::from(DomainError::Unavailable("catalog temporarily unavailable".into())).rest_response("req-1");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER), "{:?}", response.headers());
+        assert!(!YcError::invalid("x").rest_response("req-1").headers().contains_key(http::header::RETRY_AFTER));
     }
 }

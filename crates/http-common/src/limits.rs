@@ -148,6 +148,19 @@ pub fn seconds(secs: u64) -> Option<Duration> {
 /// Largest login request body buffered to learn whom it names; larger is 413.
 pub const MAX_LOGIN_BODY: usize = 64 * 1024;
 
+/// Seconds a client is asked to wait after a 503 that a dependency (catalog,
+/// blob store, identity) caused.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+
+/// Every 503 carries `Retry-After`: give a 503 without one
+/// [`UNAVAILABLE_RETRY_AFTER`] seconds. Dialects call it on their error
+/// responses; the front door on every response it passes.
+pub fn retry_after_on_503(response: &mut Response) {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(http::header::RETRY_AFTER) {
+        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER));
+    }
+}
+
 /// Why the front door answers instead of the dialect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -548,12 +561,10 @@ pub async fn guard(State(door): State<FrontDoor>, request: Request, next: Next) 
     } else if succeeded {
         refund_logins(budgets.as_ref(), &login_keys);
     }
-    let status = response.status();
-    if (status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE)
-        && !response.headers().contains_key(http::header::RETRY_AFTER)
-    {
+    if response.status() == StatusCode::TOO_MANY_REQUESTS && !response.headers().contains_key(http::header::RETRY_AFTER) {
         response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    retry_after_on_503(&mut response);
     if has_body && !body_read.load(Ordering::Relaxed) {
         // Answered before the body was read (an error found first): the rest of
         // the body is discarded and the connection closed, so tell the client not
@@ -690,6 +701,20 @@ mod tests {
         }
         let total: usize = budgets.shards.iter().map(|s| s.lock().map(|m| m.len()).unwrap_or(0)).sum();
         assert!(total <= 256, "{total}");
+    }
+
+    #[test]
+    fn every_503_says_when_to_retry() {
+        let mut unavailable = Response::new(Body::empty());
+        *unavailable.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        retry_after_on_503(&mut unavailable);
+        assert_eq!(unavailable.headers().get(http::header::RETRY_AFTER), Some(&HeaderValue::from(UNAVAILABLE_RETRY_AFTER)));
+        unavailable.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+        retry_after_on_503(&mut unavailable);
+        assert_eq!(unavailable.headers().get(http::header::RETRY_AFTER), Some(&HeaderValue::from_static("5")), "kept");
+        let mut fine = Response::new(Body::empty());
+        retry_after_on_503(&mut fine);
+        assert!(!fine.headers().contains_key(http::header::RETRY_AFTER));
     }
 
     #[test]

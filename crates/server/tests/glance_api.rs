@@ -668,3 +668,37 @@ async fn project_quotas_give_413() {
     assert_eq!(s.json(ALICE, Method::POST, &format!("/v2/images/{second}/members"), json!({"member": "m2"})).await.0, 413);
     s.stop().await;
 }
+
+/// A caller's own oversized list query is a 400 in Glance's format naming the
+/// limit (it was a 503 "catalog temporarily unavailable": SQLite refused the
+/// expression), for tags, properties and `in:` lists alike.
+#[tokio::test]
+async fn oversized_list_queries_are_400_naming_the_limit() {
+    let s = start(true).await;
+    s.create(ALICE, json!({"name": "one", "tags": ["t0"]})).await;
+    let limit = imagery_core::query::MAX_FILTERS;
+    let query = |pairs: Vec<(String, String)>| form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    let tags = |n: usize| query((0..n).map(|i| ("tag".to_string(), format!("t{i}"))).collect());
+    let properties = |n: usize| query((0..n).map(|i| (format!("k{i}"), "v".to_string())).collect());
+    let names = (0..=imagery_core::query::MAX_FILTER_VALUES).map(|i| format!("n{i}")).collect::<Vec<_>>().join(",");
+    for (what, q, words) in [
+        ("1000 tags", tags(1000), format!("at most {limit} filters")),
+        ("1000 properties", properties(1000), format!("at most {limit} filters")),
+        ("one too many", tags(limit + 1), format!("at most {limit} filters")),
+        (
+            "too many names",
+            query(vec![("name".into(), format!("in:{names}"))]),
+            format!("at most {} values", imagery_core::query::MAX_FILTER_VALUES),
+        ),
+    ] {
+        let r = s.req(ALICE, Method::GET, &format!("/v2/images?{q}")).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{what}");
+        assert!(r.headers().get("retry-after").is_none(), "{what}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "400 Bad Request", "{what}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains(&words)), "{what}: {body}");
+    }
+    let (status, body) = s.get(ALICE, &format!("/v2/images?{}", tags(limit))).await;
+    assert_eq!(status, 200, "{body}");
+    s.stop().await;
+}

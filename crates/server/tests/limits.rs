@@ -277,12 +277,13 @@ async fn oversized_requests_get_answers_in_each_format() {
         .expect("an answer, not a dropped connection");
     let (status, _, body) = body_of(response).await;
     assert_eq!(status, 431);
-    assert_eq!(body["code"], 8, "{body}");
+    assert_eq!(body["code"], 3, "{body}");
 
     let response = tls.get(format!("{yandex}/compute/v1/images?folderId={}", "f".repeat(20_000))).send().await.expect("answer");
     let (status, _, body) = body_of(response).await;
     assert_eq!(status, 414);
     assert!(body["message"].as_str().is_some_and(|m| m.contains("URI")), "{body}");
+    assert_eq!(body["code"], 3, "{body}");
 
     let response = server
         .client

@@ -424,6 +424,7 @@ impl ImageService {
 
     pub async fn list_images(&self, caller: &Caller, req: ImageListRequest) -> DomainResult<ListPage> {
         policy::require_reader(caller)?;
+        imagery_core::query::check_filters(&req.filters)?;
         if let Some(marker) = req.marker {
             let visible = self.visible_image(caller, marker).await;
             if visible.is_err() {

@@ -242,7 +242,8 @@ pub const MATRIX: &[Line] = &[
         glance: GLANCE_400,
         nova: Outcome::NoSuchOperation("Nova has no image import"),
         huawei: refused(400, "IMG.0001"),
-        // blobUri names a source, it is never fetched: recorded as metadata.
+        // An https blobUri names a source, it is never fetched: recorded as
+        // metadata (other schemes are 400 InvalidParameter).
         azure: Outcome::Accepted { status: 201 },
         yandex: YANDEX_INVALID,
     },
