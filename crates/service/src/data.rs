@@ -75,6 +75,7 @@ impl ImageService {
         }
         let limits = self.write_limits(image.owner.as_deref(), Budget::Stored, expected_size).await?;
         let node = self.config.node_id.clone();
+        let _in_flight = self.in_flight.enter(id);
         let claimed = self
             .transition(id, ImageStatus::Saving, |img| {
                 if img.status != ImageStatus::Queued {
@@ -156,6 +157,7 @@ impl ImageService {
         }
         let limits = self.write_limits(image.owner.as_deref(), Budget::Staged, expected_size).await?;
         let node = self.config.node_id.clone();
+        let _in_flight = self.in_flight.enter(id);
         let claimed = self
             .transition(id, ImageStatus::Uploading, |img| {
                 if img.status != ImageStatus::Queued {
@@ -361,8 +363,8 @@ impl ImageService {
     }
 
     /// At start: uploads and stagings this node's previous run left are dead (this
-    /// run holds the node's lease, so no other process with this id is running);
-    /// so are those of nodes whose lease expired. Their images go back to `queued`
+    /// run holds the node's lease, so no other process with this id is running, and
+    /// it runs none of them); so are those of nodes whose lease expired. Their images go back to `queued`
     /// so the client can retry. Another live node's work is never touched.
     pub async fn recover_interrupted(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
         self.recover(true).await
@@ -370,12 +372,14 @@ impl ImageService {
 
     /// Periodically, on every node: take over what nodes that died left (their
     /// lease expired): interrupted uploads back to `queued`, and imports whose job
-    /// record is missing failed. Jobs themselves are taken over by claiming them.
+    /// record is missing failed. This node's own uploads that no longer run here
+    /// (their failure could not be recorded while the catalog was unreachable)
+    /// are returned too, once the catalog is back. Jobs themselves are taken over by claiming them.
     pub async fn take_over_dead_nodes(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
         self.recover(false).await
     }
 
-    async fn recover(&self, at_start: bool) -> DomainResult<usize> {
+    async fn recover(&self, _at_start: bool) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
         query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Uploading, ImageStatus::Importing])];
         let mut recovered = 0;
@@ -397,7 +401,9 @@ impl ImageService {
                 }
                 let owner = image.reserved(UPLOAD_NODE).unwrap_or_default().to_string();
                 let dead = if owner == me {
-                    at_start
+                    // Ours, but no upload of it runs in this process: a previous run's,
+                    // or one whose failure could not be recorded (the catalog was down).
+                    !self.in_flight.contains(image.id)
                 } else {
                     match alive.get(&owner) {
                         Some(live) => !live,

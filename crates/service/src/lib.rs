@@ -35,6 +35,39 @@ pub struct ImageService {
     /// The HTTP client imports fetch with: redirects re-checked against `sources`.
     fetcher: reqwest::Client,
     workers: Arc<jobs::Workers>,
+    /// Uploads and stagings running in this process, by image.
+    in_flight: InFlight,
+}
+
+/// The images this process is writing bytes for right now (counted: a second,
+/// refused attempt on the same image must not hide the first).
+#[derive(Default)]
+pub(crate) struct InFlight(Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>>);
+
+/// Removes its image from [`InFlight`] when dropped (the write ended, whatever way).
+pub(crate) struct InFlightGuard(Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>>, uuid::Uuid);
+
+impl InFlight {
+    pub(crate) fn enter(&self, id: uuid::Uuid) -> InFlightGuard {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(id).or_default() += 1;
+        InFlightGuard(Arc::clone(&self.0), id)
+    }
+
+    pub(crate) fn contains(&self, id: uuid::Uuid) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&id)
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut running = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = running.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// The service acting for itself: crash recovery and garbage collection, work no
@@ -67,7 +100,7 @@ impl ImageService {
                     reqwest::Client::new()
                 },
             );
-        Arc::new(ImageService { catalog, blobs, config, sources, fetcher, workers: Arc::default() })
+        Arc::new(ImageService { catalog, blobs, config, sources, fetcher, workers: Arc::default(), in_flight: InFlight::default() })
     }
 
     /// The service and its system caller, for the process that runs background work.

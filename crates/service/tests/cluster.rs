@@ -210,3 +210,33 @@ async fn one_garbage_collector_at_a_time() {
     assert!(cluster.catalog.get_lease(GC_LEASE).await.unwrap().is_none());
     assert_eq!(b.collect_garbage(&b_system, chrono::Duration::zero()).await.unwrap(), (0, 0));
 }
+
+/// An upload whose end could not be recorded (its task vanished, or the catalog
+/// was unreachable when it failed) leaves `saving` behind on a live node: that
+/// node's own sweep returns it to `queued`, while its running uploads are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nodes_own_lost_upload_is_recovered_by_its_sweep() {
+    let cluster = Cluster::new().await;
+    let (a, a_system) = cluster.node("node-a", |_| {});
+    a.join_cluster(&a_system, "a-1", None).await.unwrap();
+    let (running, lost) = (a.create_image(&caller(), raw()).await.unwrap(), a.create_image(&caller(), raw()).await.unwrap());
+    let (_keep, held) = tokio::sync::oneshot::channel();
+    let still_running = {
+        let a = a.clone();
+        tokio::spawn(async move { a.upload(&caller(), running.id, held_body(held), None).await })
+    };
+    let (_gone, held2) = tokio::sync::oneshot::channel();
+    let vanishing = {
+        let a = a.clone();
+        tokio::spawn(async move { a.upload(&caller(), lost.id, held_body(held2), None).await })
+    };
+    while status_of(&a, running.id).await != ImageStatus::Saving || status_of(&a, lost.id).await != ImageStatus::Saving {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    vanishing.abort();
+    let _ = vanishing.await;
+    assert_eq!(a.take_over_dead_nodes(&a_system).await.unwrap(), 1);
+    assert_eq!(status_of(&a, lost.id).await, ImageStatus::Queued);
+    assert_eq!(status_of(&a, running.id).await, ImageStatus::Saving);
+    still_running.abort();
+}
