@@ -198,6 +198,58 @@ pub enum Problem {
     /// A list query whose `in:` lists name more values than
     /// [`crate::query::MAX_FILTER_VALUES`] in all.
     TooManyFilterValues { limit: usize },
+    /// Fetching an import source (`uri`, as the caller gave it) failed.
+    Fetch { uri: String, failure: FetchFailure },
+}
+
+/// Why fetching an import source failed. The words name no internals (no
+/// resolver, library or socket errors: those are logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchFailure {
+    /// The host is, or resolves only to, an address imports may not reach:
+    /// loopback, private, link-local (cloud metadata), shared (CGNAT),
+    /// documentation, multicast, unspecified and other special addresses.
+    SpecialAddress,
+    /// A redirect leads outside the operator's allowed sources.
+    RedirectNotAllowed,
+    /// More redirects than imports follow.
+    TooManyRedirects { max: usize },
+    /// No connection could be made (the name does not resolve, the port is closed…).
+    Unreachable,
+    /// No connection within `secs` seconds.
+    ConnectTimeout { secs: u64 },
+    /// No byte (or no response head) for `secs` seconds.
+    Stalled { secs: u64 },
+    /// The whole fetch took longer than `secs` seconds.
+    Deadline { secs: u64 },
+    /// The source answered a status other than 2xx.
+    Status { code: u16 },
+    /// The source answered with a `Content-Encoding` (imports take bytes as they are stored).
+    Encoded { encoding: String },
+    /// The connection broke before the body was complete.
+    Interrupted,
+}
+
+impl fmt::Display for FetchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchFailure::SpecialAddress => f.write_str(
+                "its address is not a public one (loopback, private, link-local and other special addresses are refused unless the operator allows them)",
+            ),
+            FetchFailure::RedirectNotAllowed => f.write_str("it redirects outside the operator's allowed sources"),
+            FetchFailure::TooManyRedirects { max } => write!(f, "it redirects more than {max} times"),
+            FetchFailure::Unreachable => f.write_str("the source could not be reached"),
+            FetchFailure::ConnectTimeout { secs } => write!(f, "no connection within {secs} s"),
+            FetchFailure::Stalled { secs } => write!(f, "no data arrived for {secs} s"),
+            FetchFailure::Deadline { secs } => write!(f, "the transfer did not finish within {secs} s"),
+            FetchFailure::Status { code } => write!(f, "it answered HTTP status {code}"),
+            FetchFailure::Encoded { encoding } => {
+                write!(f, "it answered with Content-Encoding '{encoding}'; imports take unencoded bytes only")
+            }
+            FetchFailure::Interrupted => f.write_str("the transfer was interrupted"),
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -271,6 +323,7 @@ impl fmt::Display for Problem {
             Problem::TooManyFilterValues { limit } => {
                 write!(f, "Too many filter values: the filters of a list query may name at most {limit} values in all.")
             }
+            Problem::Fetch { uri, failure } => write!(f, "Could not fetch {uri}: {failure}."),
         }
     }
 }

@@ -17,6 +17,6 @@ pub mod rules;
 pub mod time;
 
 pub use context::Caller;
-pub use error::{ByteLimit, Counted, DataRefusal, Denial, DomainError, DomainResult, Field, Problem};
+pub use error::{ByteLimit, Counted, DataRefusal, Denial, DomainError, DomainResult, FetchFailure, Field, Problem};
 pub use image::{Image, ImageData, ImageStatus, Visibility};
 pub use member::{Member, MemberStatus};

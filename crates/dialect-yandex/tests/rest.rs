@@ -636,6 +636,29 @@ async fn create_from_a_uri_refuses_unsafe_disk_images() {
 }
 
 #[tokio::test]
+async fn create_from_a_uri_refuses_a_host_that_resolves_to_a_private_address() {
+    // `localhost` is on the allow-list, but resolves to the loopback byte server:
+    // without `web_download_allow_private` the import fails, naming the URL.
+    let catalog = imagery_catalog::open("sqlite::memory:").await.expect("catalog");
+    let env = common::start_configured(catalog, |config, files| {
+        let port = files.rsplit(':').next().unwrap_or_default();
+        config.web_download_allow.push(format!("http://localhost:{port}/"));
+    })
+    .await;
+    let port = env.files.rsplit(':').next().unwrap_or_default();
+    let uri = format!("http://localhost:{port}/ok.raw");
+    let op = create(&env, &env.alice.token, json!({"folderId": env.alice.folder, "name": "internal", "uri": uri})).await;
+    let failed = env.wait(op["id"].as_str().unwrap_or_default(), &env.alice.token).await;
+    assert_eq!(failed["error"]["code"], 9, "{failed}");
+    let message = failed["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&uri) && message.contains("not a public one"), "{message}");
+    let image_id = op["metadata"]["imageId"].as_str().unwrap_or_default();
+    let (status, image) = env.get(&format!("/compute/v1/images/{image_id}"), &env.alice.token).await;
+    assert_eq!(status, 200);
+    assert_eq!(image["status"], "ERROR");
+}
+
+#[tokio::test]
 async fn operations_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("catalog.db");

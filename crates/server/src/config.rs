@@ -253,6 +253,21 @@ pub struct ConfigArgs {
     /// Largest image accepted, in bytes.
     #[arg(long, env = "IMAGERY_IMAGE_SIZE_CAP")]
     pub image_size_cap: Option<u64>,
+    /// Let imports (Glance web-download, Yandex create-from-URI) reach private,
+    /// loopback and other special addresses behind any allow-listed host
+    /// (`[service] web_download_allow`; see SECURITY.md). Without it only an
+    /// allow-list entry whose host is the IP address itself reaches one.
+    #[arg(long, env = "IMAGERY_WEB_DOWNLOAD_ALLOW_PRIVATE")]
+    pub web_download_allow_private: bool,
+    /// Seconds an import may take to connect to its source (0: no limit) [default: 10]
+    #[arg(long, env = "IMAGERY_WEB_DOWNLOAD_CONNECT_TIMEOUT", value_name = "SECS")]
+    pub web_download_connect_timeout: Option<u64>,
+    /// Seconds an import's source may send nothing before the import fails (0: no limit) [default: 60]
+    #[arg(long, env = "IMAGERY_WEB_DOWNLOAD_STALL_TIMEOUT", value_name = "SECS")]
+    pub web_download_stall_timeout: Option<u64>,
+    /// Seconds a whole import fetch may take (0: no limit) [default: 21600]
+    #[arg(long, env = "IMAGERY_WEB_DOWNLOAD_TIMEOUT", value_name = "SECS")]
+    pub web_download_timeout: Option<u64>,
     /// Token lifetime in seconds.
     #[arg(long, env = "IMAGERY_TOKEN_TTL")]
     pub token_ttl_secs: Option<u64>,
@@ -464,6 +479,18 @@ impl Config {
         if let Some(v) = args.image_size_cap {
             config.service.image_size_cap = v;
         }
+        if args.web_download_allow_private {
+            config.service.web_download_allow_private = true;
+        }
+        if let Some(v) = args.web_download_connect_timeout {
+            config.service.web_download_connect_timeout_secs = v;
+        }
+        if let Some(v) = args.web_download_stall_timeout {
+            config.service.web_download_stall_timeout_secs = v;
+        }
+        if let Some(v) = args.web_download_timeout {
+            config.service.web_download_timeout_secs = v;
+        }
         if let Some(v) = args.token_ttl_secs {
             config.token_ttl_secs = v;
         }
@@ -519,6 +546,39 @@ mod tests {
         let args = ConfigArgs { kek: config.kek.clone(), database_url: config.database_url.clone(), ..ConfigArgs::default() };
         let text = format!("{args:?}");
         assert!(!text.contains("S0VLLVNFQ1JFVC1WQUxVRQ") && !text.contains("pg-SECRET") && text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn import_fetch_settings_come_from_the_file_and_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("imagery.toml");
+        let toml = "[service]\nweb_download_allow = [\"http://10.0.0.5/images/\"]\nweb_download_stall_timeout_secs = 5\n";
+        std::fs::write(&file, toml).unwrap();
+        let args = ConfigArgs { config: Some(file.clone()), ..ConfigArgs::default() };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.service.web_download_allow, ["http://10.0.0.5/images/"]);
+        assert_eq!(config.service.web_download_stall_timeout_secs, 5);
+        assert!(!config.service.web_download_allow_private, "off by default");
+        assert_eq!(config.service.web_download_connect_timeout_secs, 10);
+        assert_eq!(config.service.web_download_timeout_secs, 6 * 3600);
+        let args = ConfigArgs {
+            config: Some(file),
+            web_download_allow_private: true,
+            web_download_connect_timeout: Some(3),
+            web_download_stall_timeout: Some(7),
+            web_download_timeout: Some(600),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert!(config.service.web_download_allow_private);
+        assert_eq!(
+            (
+                config.service.web_download_connect_timeout_secs,
+                config.service.web_download_stall_timeout_secs,
+                config.service.web_download_timeout_secs
+            ),
+            (3, 7, 600)
+        );
     }
 
     #[test]

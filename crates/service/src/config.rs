@@ -29,6 +29,20 @@ pub struct ServiceConfig {
     pub import_methods: Vec<String>,
     /// URL prefixes `web-download` may fetch from. Empty: web-download refuses every URL.
     pub web_download_allow: Vec<String>,
+    /// Let imports reach private and other special addresses (loopback, RFC 1918,
+    /// fc00::/7, CGNAT, documentation…) behind any allow-listed host. Off: only an
+    /// allow-list entry whose host is that IP literal reaches such an address.
+    /// Link-local (169.254.0.0/16 with the cloud metadata service, fe80::/10) is
+    /// reachable only through such a literal entry, and unspecified, multicast and
+    /// broadcast addresses never.
+    pub web_download_allow_private: bool,
+    /// Seconds an import may take to connect to its source (0: no limit).
+    pub web_download_connect_timeout_secs: u64,
+    /// Seconds an import's source may send nothing (response head or body) before
+    /// the import fails (0: no limit).
+    pub web_download_stall_timeout_secs: u64,
+    /// Seconds a whole import fetch may take (0: no limit).
+    pub web_download_timeout_secs: u64,
     /// Reject uploads whose bytes do not match the declared disk format.
     pub require_image_format_match: bool,
     pub default_quota: Quota,
@@ -65,6 +79,10 @@ impl Default for ServiceConfig {
             disk_formats: strings(&["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]),
             import_methods: strings(&["glance-direct", "web-download", "copy-image"]),
             web_download_allow: Vec::new(),
+            web_download_allow_private: false,
+            web_download_connect_timeout_secs: 10,
+            web_download_stall_timeout_secs: 60,
+            web_download_timeout_secs: 6 * 3600,
             require_image_format_match: true,
             default_quota: Quota::default(),
             project_quotas: BTreeMap::new(),

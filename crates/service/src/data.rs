@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use futures::TryStreamExt;
 use imagery_core::cluster::{node_lease, Job, GC_LEASE};
 use imagery_core::policy;
 use imagery_core::ports::ByteStream;
@@ -335,16 +334,9 @@ impl ImageService {
     }
 
     async fn import_from_web(&self, id: Uuid, uri: &str) -> DomainResult<()> {
-        // `import` checked `uri` before this job started; redirects are checked by the fetcher.
+        // `import` checked `uri` before this job started; `fetch_blob` guards the fetch (crate::fetch).
         let image = self.catalog.get_image(id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(id))?;
-        let response =
-            self.fetcher.get(uri).send().await.map_err(|e| DomainError::BadRequest(format!("Could not fetch {uri}: {e}").into()))?;
-        if !response.status().is_success() {
-            return Err(DomainError::BadRequest(format!("Fetching {uri} answered {}", response.status()).into()));
-        }
-        let body: ByteStream = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
-        let limits = self.write_limits(image.owner.as_deref(), Budget::Stored, None).await?;
-        let stored = self.write_blob(body, limits, Admission::of(&image)).await?;
+        let stored = self.fetch_blob(uri, image.owner.as_deref(), Admission::of(&image)).await?;
         self.activate_imported(id, stored).await
     }
 

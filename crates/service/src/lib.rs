@@ -7,6 +7,7 @@ mod catalog_ext;
 mod cluster;
 pub mod config;
 mod data;
+mod fetch;
 mod images;
 mod jobs;
 mod members;
@@ -32,8 +33,9 @@ pub struct ImageService {
     blobs: Arc<dyn BlobStore>,
     config: ServiceConfig,
     sources: ImportSources,
-    /// The HTTP client imports fetch with: redirects re-checked against `sources`.
-    fetcher: reqwest::Client,
+    /// The HTTP client imports fetch with: redirects re-checked against `sources`,
+    /// every address checked (see [`fetch`]).
+    fetcher: fetch::Fetcher,
     workers: Arc<jobs::Workers>,
     /// Uploads and stagings running in this process, by image.
     in_flight: InFlight,
@@ -79,27 +81,10 @@ pub struct SystemCaller {
     _private: (),
 }
 
-/// Redirects an import follows at most.
-const MAX_REDIRECTS: usize = 3;
-
 impl ImageService {
     pub fn new(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Arc<Self> {
         let sources = ImportSources::parse(&config.web_download_allow);
-        let allowed = sources.clone();
-        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS || !allowed.allows_url(attempt.url()) {
-                attempt.stop()
-            } else {
-                attempt.follow()
-            }
-        });
-        let fetcher =
-            reqwest::Client::builder().redirect(redirects).connect_timeout(std::time::Duration::from_secs(10)).build().unwrap_or_else(
-                |err| {
-                    tracing::error!(%err, "could not build the import client; using the default one");
-                    reqwest::Client::new()
-                },
-            );
+        let fetcher = fetch::Fetcher::new(&config, &sources);
         Arc::new(ImageService { catalog, blobs, config, sources, fetcher, workers: Arc::default(), in_flight: InFlight::default() })
     }
 

@@ -75,6 +75,13 @@ impl ImportSources {
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }
+
+    /// The addresses of the entries whose host is an IP literal (`http://10.0.0.5/`,
+    /// `http://[fd00::5]/`): the operator named each, so imports may reach it even
+    /// when it is private (see [`crate::fetch`]).
+    pub fn literal_addresses(&self) -> Vec<std::net::IpAddr> {
+        self.sources.iter().filter_map(|s| s.host.trim_start_matches('[').trim_end_matches(']').parse().ok()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +110,13 @@ mod tests {
         assert!(!l.allows("http://files.example/public/a"));
         assert!(!l.allows("file:///etc/passwd"));
         assert!(!l.allows("not a url"));
+    }
+
+    #[test]
+    fn ip_literal_entries_are_listed() {
+        let l = list(&["http://127.0.0.1:8080/images/", "https://mirror.example/", "http://[fd00::5]/", "http://0x0a000001/"]);
+        let found: Vec<String> = l.literal_addresses().iter().map(|ip| ip.to_string()).collect();
+        assert_eq!(found, ["127.0.0.1", "fd00::5", "10.0.0.1"]);
     }
 
     #[test]

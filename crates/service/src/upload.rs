@@ -158,6 +158,10 @@ impl ImageService {
                 None => break None,
                 Some(Ok(chunk)) => chunk,
                 Some(Err(err)) => {
+                    if let Some(failure) = crate::fetch::source_failure(&err) {
+                        // A fetched source's own failure (stalled, too slow, broken off), naming its URL.
+                        break Some(failure);
+                    }
                     tracing::warn!(%err, "upload body ended with an error");
                     break Some(DomainError::BadRequest("The request body could not be read completely.".into()));
                 }

@@ -83,8 +83,15 @@ pub async fn start() -> Env {
 }
 
 pub async fn start_on(catalog: Arc<dyn Catalog>) -> Env {
+    start_configured(catalog, |_, _| {}).await
+}
+
+/// [`start_on`] with the service configuration adjusted by `tweak`, which is
+/// given the byte server's origin.
+pub async fn start_configured(catalog: Arc<dyn Catalog>, tweak: impl FnOnce(&mut ServiceConfig, &str)) -> Env {
     let files = serve_files().await;
-    let config = ServiceConfig { web_download_allow: vec![format!("{files}/")], ..ServiceConfig::default() };
+    let mut config = ServiceConfig { web_download_allow: vec![format!("{files}/")], ..ServiceConfig::default() };
+    tweak(&mut config, &files);
     let world = imagery_test_support::world::backends_on(catalog.clone(), config, |_| {}).await;
     let (service, identity) = (world.service.clone(), world.identity.clone());
     let alice = account(&identity, &service, "alice", "alpha", "member").await;
