@@ -53,6 +53,18 @@ install_garage() {
     fi
     command -v cargo >/dev/null || { log "cargo is needed to build Garage"; exit 1; }
     mkdir -p "$root"
+    # One build at a time: a second caller waits for the first and uses its result
+    # (two builds in one directory delete each other's files).
+    exec 9>"$root.lock"
+    if ! flock -n 9; then
+        log "another process is building Garage $GARAGE_VERSION; waiting for it"
+        flock 9
+    fi
+    if [[ -x "$bin" ]]; then
+        exec 9>&-
+        echo "$bin"
+        return
+    fi
     build="$root/build"
     started=$(date +%s)
     log "building Garage $GARAGE_VERSION (features $GARAGE_FEATURES) into $root; this takes a while once"
@@ -67,6 +79,7 @@ install_garage() {
     rm -rf "$build"
     [[ -x "$bin" ]] || { log "cargo install finished but $bin is missing"; exit 1; }
     log "built Garage $GARAGE_VERSION in $(( $(date +%s) - started ))s"
+    exec 9>&-
     echo "$bin"
 }
 

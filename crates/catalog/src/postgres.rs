@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use futures::stream::{BoxStream, StreamExt};
-use imagery_core::cluster::{Job, JobOutcome, Lease, Seen};
+use imagery_core::cluster::{Job, JobOutcome, JobState, Lease, Seen};
 use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult, ClusterCatalog, IdentityCatalog, ImageCatalog, Usage};
@@ -237,6 +237,17 @@ impl ClusterCatalog for PostgresCatalog {
         let client = self.client().await?;
         let id = image_id.hyphenated().to_string();
         query_all(&client, st::LIST_JOBS_FOR_IMAGE, &[&id], rows::decode_job).await
+    }
+
+    async fn list_jobs(&self, state: Option<JobState>, after: Option<Uuid>, descending: bool, limit: usize) -> CatalogResult<Vec<Job>> {
+        let client = self.client().await?;
+        let state = state.map(JobState::as_str);
+        let limit = shared::sql_limit(limit);
+        let (sql, _) = st::list_jobs_statement(descending, after.is_some());
+        match after {
+            Some(after) => query_all(&client, sql, &[&state, &limit, &after.hyphenated().to_string()], rows::decode_job).await,
+            None => query_all(&client, sql, &[&state, &limit], rows::decode_job).await,
+        }
     }
 
     async fn claim_job(&self, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<Option<Job>> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use imagery_core::cluster::{Job, JobOutcome, Lease, Seen};
+use imagery_core::cluster::{Job, JobOutcome, JobState, Lease, Seen};
 use imagery_core::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use imagery_core::operation::OperationRecord;
 use imagery_core::ports::{CatalogError, CatalogResult, ClusterCatalog, IdentityCatalog, ImageCatalog, Usage};
@@ -1041,6 +1041,19 @@ impl ClusterCatalog for SqliteCatalog {
     async fn list_jobs_for_image(&self, image_id: Uuid) -> CatalogResult<Vec<Job>> {
         let id = image_id.hyphenated().to_string();
         self.read(move |c| query_all(c, sqlite!(st::LIST_JOBS_FOR_IMAGE), params![id], |r| rows::decode_job(r))).await
+    }
+
+    async fn list_jobs(&self, state: Option<JobState>, after: Option<Uuid>, descending: bool, limit: usize) -> CatalogResult<Vec<Job>> {
+        let state = state.map(JobState::as_str);
+        let limit = shared::sql_limit(limit);
+        self.read(move |c| {
+            let (_, sql) = st::list_jobs_statement(descending, after.is_some());
+            match after {
+                Some(after) => query_all(c, sql, params![state, limit, after.hyphenated().to_string()], |r| rows::decode_job(r)),
+                None => query_all(c, sql, params![state, limit], |r| rows::decode_job(r)),
+            }
+        })
+        .await
     }
 
     async fn claim_job(&self, node: &str, now: Timestamp, until: Timestamp) -> CatalogResult<Option<Job>> {

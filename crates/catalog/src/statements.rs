@@ -100,6 +100,36 @@ pub(crate) const INSERT_JOB: &str =
     concat!("INSERT INTO jobs (", job_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
 pub(crate) const GET_JOB: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
 pub(crate) const LIST_JOBS_FOR_IMAGE: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE image_id = $1 ORDER BY created_at, id");
+/// Listing all jobs: `$1` a state or NULL, `$2` the limit (`_AFTER`: `$3` the marker job).
+macro_rules! list_jobs {
+    ($order:literal, $after:literal) => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR state = CAST($1 AS TEXT))",
+            $after,
+            " ORDER BY created_at ",
+            $order,
+            ", id ",
+            $order,
+            " LIMIT $2"
+        )
+    };
+}
+pub(crate) const LIST_JOBS_ASC: &str = list_jobs!("ASC", "");
+pub(crate) const LIST_JOBS_DESC: &str = list_jobs!("DESC", "");
+pub(crate) const LIST_JOBS_ASC_AFTER: &str = list_jobs!("ASC", " AND (created_at, id) > (SELECT created_at, id FROM jobs WHERE id = $3)");
+pub(crate) const LIST_JOBS_DESC_AFTER: &str = list_jobs!("DESC", " AND (created_at, id) < (SELECT created_at, id FROM jobs WHERE id = $3)");
+
+/// The statement for a job listing's order and marker.
+pub(crate) fn list_jobs_statement(descending: bool, after: bool) -> (&'static str, &'static str) {
+    match (descending, after) {
+        (false, false) => (LIST_JOBS_ASC, sqlite!(LIST_JOBS_ASC)),
+        (true, false) => (LIST_JOBS_DESC, sqlite!(LIST_JOBS_DESC)),
+        (false, true) => (LIST_JOBS_ASC_AFTER, sqlite!(LIST_JOBS_ASC_AFTER)),
+        (true, true) => (LIST_JOBS_DESC_AFTER, sqlite!(LIST_JOBS_DESC_AFTER)),
+    }
+}
 /// The claim (`$1` node, `$2` now, `$3` lease end); `taken_from` keeps the node
 /// whose lease expired (SET expressions see the row as it was).
 macro_rules! claim_job {

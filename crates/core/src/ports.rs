@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::cluster::{Job, JobOutcome, Lease, Seen};
+use crate::cluster::{Job, JobOutcome, JobState, Lease, Seen};
 use crate::identity::{AccessKey, ApplicationCredential, Domain, Project, Revocation, Role, RoleAssignment, SigningKey, User};
 use crate::image::Image;
 use crate::member::Member;
@@ -179,6 +179,9 @@ pub trait ClusterCatalog: Send + Sync + 'static {
     async fn get_job(&self, id: Uuid) -> CatalogResult<Option<Job>>;
     /// Jobs of one image, oldest first.
     async fn list_jobs_for_image(&self, image_id: Uuid) -> CatalogResult<Vec<Job>>;
+    /// Jobs of every owner in `created_at` order (newest first when `descending`),
+    /// only those in `state` if given, strictly after the job `after` in that order.
+    async fn list_jobs(&self, state: Option<JobState>, after: Option<Uuid>, descending: bool, limit: usize) -> CatalogResult<Vec<Job>>;
     /// Claim the oldest job that is `pending`, or `processing` under a lease that
     /// expired before `now` (its node is gone): it becomes `processing` for `node`
     /// until `until`, one more attempt, `taken_from` naming the previous node.

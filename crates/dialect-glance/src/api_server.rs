@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::error::{accept_of, GlanceError, GlanceResult};
 use crate::router::{is_public, parse, Endpoint, RouteError};
-use crate::{image_data, images, info, members};
+use crate::{image_data, images, info, members, tasks};
 
 #[derive(Clone)]
 pub struct GlanceState {
@@ -39,6 +39,8 @@ pub(crate) struct Ctx {
     pub caller: Caller,
     pub headers: HeaderMap,
     pub query: Option<String>,
+    /// The `x-openstack-request-id` this request is answered with.
+    pub request_id: String,
 }
 
 impl Ctx {
@@ -119,7 +121,8 @@ async fn dispatch(state: GlanceState, request: Request) -> GlanceResult<Response
     if endpoint.rejects_body() && imagery_http_common::body::has_body(&parts.headers) {
         return Err(GlanceError::bad_request("A body is not expected with this request."));
     }
-    let ctx = Ctx { state, caller, headers: parts.headers, query: parts.uri.query().map(str::to_string) };
+    let request_id = request_id::of(&parts.extensions).openstack();
+    let ctx = Ctx { state, caller, headers: parts.headers, query: parts.uri.query().map(str::to_string), request_id };
     route(&ctx, endpoint, body).await
 }
 
@@ -139,7 +142,11 @@ async fn route(ctx: &Ctx, endpoint: Endpoint, body: Body) -> GlanceResult<Respon
         Download { id } => image_data::download(ctx, &id).await,
         Stage { id } => image_data::stage(ctx, &id, body).await,
         Import { id } => image_data::import(ctx, &id, body).await,
-        ImageTasks { id } => image_data::tasks(ctx, &id).await,
+        ImageTasks { id } => tasks::image_tasks(ctx, &id).await,
+        ListTasks => tasks::list(ctx).await,
+        CreateTask => tasks::create(ctx, body).await,
+        ShowTask { id } => tasks::show(ctx, &id).await,
+        DeleteTask { id } => tasks::delete(ctx, &id).await,
         ListMembers { id } => members::list(ctx, &id).await,
         CreateMember { id } => members::create(ctx, &id, body).await,
         ShowMember { id, member } => members::show(ctx, &id, &member).await,

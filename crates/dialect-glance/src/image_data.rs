@@ -1,14 +1,14 @@
-//! `/v2/images/{id}/file`, `/stage`, `/import` and `/tasks`: bytes in and out.
+//! `/v2/images/{id}/file`, `/stage` and `/import`: bytes in and out.
 
 use axum::body::Body;
 use axum::response::Response;
 use futures::TryStreamExt;
 use http::{HeaderValue, StatusCode};
 use imagery_core::ports::ByteStream;
-use imagery_service::{DownloadRange, ImportMethod};
-use serde_json::{json, Value};
+use imagery_service::{DownloadRange, ImportMethod, JobOrigin};
+use serde_json::Value;
 
-use crate::api_server::{empty, image_id, json_body, json_response, Ctx};
+use crate::api_server::{empty, image_id, json_body, Ctx};
 use crate::error::{GlanceError, GlanceResult};
 
 fn require_octet_stream(ctx: &Ctx) -> GlanceResult<()> {
@@ -142,16 +142,10 @@ pub async fn import(ctx: &Ctx, id: &str, body: Body) -> GlanceResult<Response> {
         "copy-image" => ImportMethod::CopyImage,
         other => return Err(GlanceError::bad_request(format!("Import method {other} is not valid."))),
     };
-    ctx.service().import(&ctx.caller, id, method).await?;
+    // The task records the request as sent and the request id the client sees.
+    let origin = JobOrigin { request_id: Some(ctx.request_id.clone()), request: Some(value.clone()) };
+    ctx.service().import_from(&ctx.caller, id, method, origin).await?;
     Ok(empty(StatusCode::ACCEPTED))
-}
-
-/// Import tasks are not recorded separately; an image visible to the caller has
-/// an empty task list.
-pub async fn tasks(ctx: &Ctx, id: &str) -> GlanceResult<Response> {
-    let id = image_id(id)?;
-    ctx.service().show_image(&ctx.caller, id).await?;
-    Ok(json_response(StatusCode::OK, &json!({"tasks": []})))
 }
 
 #[cfg(test)]

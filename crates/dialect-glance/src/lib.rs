@@ -16,6 +16,7 @@ pub mod list_query;
 mod members;
 pub mod router;
 mod schemas;
+mod tasks;
 pub mod views;
 
 pub use api_server::{router, GlanceState};

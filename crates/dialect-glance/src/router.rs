@@ -43,6 +43,14 @@ pub enum Endpoint {
     ImageTasks {
         id: String,
     },
+    ListTasks,
+    CreateTask,
+    ShowTask {
+        id: String,
+    },
+    DeleteTask {
+        id: String,
+    },
     AddTag {
         id: String,
         tag: String,
@@ -92,6 +100,9 @@ impl Endpoint {
                 | Deactivate { .. }
                 | Reactivate { .. }
                 | ImageTasks { .. }
+                | ListTasks
+                | ShowTask { .. }
+                | DeleteTask { .. }
                 | AddTag { .. }
                 | DeleteTag { .. }
                 | ListMembers { .. }
@@ -125,6 +136,10 @@ pub fn surface() -> Vec<(Method, &'static str)> {
         (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/stage"),
         (Method::POST, "/v2/images/00000000-0000-0000-0000-000000000001/import"),
         (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/tasks"),
+        (Method::GET, "/v2/tasks"),
+        (Method::POST, "/v2/tasks"),
+        (Method::GET, "/v2/tasks/00000000-0000-0000-0000-000000000001"),
+        (Method::DELETE, "/v2/tasks/00000000-0000-0000-0000-000000000001"),
         (Method::PUT, "/v2/images/00000000-0000-0000-0000-000000000001/tags/t"),
         (Method::DELETE, "/v2/images/00000000-0000-0000-0000-000000000001/tags/t"),
         (Method::GET, "/v2/images/00000000-0000-0000-0000-000000000001/members"),
@@ -220,6 +235,19 @@ pub fn parse(method: &Method, path: &str) -> Result<Endpoint, RouteError> {
         ["images", id, "stage"] if !id.is_empty() => only(method, "PUT", Endpoint::Stage { id: decode(id) }),
         ["images", id, "import"] if !id.is_empty() => only(method, "POST", Endpoint::Import { id: decode(id) }),
         ["images", id, "tasks"] if !id.is_empty() => only(method, "GET", Endpoint::ImageTasks { id: decode(id) }),
+        ["tasks"] => match *method {
+            Method::GET => Ok(Endpoint::ListTasks),
+            Method::POST => Ok(Endpoint::CreateTask),
+            _ => Err(RouteError::MethodNotAllowed("GET, POST")),
+        },
+        ["tasks", id] if !id.is_empty() => {
+            let id = decode(id);
+            match *method {
+                Method::GET => Ok(Endpoint::ShowTask { id }),
+                Method::DELETE => Ok(Endpoint::DeleteTask { id }),
+                _ => Err(RouteError::MethodNotAllowed("GET, DELETE")),
+            }
+        }
         ["images", id, "actions", "deactivate"] if !id.is_empty() => only(method, "POST", Endpoint::Deactivate { id: decode(id) }),
         ["images", id, "actions", "reactivate"] if !id.is_empty() => only(method, "POST", Endpoint::Reactivate { id: decode(id) }),
         ["images", id, "tags", tag] if !id.is_empty() && !tag.is_empty() => {

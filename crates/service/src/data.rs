@@ -12,7 +12,7 @@ use imagery_core::{Caller, DomainError, DomainResult, Image, ImageData, ImageSta
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::jobs::{ImportInput, IMPORT_JOB};
+use crate::jobs::{ImportInput, ImportSource, JobOrigin, IMPORT_JOB};
 use crate::upload::{Admission, Budget};
 use crate::{backend, io_failure, ImageService};
 
@@ -205,6 +205,12 @@ impl ImageService {
 
     /// Start an interoperable import; the work finishes in the background (202).
     pub async fn import(self: &Arc<Self>, caller: &Caller, id: Uuid, method: ImportMethod) -> DomainResult<()> {
+        self.import_from(caller, id, method, JobOrigin::default()).await.map(drop)
+    }
+
+    /// As [`import`](Self::import), recording where the request came from on its
+    /// job; returns the job.
+    pub async fn import_from(self: &Arc<Self>, caller: &Caller, id: Uuid, method: ImportMethod, origin: JobOrigin) -> DomainResult<Job> {
         let name = match &method {
             ImportMethod::GlanceDirect => "glance-direct",
             ImportMethod::WebDownload { .. } => "web-download",
@@ -254,26 +260,31 @@ impl ImageService {
         if claimed.is_none() {
             return Err(DomainError::image_not_found(id));
         }
-        let input = match method {
-            ImportMethod::WebDownload { uri } => ImportInput::WebDownload { uri },
-            _ => ImportInput::GlanceDirect,
+        let source = match method {
+            ImportMethod::WebDownload { uri } => ImportSource::WebDownload { uri },
+            _ => ImportSource::GlanceDirect,
         };
+        let input = ImportInput { source, import_req: origin.request };
         let mut job = Job::new(IMPORT_JOB, serde_json::to_value(&input).unwrap_or_default(), now());
         job.image_id = Some(id);
         job.owner = image.owner.clone();
-        if let Err(err) = self.enqueue(caller, job).await {
-            // Without its job nothing would ever finish the import: undo the claim.
-            let _ = self
-                .transition(id, needed, |img| {
-                    if img.status != ImageStatus::Importing {
-                        return Ok(false);
-                    }
-                    Ok(true)
-                })
-                .await;
-            return Err(err);
-        }
-        Ok(())
+        job.request_id = origin.request_id;
+        let job = match self.enqueue(caller, job).await {
+            Ok(job) => job,
+            Err(err) => {
+                // Without its job nothing would ever finish the import: undo the claim.
+                let _ = self
+                    .transition(id, needed, |img| {
+                        if img.status != ImageStatus::Importing {
+                            return Ok(false);
+                        }
+                        Ok(true)
+                    })
+                    .await;
+                return Err(err);
+            }
+        };
+        Ok(job)
     }
 
     /// Run an import job (on whichever node claimed it); re-runnable from the start.
@@ -285,11 +296,59 @@ impl ImageService {
         if image.status != ImageStatus::Importing {
             return Err(DomainError::Conflict(format!("Image {id} is no longer importing (status '{}').", image.status).into()));
         }
-        match input {
-            ImportInput::WebDownload { uri } => self.import_from_web(id, &uri).await?,
-            ImportInput::GlanceDirect => self.import_staged(id).await?,
+        match input.source {
+            ImportSource::WebDownload { uri } => self.import_from_web(id, &uri).await?,
+            ImportSource::GlanceDirect => self.import_staged(id).await?,
         }
         Ok(serde_json::json!({ "image_id": id.to_string() }))
+    }
+
+    /// Glance's deprecated `import` task: an image with `image_properties` (its
+    /// id is the task's, so a re-run after a takeover finds it) filled from
+    /// `import_from` through the guarded fetcher, as web-download does.
+    pub(crate) async fn run_legacy_import(&self, job: &Job) -> DomainResult<serde_json::Value> {
+        let invalid = |what: &str| DomainError::BadRequest(format!("Invalid input: {what}").into());
+        let from = job.input.get("import_from").and_then(|v| v.as_str()).ok_or_else(|| invalid("'import_from' is required"))?;
+        let format =
+            job.input.get("import_from_format").and_then(|v| v.as_str()).ok_or_else(|| invalid("'import_from_format' is required"))?;
+        let props =
+            job.input.get("image_properties").and_then(|v| v.as_object()).ok_or_else(|| invalid("'image_properties' is required"))?;
+        self.check_import_source(from)?;
+        let text = |key: &str| props.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let mut new = crate::NewImage {
+            id: Some(job.id),
+            name: text("name"),
+            container_format: text("container_format").or_else(|| Some("bare".into())),
+            disk_format: text("disk_format").or_else(|| Some(format.to_string())),
+            owner: job.owner.clone(),
+            ..crate::NewImage::default()
+        };
+        for (key, value) in props {
+            if matches!(key.as_str(), "name" | "container_format" | "disk_format") {
+                continue;
+            }
+            if let Some(value) = value.as_str() {
+                new.properties.insert(key.clone(), value.to_string());
+            }
+        }
+        let creator =
+            Caller::new(job.user_id.clone(), job.owner.clone(), ["admin".to_string(), "member".to_string(), "reader".to_string()]);
+        let image = match self.create_image(&creator, new).await {
+            Ok(image) => image,
+            // A re-run: the image was made by the first attempt.
+            Err(DomainError::Conflict(_)) => {
+                self.catalog.get_image(job.id).await.map_err(backend)?.ok_or_else(|| DomainError::image_not_found(job.id))?
+            }
+            Err(err) => return Err(err),
+        };
+        if image.status == ImageStatus::Queued {
+            self.transition(image.id, ImageStatus::Importing, |img| Ok(img.status == ImageStatus::Queued)).await?;
+        }
+        if let Err(err) = self.import_from_web(image.id, from).await {
+            self.fail_import(image.id, &err).await;
+            return Err(err);
+        }
+        Ok(serde_json::json!({ "image_id": image.id.to_string() }))
     }
 
     /// A failed import: the image returns to `queued` with the reason.

@@ -20,15 +20,43 @@ use crate::{backend, ImageService, SystemCaller};
 
 /// The kind of an image import job (glance-direct, web-download, copy-image).
 pub const IMPORT_JOB: &str = "import";
+/// Glance's deprecated `import` task (`POST /v2/tasks`): make an image from
+/// `import_from` with `image_properties`.
+pub const LEGACY_IMPORT_JOB: &str = "legacy-import";
+
+/// Where a job came from, for its record: the request id the client saw and the
+/// request as sent (Glance shows both in the task).
+#[derive(Debug, Clone, Default)]
+pub struct JobOrigin {
+    pub request_id: Option<String>,
+    pub request: Option<serde_json::Value>,
+}
+
+fn require_admin(caller: &Caller) -> DomainResult<()> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden("You are not authorized to access tasks.".into()))
+    }
+}
 
 /// How often an idle worker looks for jobs other nodes left (new local jobs wake
 /// it at once).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// What an import job is asked to do (its `input`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ImportInput {
+    #[serde(flatten)]
+    pub source: ImportSource,
+    /// The client's import request as sent, when a dialect gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_req: Option<serde_json::Value>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
-pub(crate) enum ImportInput {
+pub(crate) enum ImportSource {
     GlanceDirect,
     WebDownload { uri: String },
 }
@@ -86,9 +114,61 @@ impl ImageService {
         self.catalog.purge_jobs(now()).await.map_err(backend)
     }
 
-    /// The jobs of one image, oldest first.
-    pub async fn image_jobs(&self, _caller: &Caller, image_id: Uuid) -> DomainResult<Vec<Job>> {
-        self.catalog.list_jobs_for_image(image_id).await.map_err(backend)
+    /// The jobs of an image the caller can see, oldest first, without those whose
+    /// retention ended (an invisible image is not found).
+    pub async fn image_jobs(&self, caller: &Caller, image_id: Uuid) -> DomainResult<Vec<Job>> {
+        self.visible_image(caller, image_id).await?;
+        let t = now();
+        let jobs = self.catalog.list_jobs_for_image(image_id).await.map_err(backend)?;
+        Ok(jobs.into_iter().filter(|j| j.expires_at.is_none_or(|e| e > t)).collect())
+    }
+
+    /// Every job (the task API is an administrator's view), in creation order.
+    pub async fn list_jobs(
+        &self,
+        caller: &Caller,
+        state: Option<JobState>,
+        after: Option<Uuid>,
+        descending: bool,
+        limit: usize,
+    ) -> DomainResult<Vec<Job>> {
+        require_admin(caller)?;
+        if let Some(marker) = after {
+            if self.catalog.get_job(marker).await.map_err(backend)?.is_none() {
+                return Err(DomainError::BadRequest(format!("Invalid marker: task {marker} could not be found.").into()));
+            }
+        }
+        let t = now();
+        let jobs = self.catalog.list_jobs(state, after, descending, limit).await.map_err(backend)?;
+        Ok(jobs.into_iter().filter(|j| j.expires_at.is_none_or(|e| e > t)).collect())
+    }
+
+    pub async fn show_job(&self, caller: &Caller, id: Uuid) -> DomainResult<Job> {
+        require_admin(caller)?;
+        self.catalog
+            .get_job(id)
+            .await
+            .map_err(backend)?
+            .ok_or_else(|| DomainError::NotFound(format!("Task with identifier {id} not found").into()))
+    }
+
+    /// A task created through the task API (`POST /v2/tasks`): `kind` is the
+    /// task type; its input was validated by the caller's dialect. Admin only.
+    pub async fn create_task(
+        self: &Arc<Self>,
+        caller: &Caller,
+        kind: &str,
+        input: serde_json::Value,
+        origin: JobOrigin,
+    ) -> DomainResult<Job> {
+        require_admin(caller)?;
+        if kind == LEGACY_IMPORT_JOB {
+            let from = input.get("import_from").and_then(|v| v.as_str()).unwrap_or_default();
+            self.check_import_source(from)?;
+        }
+        let mut job = Job::new(kind, input, now());
+        job.request_id = origin.request_id;
+        self.enqueue(caller, job).await
     }
 
     /// Claim one job and run it to its end (or until `stop`). `false`: none waiting.
@@ -154,6 +234,7 @@ impl ImageService {
     async fn run_job(self: &Arc<Self>, job: &Job) -> DomainResult<serde_json::Value> {
         match job.kind.as_str() {
             IMPORT_JOB => self.run_import(job).await,
+            LEGACY_IMPORT_JOB => self.run_legacy_import(job).await,
             other => Err(DomainError::BadRequest(format!("Unknown job kind '{other}'.").into())),
         }
     }

@@ -24,7 +24,7 @@ pub use authorize::Action;
 pub use config::{Quota, ServiceConfig};
 pub use data::{Download, DownloadRange, ImportMethod, IMPORT_ERROR};
 pub use images::{EditRules, ImageListRequest, ListPage, NewImage, VisibilityParam};
-pub use jobs::IMPORT_JOB;
+pub use jobs::{JobOrigin, IMPORT_JOB, LEGACY_IMPORT_JOB};
 pub use sources::ImportSources;
 
 /// The service: a catalog, a blob store and the operator's limits.

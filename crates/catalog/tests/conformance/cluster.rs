@@ -154,3 +154,22 @@ pub async fn change_announcements(ctx: Ctx) {
     ctx.catalog.notify("identity").await.unwrap();
     assert!(tokio::time::timeout(Duration::from_millis(300), quiet.next()).await.is_err(), "topics are separate");
 }
+
+pub async fn job_listing(ctx: Ctx) {
+    let c = &ctx.catalog;
+    let jobs: Vec<Job> = (0..5).map(|n| job(n * 10)).collect();
+    for j in &jobs {
+        c.insert_job(j).await.unwrap();
+    }
+    let ids = |list: Vec<Job>| list.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    let all: Vec<Uuid> = jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids(c.list_jobs(None, None, false, 10).await.unwrap()), all);
+    let newest_first: Vec<Uuid> = all.iter().rev().copied().collect();
+    assert_eq!(ids(c.list_jobs(None, None, true, 2).await.unwrap()), newest_first[..2]);
+    assert_eq!(ids(c.list_jobs(None, Some(newest_first[1]), true, 2).await.unwrap()), newest_first[2..4]);
+    assert_eq!(ids(c.list_jobs(None, Some(all[3]), false, 10).await.unwrap()), all[4..]);
+    // By state.
+    c.claim_job("n", at(100), at(200)).await.unwrap().unwrap();
+    assert_eq!(ids(c.list_jobs(Some(JobState::Processing), None, false, 10).await.unwrap()), all[..1]);
+    assert_eq!(ids(c.list_jobs(Some(JobState::Pending), None, false, 10).await.unwrap()), all[1..]);
+}

@@ -59,6 +59,7 @@ conformance!(
     cluster::leases,
     cluster::jobs,
     cluster::jobs_claimed_once,
+    cluster::job_listing,
     cluster::replay_nonces,
     cluster::change_announcements,
     identity::domains,
