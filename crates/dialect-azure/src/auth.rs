@@ -12,8 +12,10 @@ use crate::error::{ArmError, ArmResult};
 use crate::ids::guid_or_id;
 use crate::jwt;
 
-/// The claim carrying the imagery identity token the JWT was minted from.
-pub(crate) const IDENTITY_TOKEN_CLAIM: &str = "xms_imagery";
+/// The claim naming whom the token speaks for (a reference to the principal:
+/// user, scope, roles, audit id — never a bearer credential, so a leaked ARM
+/// token is not a Keystone or Glance token). Revocable through its audit id.
+pub(crate) const PRINCIPAL_CLAIM: &str = "xms_imagery_principal";
 /// How far in the future `nbf` may be (clock skew between nodes).
 const NOT_BEFORE_SKEW_SECS: i64 = 300;
 
@@ -111,9 +113,11 @@ pub(crate) async fn authenticate(shared: &Shared, headers: &HeaderMap) -> ArmRes
             format!("The access token is from an issuer this server does not trust: '{iss}'."),
         ));
     }
-    let inner = claims[IDENTITY_TOKEN_CLAIM].as_str().ok_or_else(|| invalid_token(shared))?;
-    let principal = shared.identity().validate(inner).map_err(|e| {
-        tracing::info!(error = %e, "the identity token inside an Azure access token is not valid");
+    // The token names whom it speaks for (signed with it); whether that is still
+    // good — expiry, revocation — is decided by identity, as for every token.
+    let principal: Principal = serde_json::from_value(claims[PRINCIPAL_CLAIM].clone()).map_err(|_| invalid_token(shared))?;
+    shared.identity().check_principal(&principal).map_err(|e| {
+        tracing::info!(error = %e, "an Azure access token speaks for a principal that is no longer valid");
         invalid_token(shared)
     })?;
     let oid = guid_or_id(&principal.user_id);
@@ -137,7 +141,7 @@ pub(crate) fn authorization_failed(auth: &Authenticated, action: &str, scope: &s
 }
 
 /// The claims of a token for `principal`, minted by the token endpoint.
-pub(crate) fn claims(shared: &Shared, principal: &Principal, client_id: &str, audience: &str, identity_token: String) -> Value {
+pub(crate) fn claims(shared: &Shared, principal: &Principal, client_id: &str, audience: &str) -> Value {
     let tid = guid_or_id(&principal.user_domain_id);
     let oid = guid_or_id(&principal.user_id);
     let issuer = issuer(shared.public_url(), &tid);
@@ -156,6 +160,6 @@ pub(crate) fn claims(shared: &Shared, principal: &Principal, client_id: &str, au
         "appidacr": "1",
         "ver": "1.0",
         "uti": principal.audit_id,
-        IDENTITY_TOKEN_CLAIM: identity_token,
+        PRINCIPAL_CLAIM: principal,
     })
 }

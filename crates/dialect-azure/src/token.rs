@@ -172,9 +172,8 @@ async fn token(shared: &Shared, tenant: &str, v2: bool, request: Request) -> Res
             ),
         ));
     }
-    let identity_token = shared.identity().mint_token(&principal).map_err(unavailable)?;
     let key = shared.keys.signer().await.map_err(unavailable)?;
-    let claims = auth::claims(shared, &principal, &client_id, &audience, identity_token);
+    let claims = auth::claims(shared, &principal, &client_id, &audience);
     let access_token = crate::jwt::encode(&key, &claims).ok_or_else(|| unavailable("RS256 signing failed"))?;
     let now = chrono::Utc::now().timestamp();
     let expires_in = (principal.expires_at.timestamp() - now).max(0);

@@ -120,6 +120,21 @@ async fn token_endpoint() {
     assert_eq!(claims["sub"], guid(&w.alice.user_id));
     assert_eq!(claims["appid"], alice.id);
     assert!(claims["exp"].as_i64().expect("exp") > claims["iat"].as_i64().expect("iat"));
+    // No bearer credential rides inside it: no claim is a token Keystone or
+    // Glance would accept (a leaked ARM token is only an ARM token).
+    assert!(claims.get("xms_imagery").is_none());
+    let mut strings = vec![];
+    let mut pending = vec![claims.clone()];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::String(s) => strings.push(s),
+            Value::Array(a) => pending.extend(a),
+            Value::Object(o) => pending.extend(o.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    assert!(strings.iter().all(|s| w.identity.validate(s).is_err()), "a claim is an identity token");
+    assert_eq!(claims["xms_imagery_principal"]["user_id"], w.alice.user_id.as_str());
 
     // Wrong secret, unknown client: the same 401 invalid_client (AADSTS7000215).
     for pairs in [form("wrong", "https://management.azure.com/.default"), {

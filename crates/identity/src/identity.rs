@@ -169,13 +169,20 @@ impl Identity {
     /// are checked in memory; the catalog is not consulted.
     pub fn validate(&self, token: &str) -> IdentityResult<Principal> {
         let principal = token::open(token.trim(), read(&self.keys).keys()).map_err(|d| IdentityError::unauthenticated(d.reason()))?;
+        self.check_principal(&principal)?;
+        Ok(principal)
+    }
+
+    /// Is a principal that another signed token names (an Azure access token)
+    /// still good: not expired, and neither it nor its subject revoked?
+    pub fn check_principal(&self, principal: &Principal) -> IdentityResult<()> {
         if principal.expires_at <= now() {
             return Err(IdentityError::unauthenticated("token expired"));
         }
-        if read(&self.revocations).is_revoked(&principal) {
+        if read(&self.revocations).is_revoked(principal) {
             return Err(IdentityError::unauthenticated("token revoked"));
         }
-        Ok(principal)
+        Ok(())
     }
 
     /// Revoke a valid token (and the tokens re-scoped from it); returns whom it
