@@ -83,6 +83,23 @@ pub struct Config {
     /// This node's id among the nodes sharing a catalog; default: generated on
     /// first start and kept in `<data_dir>/node-id`.
     pub node_id: Option<String>,
+    /// Addresses clients reach each API at (a load balancer's), for the Keystone
+    /// catalog and every link; default: `public_host` with each listener's port.
+    pub public_urls: PublicUrlOverrides,
+}
+
+/// `[public_urls]`: each API's advertised base URL (scheme, host, port, path
+/// prefix; no trailing slash needed). Links never come from a request's `Host`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicUrlOverrides {
+    pub identity: Option<String>,
+    pub image: Option<String>,
+    pub compute: Option<String>,
+    /// The devstack-layout port's root.
+    pub combined: Option<String>,
+    pub huawei: Option<String>,
+    pub huawei_tls: Option<String>,
 }
 
 /// Shows everything but the key-encryption key and a catalog URL's password.
@@ -112,6 +129,7 @@ impl fmt::Debug for Config {
             kek,
             limits,
             node_id,
+            public_urls,
         } = self;
         f.debug_struct("Config")
             .field("data_dir", data_dir)
@@ -135,6 +153,7 @@ impl fmt::Debug for Config {
             .field("kek", &kek.as_ref().map(|_| "<redacted>"))
             .field("limits", limits)
             .field("node_id", node_id)
+            .field("public_urls", public_urls)
             .finish()
     }
 }
@@ -189,6 +208,7 @@ impl Default for Config {
             kek: None,
             limits: imagery_http_common::limits::Limits::default(),
             node_id: None,
+            public_urls: PublicUrlOverrides::default(),
         }
     }
 }

@@ -94,14 +94,19 @@ pub fn init_logging(config: &Config) {
     }
 }
 
-/// Public URLs of each API, as advertised in the Keystone catalog and links.
+/// Public URLs of each API, as advertised in the Keystone catalog and in every
+/// link a response carries: from the configuration (`public_urls`, else
+/// `public_host` and the ports), never from a request's `Host`.
 struct PublicUrls {
     identity: String,
     image: String,
     compute: String,
+    /// The devstack-layout port's root (its APIs under `/identity`, `/image`, `/compute`).
+    combined: String,
 }
 
-/// Each API's own port when it has one, else its prefix on the combined port.
+/// Each API's own port when it has one, else its prefix on the combined port;
+/// an operator's `public_urls` entry (a balancer's address) wins.
 fn public_urls(config: &Config, identity_port: u16, image_port: u16, compute_port: u16, combined_port: u16) -> PublicUrls {
     let host = config.public_host();
     let url = |port: u16, prefix: &str| {
@@ -111,7 +116,16 @@ fn public_urls(config: &Config, identity_port: u16, image_port: u16, compute_por
             format!("http://{host}:{combined_port}{prefix}")
         }
     };
-    PublicUrls { identity: url(identity_port, "/identity"), image: url(image_port, "/image"), compute: url(compute_port, "/compute") }
+    let pick = |configured: &Option<String>, computed: String| {
+        configured.as_deref().map(|u| u.trim_end_matches('/').to_string()).unwrap_or(computed)
+    };
+    let o = &config.public_urls;
+    PublicUrls {
+        identity: pick(&o.identity, url(identity_port, "/identity")),
+        image: pick(&o.image, url(image_port, "/image")),
+        compute: pick(&o.compute, url(compute_port, "/compute")),
+        combined: pick(&o.combined, format!("http://{host}:{combined_port}")),
+    }
 }
 
 async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>> {
@@ -215,7 +229,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         Auth::Tokens(Arc::new(imagery_dialect_keystone::IdentityValidator(identity.clone())))
     };
 
-    let keystone = imagery_dialect_keystone::router(imagery_dialect_keystone::KeystoneState::new(
+    let keystone_state = imagery_dialect_keystone::KeystoneState::new(
         identity.clone(),
         imagery_dialect_keystone::ServiceCatalog {
             region: config.region.clone(),
@@ -230,12 +244,20 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
                 })
                 .collect(),
         },
-    ));
+    );
+    // Links name the configured address of the listener that answers.
+    let mounted = |prefix: &str, own: &str| if prefix.is_empty() { own.to_string() } else { format!("{}{prefix}", urls.combined) };
+    let keystone_at = |prefix: &str| {
+        let mut state = keystone_state.clone();
+        state.public_url = Some(mounted(prefix, &urls.identity));
+        imagery_dialect_keystone::router(state)
+    };
+    let keystone = keystone_at("");
     let glance_state = |prefix: &str| imagery_dialect_glance::GlanceState {
         service: service.clone(),
         auth: auth.clone(),
         auth_uri: urls.identity.clone(),
-        public_url: None,
+        public_url: Some(mounted(prefix, &urls.image)),
         mount_prefix: prefix.to_string(),
         tls: false,
     };
@@ -244,6 +266,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         let mut state =
             imagery_dialect_compute::ComputeState::new(service.clone(), auth.clone(), urls.identity.clone(), urls.image.clone());
         state.mount_prefix = prefix.to_string();
+        state.public_url = Some(mounted(prefix, &urls.compute));
         state
     };
 
@@ -270,20 +293,25 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut addrs = [None, None, None, None, None, None, None, None];
-    let huawei_state = |tls: bool| {
+    let huawei_state = |tls: bool, port: u16| {
         let mut state = imagery_dialect_huawei::HuaweiState::new(service.clone(), identity.clone(), auth.clone());
         state.image_endpoint = Some(urls.image.clone());
         state.tls = tls;
+        let configured = if tls { &config.public_urls.huawei_tls } else { &config.public_urls.huawei };
+        let scheme = if tls { "https" } else { "http" };
+        state.public_url = Some(configured.clone().unwrap_or_else(|| format!("{scheme}://{host}:{port}")));
         state
     };
     if let Some(listener) = listeners.huawei {
         addrs[6] = listener.local_addr().ok();
-        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(false)), huawei_door());
+        let port = addrs[6].map(|a| a.port()).unwrap_or(0);
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(false, port)), huawei_door());
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.huawei_tls, acceptor.clone()) {
         addrs[7] = listener.local_addr().ok();
-        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(true)), huawei_door());
+        let port = addrs[7].map(|a| a.port()).unwrap_or(0);
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(true, port)), huawei_door());
         tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.identity {
@@ -334,7 +362,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     if let Some(listener) = listeners.combined {
         addrs[3] = listener.local_addr().ok();
         let mounts = Arc::new(vec![
-            ("/identity".to_string(), keystone),
+            ("/identity".to_string(), keystone_at("/identity")),
             ("/image".to_string(), imagery_dialect_glance::router(glance_state("/image"))),
             ("/compute".to_string(), imagery_dialect_compute::router(compute_state("/compute"))),
         ]);
