@@ -25,7 +25,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -419,12 +418,14 @@ class Nginx:
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.kill(self.proc.pid, signal.SIGTERM)  # fast shutdown of master and workers
+        os.kill(self.proc.pid, signal.SIGTERM)  # fast shutdown: the master stops its workers
         try:
             self.proc.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            # The master is stuck: kill it and the workers it forked (pids from its own pid file are not needed:
-            # a worker outliving its master exits on its own once the master's pipe closes).
+            # The master is stuck: kill its workers (its children, by PID), then it.
+            for pid in _children(self.proc.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=STOP_TIMEOUT)
 
@@ -441,6 +442,23 @@ class Nginx:
             for m in re.finditer(r"127\.0\.0\.1:(\d+)", line.partition("upstream=")[2]):
                 ports.add(int(m.group(1)))
         return ports
+
+
+def _children(parent):
+    """PIDs whose parent is `parent` (/proc/PID/stat)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if len(fields) > 1 and fields[1] == str(parent):
+            found.append(int(entry))
+    return found
 
 
 def _accepts(port):

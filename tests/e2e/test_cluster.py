@@ -17,7 +17,6 @@ directory, under CI both fail. See cluster_support.py for the processes.
 
 import hashlib
 import os
-import signal
 import subprocess
 import time
 
@@ -37,7 +36,7 @@ from cluster_support import (
     request,
     wait_for,
 )
-from conftest import HOST, unique
+from conftest import unique
 
 MiB = 1024 * 1024
 
@@ -195,14 +194,25 @@ def test_sigkill_mid_upload_requeues_on_the_other_node(cluster):
     assert image_status(a, token, image_id)["status"] == "active"
     assert download_digests(a, token, image_id) == expected
 
-    # Killed again and restarted at once, while its heartbeat lease is still live: it
-    # takes over its own previous run's lease instead of waiting for it to expire.
+    # Killed mid-upload again and restarted at once, while its heartbeat lease is still
+    # live: it takes over its own previous run's lease instead of waiting for it to
+    # expire, and returns its own interrupted upload to `queued` as it starts.
+    second = create_image(a, token, unique("crash-upload-again"))
+    upload = SlowUpload(a, token, second, data)
+    upload.send(4 * MiB)
+    wait_for("the second image to be 'saving'", lambda: status_on(a, token, second) == "saving", timeout=10)
     a.kill()
+    assert upload.finish()[0] == "error"
     mark = len(a.log_text())
     took = a.start()
     print("node A restarted right after SIGKILL in %.2f s (node lease %d s)" % (took, NODE_LEASE_SECS))
     assert log_lines(a, r"taking over the heartbeat lease of this node's previous run", since=mark), "node A waited for its own lease"
     assert took < NODE_LEASE_SECS, "node A took %.1f s to restart right after a crash" % took
+    for node in cluster.nodes:
+        assert status_on(node, token, second) == "queued", node.name
+    requeued_by_a = log_lines(a, r"returned images with interrupted uploads to 'queued'", since=mark)
+    requeued_by_b = log_lines(b, r"took over an interrupted upload.*image=%s" % second)
+    assert requeued_by_a or requeued_by_b, "neither node's log says who returned the upload to 'queued'"
     assert image_status(a, token, image_id)["status"] == "active"
 
 
@@ -267,6 +277,39 @@ def test_sigkill_during_web_download_import_is_taken_over(cluster):
     assert took_over, "the surviving node's log does not say it took the job over"
     assert fetcher.node_id in took_over[0], took_over
     assert download_digests(survivor, token, image_id) == expected
+
+
+def test_sigterm_during_web_download_import_hands_the_job_back(cluster):
+    a, b = cluster.a, cluster.b
+    token = cluster.token(a.identity_url)
+    source = cluster.source
+    expected = digests(source.data)
+    image_id = create_image(a, token, unique("stop-import"))
+    status, body = glance("POST", a, "/v2/images/%s/import" % image_id, token, body={"method": {"name": "web-download", "uri": source.origin + "/disk.raw"}})
+    assert status == 202, (status, body)
+    first = wait_for("the import to start fetching", lambda: source.fetches_snapshot(), timeout=10, interval=0.02)[0]
+    assert first["pid"] in (a.pid, b.pid), "could not tell which node fetched (pid %r)" % first["pid"]
+    fetcher, survivor = (a, b) if first["pid"] == a.pid else (b, a)
+    mark = len(survivor.log_text())
+    stopping = time.monotonic()
+    status = fetcher.terminate()
+    print("the fetching node stopped in %.2f s with status %s" % (time.monotonic() - stopping, status))
+    assert status == 0
+
+    # Handed back at once: the other node resumes it without waiting for the job lease.
+    def active():
+        doc = image_status(survivor, token, image_id)
+        assert doc["status"] in ("importing", "active"), doc
+        return doc if doc["status"] == "active" else None
+
+    doc = wait_for("the other node to finish the import", active, timeout=JOB_LEASE_SECS + 10, interval=0.2)
+    print("import active %.1f s after the fetching node was stopped" % (time.monotonic() - stopping))
+    assert (doc["size"], doc["checksum"], doc["os_hash_value"]) == (expected["size"], expected["checksum"], expected["os_hash_value"])
+    fetches = source.fetches_snapshot()
+    assert fetches[-1]["pid"] == survivor.pid and fetches[-1]["done"], fetches
+    assert not log_lines(survivor, r"took over a job from a node whose lease expired", since=mark), "a job handed back on shutdown waited for its lease"
+    fetcher.start()
+    assert image_status(fetcher, token, image_id)["status"] == "active"
 
 
 def test_two_nodes_on_one_sqlite_file_are_refused(tmp_path):
