@@ -6,13 +6,15 @@
 #   scripts/test.sh --e2e [-- PYTEST ARGS]   # build the server and run only the e2e tests
 #
 # Stages:
-#   1. system packages: postgresql, qemu-utils, python3-venv (apt-get, only when missing;
-#      as root, else it says what to install and stops)
+#   1. system packages: postgresql, qemu-utils, python3-venv, nginx (apt-get, only when
+#      missing; as root, else it says what to install and stops)
 #   2. a throwaway PostgreSQL (scripts/postgres-test-server.sh) exported as
-#      IMAGERY_TEST_POSTGRES_URL, stopped on exit
+#      IMAGERY_TEST_POSTGRES_URL, stopped on exit (--e2e: for the cluster tests; an
+#      IMAGERY_TEST_POSTGRES_URL already set is used instead)
 #   3. a throwaway Garage S3 server (scripts/garage-test-server.sh; built once into a
 #      cache outside the repo) exported as IMAGERY_TEST_S3_URL, _BUCKET, _REGION,
-#      _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, stopped on exit
+#      _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, stopped on exit (--e2e: likewise, unless
+#      IMAGERY_TEST_S3_URL is already set)
 #   4. cargo build --workspace --all-targets, cargo test --workspace
 #   5. a venv (target/e2e-venv) with tests/e2e/requirements.txt from PyPI, then
 #      pytest tests/e2e against target/debug/imagery
@@ -116,6 +118,8 @@ package_present() {
         python3-venv)
             # Any python3 whose venv can bootstrap pip will do (Debian's needs python3-venv).
             python3 -c 'import ensurepip, venv' >/dev/null 2>&1 ;;
+        # The cluster e2e tests run their own nginx in front of two nodes.
+        nginx) command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] ;;
     esac
 }
 
@@ -144,12 +148,22 @@ ensure_packages() {
         grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
             echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
     fi
+    # Packaged daemons (nginx) must not be started by their install: the tests run
+    # their own. Where no policy says so already, one does for the install only.
+    local policy_rc=""
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        policy_rc=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\n# scripts/test.sh: no service starts during its package install\nexit 101\n' >"$policy_rc"
+        chmod 755 "$policy_rc"
+    fi
     echo "installing: ${missing[*]}"
-    apt-get update -qq >"$LOG_DIR/apt.log" 2>&1 || { cat "$LOG_DIR/apt.log" >&2; exit 1; }
+    apt-get update -qq >"$LOG_DIR/apt.log" 2>&1 || { [[ -z "$policy_rc" ]] || rm -f "$policy_rc"; cat "$LOG_DIR/apt.log" >&2; exit 1; }
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOG_DIR/apt.log" 2>&1 || {
+        [[ -z "$policy_rc" ]] || rm -f "$policy_rc"
         tail -50 "$LOG_DIR/apt.log" >&2
         exit 1
     }
+    [[ -z "$policy_rc" ]] || rm -f "$policy_rc"
     for pkg in "${missing[@]}"; do
         package_present "$pkg" || { echo "package $pkg installed but still not usable" >&2; exit 1; }
     done
@@ -158,10 +172,10 @@ ensure_packages() {
 
 if [[ $MODE == full ]]; then
     stage "system packages"
-    ensure_packages postgresql qemu-utils python3-venv
+    ensure_packages postgresql qemu-utils python3-venv nginx
 elif [[ $MODE == e2e ]]; then
     stage "system packages"
-    ensure_packages qemu-utils python3-venv
+    ensure_packages postgresql qemu-utils python3-venv nginx
 else
     skip_stage "system packages" "(--quick)"
 fi
@@ -169,7 +183,9 @@ fi
 # ---------------------------------------------------------------------------
 # 2. Throwaway PostgreSQL
 
-if [[ $MODE != e2e ]]; then
+if [[ $MODE == e2e && -n "${IMAGERY_TEST_POSTGRES_URL:-}" ]]; then
+    skip_stage "postgresql (throwaway)" "(IMAGERY_TEST_POSTGRES_URL given)"
+else
     stage "postgresql (throwaway)"
     PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagery-test-pg.XXXXXX")
     if url=$(scripts/postgres-test-server.sh start "$PG_DIR" 2>"$LOG_DIR/postgres-start.log"); then
@@ -185,14 +201,15 @@ if [[ $MODE != e2e ]]; then
         cat "$LOG_DIR/postgres-start.log" >&2
         exit 1
     fi
-else
-    skip_stage "postgresql (throwaway)" "(--e2e)"
 fi
 
 # ---------------------------------------------------------------------------
-# 3. Throwaway Garage (S3): the blob-store conformance suite fails without it under CI
+# 3. Throwaway Garage (S3): the blob-store conformance suite and the cluster e2e tests
+#    fail without it under CI
 
-if [[ $MODE != e2e ]]; then
+if [[ $MODE == e2e && -n "${IMAGERY_TEST_S3_URL:-}" ]]; then
+    skip_stage "garage s3 (throwaway)" "(IMAGERY_TEST_S3_URL given)"
+else
     stage "garage s3 (throwaway)"
     GARAGE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagery-test-garage.XXXXXX")
     if garage_env=$(scripts/garage-test-server.sh start "$GARAGE_DIR" 2>"$LOG_DIR/garage-start.log"); then
@@ -210,8 +227,6 @@ if [[ $MODE != e2e ]]; then
         tail -50 "$LOG_DIR/garage-start.log" >&2
         exit 1
     fi
-else
-    skip_stage "garage s3 (throwaway)" "(--e2e)"
 fi
 
 # ---------------------------------------------------------------------------
