@@ -8,23 +8,8 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn admin_password(s: &TestServer) -> String {
-    let openrc = std::fs::read_to_string(s.dir.path().join("admin-openrc.sh")).expect("admin-openrc.sh written on first start");
-    openrc
-        .lines()
-        .find_map(|l| l.strip_prefix("export OS_PASSWORD="))
-        .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_string())
-        .expect("password line")
-}
-
 async fn token(s: &TestServer, user: &str, password: &str, project: &str) -> reqwest::Response {
-    s.client
-        .post(format!("{}/v3/auth/tokens", s.identity))
-        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}},
-                       "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}))
-        .send()
-        .await
-        .expect("send")
+    password_login(s, user, password, project).await
 }
 
 async fn token_of(s: &TestServer, user: &str, password: &str, project: &str) -> String {
@@ -89,7 +74,7 @@ async fn every_route_needs_a_token_by_default() {
 #[tokio::test]
 async fn tokens_and_isolation() {
     let s = start(false).await;
-    let password = admin_password(&s).await;
+    let password = admin_password(&s);
     let admin = token_of(&s, "admin", &password, "admin").await;
     assert_eq!(token(&s, "admin", "wrong-password", "admin").await.status(), 401);
     user_in_project(&s, &admin, "alpha", "alice", "member").await;
@@ -166,7 +151,7 @@ async fn tokens_and_isolation() {
 async fn expired_tokens_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = start_in(dir, false, |c| c.token_ttl_secs = 1).await;
-    let password = admin_password(&s).await;
+    let password = admin_password(&s);
     let admin = token_of(&s, "admin", &password, "admin").await;
     let ok = s.client.get(format!("{}/v2/images", s.image)).header("X-Auth-Token", &admin).send().await.unwrap();
     assert_eq!(ok.status(), 200);
@@ -179,7 +164,7 @@ async fn expired_tokens_are_refused() {
 #[tokio::test]
 async fn readers_cannot_write() {
     let s = start(false).await;
-    let password = admin_password(&s).await;
+    let password = admin_password(&s);
     let admin = token_of(&s, "admin", &password, "admin").await;
     user_in_project(&s, &admin, "gamma", "gina", "reader").await;
     let gina = token_of(&s, "gina", "secret-pass", "gamma").await;

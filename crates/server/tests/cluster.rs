@@ -25,15 +25,6 @@ async fn node(db: &str, blobs: &std::path::Path, dir: tempfile::TempDir, trust_h
     .await
 }
 
-fn admin_password(s: &TestServer) -> String {
-    let openrc = std::fs::read_to_string(s.dir.path().join("admin-openrc.sh")).expect("the first node wrote admin-openrc.sh");
-    openrc
-        .lines()
-        .find_map(|l| l.strip_prefix("export OS_PASSWORD="))
-        .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_string())
-        .expect("password line")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_node_is_seen_by_another_within_a_second() {
     let Some(db) = imagery_test_support::postgres::fresh_schema_url().await else { return };
@@ -42,15 +33,7 @@ async fn a_revocation_on_one_node_is_seen_by_another_within_a_second() {
     let b = node(&db, blobs.path(), tempfile::tempdir().unwrap(), false).await;
     assert_ne!(a.running.as_ref().unwrap().node_id, b.running.as_ref().unwrap().node_id, "each node has its own id");
 
-    let password = admin_password(&a);
-    let r = a
-        .client
-        .post(format!("{}/v3/auth/tokens", a.identity))
-        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": password}}},
-                       "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}))
-        .send()
-        .await
-        .unwrap();
+    let r = password_login(&a, "admin", &admin_password(&a), "admin").await;
     assert_eq!(r.status(), 201);
     let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
     let on_b = || b.client.get(format!("{}/v2/images", b.image)).header("X-Auth-Token", &token).send();

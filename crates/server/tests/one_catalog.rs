@@ -72,17 +72,7 @@ async fn glance_image_seen_by_nova_and_nova_metadata_seen_by_glance() {
 #[tokio::test]
 async fn keystone_catalog_lists_identity_image_and_compute() {
     let s = start(false).await;
-    let openrc = std::fs::read_to_string(s.dir.path().join("admin-openrc.sh")).unwrap();
-    let password =
-        openrc.lines().find_map(|l| l.strip_prefix("export OS_PASSWORD=")).unwrap().trim_matches(|c| c == '"' || c == '\'').to_string();
-    let r = s
-        .client
-        .post(format!("{}/v3/auth/tokens", s.identity))
-        .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "domain": {"name": "Default"}, "password": password}}},
-                       "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}))
-        .send()
-        .await
-        .unwrap();
+    let r = password_login(&s, "admin", &admin_password(&s), "admin").await;
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
     let catalog = body["token"]["catalog"].as_array().unwrap();

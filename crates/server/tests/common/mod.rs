@@ -140,3 +140,24 @@ impl TestServer {
         self.dir
     }
 }
+
+/// The password first start wrote to `admin-openrc.sh`.
+pub fn admin_password(s: &TestServer) -> String {
+    let openrc = std::fs::read_to_string(s.dir.path().join("admin-openrc.sh")).expect("admin-openrc.sh written on first start");
+    openrc
+        .lines()
+        .find_map(|l| l.strip_prefix("export OS_PASSWORD="))
+        .map(|p| p.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .expect("password line")
+}
+
+/// `POST /v3/auth/tokens` with a password, scoped to a project of the Default domain.
+pub async fn password_login(s: &TestServer, user: &str, password: &str, project: &str) -> reqwest::Response {
+    s.client
+        .post(format!("{}/v3/auth/tokens", s.identity))
+        .json(&serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"name": "Default"}, "password": password}}},
+                       "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}))
+        .send()
+        .await
+        .expect("send")
+}
