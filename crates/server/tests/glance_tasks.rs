@@ -49,7 +49,16 @@ async fn an_import_records_its_task() {
     let request_id = r.headers()["x-openstack-request-id"].to_str().unwrap().to_string();
     wait_for(&s, ALICE, &format!("/v2/images/{id}"), "status", "active").await;
 
-    let (status, body) = s.get(ALICE, &format!("/v2/images/{id}/tasks")).await;
+    // The task is settled just after the image turns active.
+    let mut polls = 0;
+    let (status, body) = loop {
+        let (status, body) = s.get(ALICE, &format!("/v2/images/{id}/tasks")).await;
+        if status != 200 || body["tasks"][0]["status"] == "success" || polls > 200 {
+            break (status, body);
+        }
+        polls += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(status, 200);
     let tasks = body["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 1, "{body}");

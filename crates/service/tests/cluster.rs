@@ -147,7 +147,15 @@ async fn an_import_claimed_by_a_node_that_died_is_finished_by_another() {
         assert!(std::time::Instant::now() < deadline, "not taken over in time");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let jobs = b.image_jobs(&caller(), image.id).await.unwrap();
+    // The job is settled just after the image turns active.
+    let jobs = loop {
+        let jobs = b.image_jobs(&caller(), image.id).await.unwrap();
+        if jobs.iter().all(|j| j.state.is_final()) {
+            break jobs;
+        }
+        assert!(std::time::Instant::now() < deadline, "job not settled in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(jobs.len(), 1);
     let job = &jobs[0];
     assert_eq!(
@@ -184,7 +192,14 @@ async fn a_job_interrupted_too_often_fails_cleanly() {
         assert!(std::time::Instant::now() < deadline, "not failed in time");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let job = b.image_jobs(&caller(), image.id).await.unwrap().remove(0);
+    let job = loop {
+        let job = b.image_jobs(&caller(), image.id).await.unwrap().remove(0);
+        if job.state.is_final() {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "job not settled in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(job.state, JobState::Failure);
     assert!(job.message.contains("interrupted"), "{}", job.message);
 }
