@@ -5,8 +5,9 @@
 //!   secret>` (one opaque string, as the SDKs send it); or
 //! - a service-account key JWT: `PS256`, `kid` = access key id, signed with the
 //!   private key whose public half (PEM) the access key holds, `iss` = the key's
-//!   user id, at most one hour between `iat` and `exp`. `aud` is not checked: the
-//!   SDKs derive it from the endpoint they were given.
+//!   user id, at most one hour between `iat` and `exp` (checked arithmetic),
+//!   `iat` within the clock skew, `aud` ending in `/iam/v1/tokens` (its host is
+//!   whatever endpoint the SDK was given), and a `jti`, when present, used once.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -74,6 +75,27 @@ struct JwtClaims {
     iss: String,
     iat: i64,
     exp: i64,
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
+    #[serde(default)]
+    jti: Option<String>,
+}
+
+/// The token exchange's path, which every `aud` names (the host is whatever
+/// endpoint the SDK was given, so only the path is checked).
+const AUDIENCE_PATH: &str = "/iam/v1/tokens";
+/// How many live `jti`s one key may have (replay protection's budget).
+const JTI_BUDGET: u32 = 10_000;
+
+/// `aud` as Yandex accepts it: a string (or a list holding one) ending in the
+/// token exchange's path.
+fn audience_ok(aud: Option<&serde_json::Value>) -> bool {
+    let ends = |v: &serde_json::Value| v.as_str().is_some_and(|a| a.trim_end_matches('/').ends_with(AUDIENCE_PATH));
+    match aud {
+        Some(serde_json::Value::Array(list)) => list.iter().any(ends),
+        Some(v) => ends(v),
+        None => false,
+    }
 }
 
 fn decode_part<T: for<'de> Deserialize<'de>>(part: &str) -> YcResult<T> {
@@ -99,12 +121,25 @@ async fn jwt_principal(identity: &Identity, jwt: &str) -> YcResult<Principal> {
     }
     let claims: JwtClaims = decode_part(claims)?;
     let t = now().timestamp();
-    if claims.exp <= t - LEEWAY || claims.iat > t + LEEWAY || claims.exp < claims.iat || claims.exp - claims.iat > MAX_JWT_LIFETIME + LEEWAY
-    {
+    let lifetime = claims.exp.checked_sub(claims.iat);
+    let too_long = lifetime.is_none_or(|l| !(0..=MAX_JWT_LIFETIME + LEEWAY).contains(&l));
+    if claims.exp <= t.saturating_sub(LEEWAY) || claims.iat > t.saturating_add(LEEWAY) || too_long {
         return Err(rejected("JWT is expired, not yet valid, or lives longer than an hour"));
+    }
+    if !audience_ok(claims.aud.as_ref()) {
+        return Err(rejected("JWT audience is not the IAM token endpoint"));
     }
     if claims.iss != key.user_id {
         return Err(rejected("JWT issuer is not the access key's user"));
+    }
+    if let Some(jti) = claims.jti.as_deref() {
+        // A JWT id may be used once, on any node (shared through the catalog).
+        let expires = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(now);
+        match identity.remember_signature(&format!("jwt:{}", head.kid), jti, expires, JTI_BUDGET).await.map_err(YcError::from)? {
+            imagery_core::cluster::Seen::Fresh => {}
+            imagery_core::cluster::Seen::Replayed => return Err(rejected("JWT id (jti) already used")),
+            imagery_core::cluster::Seen::OverBudget => return Err(rejected("too many live JWT ids for this key")),
+        }
     }
     identity.access_key_principal(&key).await.map_err(YcError::from)
 }

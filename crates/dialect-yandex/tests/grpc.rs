@@ -113,12 +113,14 @@ async fn iam_tokens_from_oauth_and_service_account_jwt() {
     };
     env.catalog.insert_access_key(&key).await.expect("insert key");
     let signer = rsa::pss::SigningKey::<sha2::Sha256>::new(private);
-    let jwt = |kid: &str, iss: &str, iat: i64, exp: i64, alg: &str| {
+    let signed = |kid: &str, alg: &str, claims: serde_json::Value| {
         let header = URL_SAFE_NO_PAD.encode(serde_json::json!({"typ": "JWT", "alg": alg, "kid": kid}).to_string());
-        let claims = serde_json::json!({"iss": iss, "aud": "https://iam.localhost/iam/v1/tokens", "iat": iat, "exp": exp});
         let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
         let signature = signer.sign_with_rng(&mut rand::thread_rng(), signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    };
+    let jwt = |kid: &str, iss: &str, iat: i64, exp: i64, alg: &str| {
+        signed(kid, alg, serde_json::json!({"iss": iss, "aud": "https://iam.localhost/iam/v1/tokens", "iat": iat, "exp": exp}))
     };
     let now = chrono::Utc::now().timestamp();
     let good = jwt(&key.id, &env.bob.user_id, now, now + 3600, "PS256");
@@ -139,10 +141,32 @@ async fn iam_tokens_from_oauth_and_service_account_jwt() {
         jwt(&env.alice.key.id, &env.alice.user_id, now, now + 3600, "PS256"),
         jwt("nokey", &env.bob.user_id, now, now + 3600, "PS256"),
         "a.b".into(),
+        // The audience must be the token exchange (any host: the SDK names its endpoint).
+        signed(
+            &key.id,
+            "PS256",
+            serde_json::json!({"iss": env.bob.user_id, "aud": "https://evil.example/other", "iat": now, "exp": now + 60}),
+        ),
+        signed(&key.id, "PS256", serde_json::json!({"iss": env.bob.user_id, "iat": now, "exp": now + 60})),
+        // exp − iat must not overflow.
+        signed(
+            &key.id,
+            "PS256",
+            serde_json::json!({"iss": env.bob.user_id, "aud": "https://iam.x/iam/v1/tokens", "iat": i64::MIN, "exp": i64::MAX}),
+        ),
     ] {
         let result = tokens.create(iam::CreateIamTokenRequest { identity: Some(Identity::Jwt(bad)) }).await;
         assert_eq!(code(result), Code::Unauthenticated);
     }
+    // A jti is used once (on any node: the catalog remembers it); without one the SDK's JWTs keep working.
+    let with_jti = signed(
+        &key.id,
+        "PS256",
+        serde_json::json!({"iss": env.bob.user_id, "aud": ["https://iam.localhost:9443/iam/v1/tokens"], "iat": now, "exp": now + 600, "jti": "once"}),
+    );
+    tokens.create(iam::CreateIamTokenRequest { identity: Some(Identity::Jwt(with_jti.clone())) }).await.expect("first use");
+    assert_eq!(code(tokens.create(iam::CreateIamTokenRequest { identity: Some(Identity::Jwt(with_jti)) }).await), Code::Unauthenticated);
+    tokens.create(iam::CreateIamTokenRequest { identity: Some(Identity::Jwt(good.clone())) }).await.expect("no jti: reusable");
     assert_eq!(code(tokens.create(iam::CreateIamTokenRequest { identity: None }).await), Code::InvalidArgument);
     let bad_oauth = iam::CreateIamTokenRequest { identity: Some(Identity::YandexPassportOauthToken("y0_x_y".into())) };
     assert_eq!(code(tokens.create(bad_oauth).await), Code::Unauthenticated);
