@@ -49,6 +49,7 @@ huawei_tls = 0
 azure = 0
 yandex = 0
 combined = 0
+admin = 0
 [s3]
 endpoint = "$IMAGERY_TEST_S3_URL"
 region = "$IMAGERY_TEST_S3_REGION"

@@ -217,6 +217,7 @@ class Node:
                 "azure": 0,
                 "yandex": 0,
                 "combined": 0,
+                "admin": 0,
             },
             "service": dict(s["service"]),
         }

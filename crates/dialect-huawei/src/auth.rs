@@ -33,6 +33,7 @@ const SIGNATURE_FAIL: &str = "verify aksk signature fail";
 
 fn refuse(access: &str, reason: &str, detail: &str) -> HuaweiError {
     tracing::warn!(method = "aksk", access_key_id = %access, %reason, "authentication failed");
+    metrics::counter!("imagery_auth_failures_total", "method" => "aksk").increment(1);
     HuaweiError::unauthenticated(detail)
 }
 

@@ -48,7 +48,11 @@ impl Auth {
             }
             Auth::Tokens(validator) => {
                 let token = header(headers, &["x-auth-token", "x-storage-token"]).ok_or(AuthFailure::Missing)?;
-                validator.validate(token)
+                let caller = validator.validate(token);
+                if caller.is_err() {
+                    metrics::counter!("imagery_auth_failures_total", "method" => "token").increment(1);
+                }
+                caller
             }
         }
     }

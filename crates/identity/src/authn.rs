@@ -158,6 +158,7 @@ impl Identity {
             }
             Err(IdentityError::Unauthenticated { reason }) => {
                 tracing::warn!(method = method_name, who = %claimant, reason = %reason, "authentication failed");
+                metrics::counter!("imagery_auth_failures_total", "method" => method_name.to_string()).increment(1);
                 Err(IdentityError::Unauthenticated { reason })
             }
             Err(e) => Err(e),
@@ -177,6 +178,7 @@ impl Identity {
         .await;
         if let Err(IdentityError::Unauthenticated { reason }) = &result {
             tracing::warn!(method = "access_key", access_key_id = %key_id, reason = %reason, "authentication failed");
+            metrics::counter!("imagery_auth_failures_total", "method" => "access_key").increment(1);
         }
         result
     }

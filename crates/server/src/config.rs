@@ -26,11 +26,23 @@ pub struct Ports {
     pub yandex: u16,
     /// Devstack-style single port serving `/identity`, `/image` and `/compute`.
     pub combined: u16,
+    /// Metrics (`/metrics`), liveness and readiness, on `admin_bind`.
+    pub admin: u16,
 }
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { identity: 5000, image: 9292, compute: 8774, huawei: 8780, huawei_tls: 8781, azure: 8443, yandex: 9443, combined: 0 }
+        Ports {
+            identity: 5000,
+            image: 9292,
+            compute: 8774,
+            huawei: 8780,
+            huawei_tls: 8781,
+            azure: 8443,
+            yandex: 9443,
+            combined: 0,
+            admin: 9464,
+        }
     }
 }
 
@@ -48,6 +60,8 @@ pub struct Config {
     pub s3: imagery_store::S3Settings,
     /// Address every listener binds.
     pub bind: String,
+    /// Address the admin listener (metrics, readiness) binds: loopback by default.
+    pub admin_bind: String,
     pub ports: Ports,
     /// Host name put in advertised URLs (catalog, links); default: the bind address,
     /// or `localhost` when binding all interfaces.
@@ -113,6 +127,7 @@ impl fmt::Debug for Config {
             blob_url,
             s3,
             bind,
+            admin_bind,
             ports,
             public_host,
             region,
@@ -137,6 +152,7 @@ impl fmt::Debug for Config {
             .field("blob_url", blob_url)
             .field("s3", s3)
             .field("bind", bind)
+            .field("admin_bind", admin_bind)
             .field("ports", ports)
             .field("public_host", public_host)
             .field("region", region)
@@ -192,6 +208,7 @@ impl Default for Config {
             blob_url: None,
             s3: imagery_store::S3Settings::default(),
             bind: "127.0.0.1".into(),
+            admin_bind: "127.0.0.1".into(),
             ports: Ports::default(),
             public_host: None,
             region: "RegionOne".into(),
@@ -261,6 +278,12 @@ pub struct ConfigArgs {
     /// Single devstack-style port serving /identity, /image and /compute (0 disables).
     #[arg(long, env = "IMAGERY_COMBINED_PORT")]
     pub combined_port: Option<u16>,
+    /// Admin port: Prometheus /metrics, /healthcheck, /ready, on --admin-bind (0 disables).
+    #[arg(long, env = "IMAGERY_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
+    /// Address of the admin listener (default 127.0.0.1).
+    #[arg(long, env = "IMAGERY_ADMIN_BIND")]
+    pub admin_bind: Option<String>,
     /// Host name used in advertised URLs.
     #[arg(long, env = "IMAGERY_PUBLIC_HOST")]
     pub public_host: Option<String>,
@@ -486,6 +509,12 @@ impl Config {
         }
         if let Some(v) = args.combined_port {
             config.ports.combined = v;
+        }
+        if let Some(v) = args.admin_port {
+            config.ports.admin = v;
+        }
+        if let Some(v) = &args.admin_bind {
+            config.admin_bind = v.clone();
         }
         if let Some(v) = &args.public_host {
             config.public_host = Some(v.clone());

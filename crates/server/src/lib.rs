@@ -7,6 +7,7 @@ pub mod config;
 pub mod data_dir;
 pub mod front_door;
 pub mod listener;
+pub mod metrics;
 pub mod node;
 pub mod serve;
 pub mod tls;

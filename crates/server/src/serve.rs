@@ -31,6 +31,8 @@ pub struct Running {
     /// The certificate TLS clients must trust (when a TLS listener is on).
     pub tls_cert: Option<std::path::PathBuf>,
     pub combined_addr: Option<SocketAddr>,
+    /// The admin listener (metrics, readiness), when on.
+    pub admin_addr: Option<SocketAddr>,
     /// Where first start wrote the admin credentials, if it did.
     pub admin_credentials: Option<std::path::PathBuf>,
     pub service: Arc<ImageService>,
@@ -129,10 +131,14 @@ fn public_urls(config: &Config, identity_port: u16, image_port: u16, compute_por
 }
 
 async fn bind(config: &Config, port: u16) -> anyhow::Result<Option<TcpListener>> {
+    bind_on(&config.bind, port).await
+}
+
+async fn bind_on(address: &str, port: u16) -> anyhow::Result<Option<TcpListener>> {
     if port == 0 {
         return Ok(None);
     }
-    let addr = format!("{}:{port}", config.bind);
+    let addr = if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") };
     let listener = TcpListener::bind(&addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     Ok(Some(listener))
 }
@@ -149,6 +155,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         azure: bind(&config, config.ports.azure).await?,
         yandex: bind(&config, config.ports.yandex).await?,
         combined: bind(&config, config.ports.combined).await?,
+        admin: bind_on(&config.admin_bind, config.ports.admin).await?,
     };
     start_with_listeners(config, listeners).await
 }
@@ -164,6 +171,8 @@ pub struct Listeners {
     pub azure: Option<TcpListener>,
     pub yandex: Option<TcpListener>,
     pub combined: Option<TcpListener>,
+    /// Metrics, liveness and readiness (`/metrics`, `/healthcheck`, `/ready`).
+    pub admin: Option<TcpListener>,
 }
 
 pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyhow::Result<Running> {
@@ -177,6 +186,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     );
 
     crate::data_dir::prepare(&config)?;
+    let _ = crate::metrics::handle();
     let node = crate::node::Node::claim(&config)?;
     let (kek, kek_source) = crate::data_dir::key_encryption_key(&config)?;
     let catalog = imagery_catalog::open(&config.database_url()).await.map_err(|e| anyhow::anyhow!("cannot open catalog: {e}"))?;
@@ -305,13 +315,13 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     if let Some(listener) = listeners.huawei {
         addrs[6] = listener.local_addr().ok();
         let port = addrs[6].map(|a| a.port()).unwrap_or(0);
-        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(false, port)), huawei_door());
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(false, port)), huawei_door(), "huawei");
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.huawei_tls, acceptor.clone()) {
         addrs[7] = listener.local_addr().ok();
         let port = addrs[7].map(|a| a.port()).unwrap_or(0);
-        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(true, port)), huawei_door());
+        let router = with_common_layers(imagery_dialect_huawei::router(huawei_state(true, port)), huawei_door(), "huawei");
         tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.identity {
@@ -319,14 +329,14 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         tasks.push(crate::listener::spawn(
             listener,
             None,
-            with_common_layers(keystone.clone(), keystone_door()),
+            with_common_layers(keystone.clone(), keystone_door(), "keystone"),
             &limits,
             shutdown_rx.clone(),
         ));
     }
     if let Some(listener) = listeners.image {
         addrs[1] = listener.local_addr().ok();
-        let router = with_common_layers(glance, door(Arc::new(imagery_dialect_glance::GlanceRefusals), None));
+        let router = with_common_layers(glance, door(Arc::new(imagery_dialect_glance::GlanceRefusals), None), "glance");
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.compute {
@@ -334,6 +344,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         let router = with_common_layers(
             imagery_dialect_compute::router(compute_state("")),
             door(Arc::new(imagery_dialect_compute::ComputeRefusals), None),
+            "compute",
         );
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
@@ -344,7 +355,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         state.default_resource_group = config.azure_default_resource_group.clone();
         state.default_location = config.azure_default_location.clone();
         let azure_door = door(Arc::new(imagery_dialect_azure::AzureRefusals), Some(Arc::new(crate::front_door::AzureLogins)));
-        let router = with_common_layers(imagery_dialect_azure::router(state), azure_door);
+        let router = with_common_layers(imagery_dialect_azure::router(state), azure_door, "azure");
         tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let (Some(listener), Some(acceptor)) = (listeners.yandex, acceptor) {
@@ -356,7 +367,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
             public_address: format!("{host}:{port}"),
         };
         let yandex_door = door(Arc::new(imagery_dialect_yandex::YandexRefusals), Some(Arc::new(crate::front_door::YandexLogins)));
-        let router = with_common_layers(imagery_dialect_yandex::router(state), yandex_door);
+        let router = with_common_layers(imagery_dialect_yandex::router(state), yandex_door, "yandex");
         tasks.push(crate::listener::spawn(listener, Some(acceptor), router, &limits, shutdown_rx.clone()));
     }
     if let Some(listener) = listeners.combined {
@@ -377,9 +388,19 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
             ],
             Arc::new(imagery_dialect_keystone::KeystoneRefusals),
         );
-        let router = with_common_layers(combined, door(Arc::new(refusals), Some(Arc::new(crate::front_door::KeystoneLogins))));
+        let router = with_common_layers(combined, door(Arc::new(refusals), Some(Arc::new(crate::front_door::KeystoneLogins))), "combined");
         tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
     }
+    let admin_addr = match listeners.admin {
+        Some(listener) => {
+            let addr = listener.local_addr().ok();
+            // Not behind the front door: scrapes and probes must work when the APIs are overloaded.
+            let router = crate::metrics::admin_router(service.clone());
+            tasks.push(crate::listener::spawn(listener, None, router, &limits, shutdown_rx.clone()));
+            addr
+        }
+        None => None,
+    };
     service.start_workers(&system);
     tasks.push(spawn_membership(service.clone(), system.clone(), node.incarnation.clone(), shutdown_rx.clone()));
     tasks.push(spawn_housekeeping(service.clone(), system.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
@@ -395,6 +416,7 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
         image_addr: addrs[1],
         compute_addr: addrs[2],
         combined_addr: addrs[3],
+        admin_addr,
         huawei_addr: addrs[6],
         huawei_tls_addr: addrs[7],
         azure_addr: addrs[4],
@@ -421,10 +443,11 @@ fn endpoint(service_type: &str, service_name: &str, interface: &str, url: String
 }
 
 /// The front door's limits inside the request id (so refusals carry one).
-fn with_common_layers(router: Router, door: FrontDoor) -> Router {
+fn with_common_layers(router: Router, door: FrontDoor, dialect: &'static str) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(door, imagery_http_common::limits::guard))
         .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(dialect, crate::metrics::track))
 }
 
 /// Devstack layout: strip the mount prefix and hand the request to that API.
@@ -469,7 +492,9 @@ fn spawn_membership(
                 _ = tick.tick() => {}
                 _ = shutdown.changed() => break,
             }
-            match service.heartbeat(&system, &incarnation).await {
+            let held = service.heartbeat(&system, &incarnation).await;
+            metrics::gauge!("imagery_node_lease_held").set(if matches!(held, Ok(true)) { 1.0 } else { 0.0 });
+            match held {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::error!(node = %service.node_id(), "another process holds this node's heartbeat lease: this node was presumed dead and its in-flight work was taken over")

@@ -71,3 +71,18 @@ impl ImageService {
         }
     }
 }
+
+impl ImageService {
+    /// Readiness: can this node reach the catalog and the blob store right now?
+    /// `Err` names which one is not answering (for the operator, not for clients).
+    pub async fn check_ready(&self) -> Result<(), &'static str> {
+        if self.catalog.get_lease(&node_lease(&self.config.node_id)).await.is_err() {
+            return Err("catalog");
+        }
+        match self.blobs.read("readiness-probe-0000000000000000", None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(_) => Err("blob store"),
+        }
+    }
+}

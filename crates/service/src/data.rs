@@ -143,6 +143,14 @@ impl ImageService {
             Some(r) => Some(resolve_range(r, total)?),
         };
         let body = self.blobs.read(&key, span.map(|(a, b)| a..b + 1)).await.map_err(|e| io_failure("read", e))?;
+        let transfer = crate::telemetry::Transfer::start("download");
+        let body: ByteStream = Box::pin(futures::StreamExt::map(body, move |chunk| {
+            let _counted = &transfer;
+            if let Ok(bytes) = &chunk {
+                metrics::counter!("imagery_bytes_downloaded_total").increment(bytes.len() as u64);
+            }
+            chunk
+        }));
         Ok(Download { image, body: Some(body), range: span, total_size: total })
     }
 
@@ -513,6 +521,7 @@ impl ImageService {
             return Ok((0, 0));
         }
         let outcome = self.collect_garbage_holding_lease(grace).await;
+        metrics::counter!("imagery_gc_runs_total", "outcome" => if outcome.is_ok() { "ok" } else { "error" }).increment(1);
         if let Err(err) = self.catalog.release_lease(GC_LEASE, node).await {
             tracing::warn!(%err, "could not release the garbage-collection lease; it expires by itself");
         }
@@ -545,6 +554,8 @@ impl ImageService {
             self.catalog.end_blob_deletion(&blob.key).await.map_err(backend)?;
             deleted?;
             removed += 1;
+            metrics::counter!("imagery_gc_reclaimed_blobs_total").increment(1);
+            metrics::counter!("imagery_gc_reclaimed_bytes_total").increment(blob.size);
         }
         Ok((removed, temporaries))
     }

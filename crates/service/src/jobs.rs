@@ -179,6 +179,7 @@ impl ImageService {
         let Some(job) = self.catalog.claim_job(&node, t, t + lease).await.map_err(backend)? else {
             return Ok(false);
         };
+        metrics::counter!("imagery_jobs_claimed_total", "kind" => job.kind.clone(), "takeover" => if job.taken_from.is_some() { "yes" } else { "no" }).increment(1);
         if let Some(previous) = &job.taken_from {
             tracing::warn!(job = %job.id, image = ?job.image_id, from = %previous, attempt = job.attempts,
                 "took over a job from a node whose lease expired");
@@ -257,6 +258,7 @@ impl ImageService {
                 JobOutcome { state: JobState::Failure, message: err.to_string(), result: None, expires_at: Some(t + retention) }
             }
         };
+        metrics::counter!("imagery_jobs_settled_total", "kind" => job.kind.clone(), "state" => settled.state.as_str()).increment(1);
         if !self.catalog.settle_job(job.id, node, &settled, t).await.map_err(backend)? {
             tracing::warn!(job = %job.id, "a job finished here after another node took it over; its outcome is theirs");
         }

@@ -13,6 +13,7 @@ mod jobs;
 mod members;
 mod names;
 pub mod sources;
+mod telemetry;
 mod upload;
 
 use std::sync::Arc;
@@ -106,6 +107,7 @@ pub(crate) fn backend(err: CatalogError) -> DomainError {
         CatalogError::Stale => DomainError::Conflict("The image was modified concurrently; retry the request.".into()),
         CatalogError::Missing(what) => DomainError::NotFound(what.into()),
         CatalogError::Backend(detail) => {
+            metrics::counter!("imagery_catalog_errors_total").increment(1);
             tracing::error!(%detail, "catalog backend failure");
             DomainError::Unavailable("The image catalog is temporarily unavailable.".into())
         }
@@ -113,6 +115,7 @@ pub(crate) fn backend(err: CatalogError) -> DomainError {
 }
 
 pub(crate) fn io_failure(context: &str, err: std::io::Error) -> DomainError {
+    metrics::counter!("imagery_blob_store_errors_total", "operation" => context.to_string()).increment(1);
     tracing::error!(%err, context, "blob store failure");
     DomainError::Unavailable("The image store is temporarily unavailable.".into())
 }

@@ -153,6 +153,7 @@ impl ImageService {
         let mut hasher = UploadHasher::new().map_err(|e| io_failure("start hashing", e))?;
         let mut inspector = Inspector::new();
         let mut total: u64 = 0;
+        let _in_flight = crate::telemetry::Transfer::start("upload");
         let failure = loop {
             let chunk = match body.next().await {
                 None => break None,
@@ -170,6 +171,7 @@ impl ImageService {
                 continue;
             }
             total += chunk.len() as u64;
+            metrics::counter!("imagery_bytes_uploaded_total").increment(chunk.len() as u64);
             if total > limits.max_bytes {
                 break Some(DomainError::OverLimit(limits.over_limit.clone()));
             }

@@ -65,6 +65,7 @@ pub async fn start_in(dir: tempfile::TempDir, trust_headers: bool, tweak: impl F
         azure: Some(azure),
         yandex: Some(yandex),
         combined: Some(combined),
+        admin: Some(TcpListener::bind("127.0.0.1:0").await.expect("bind")),
     };
     let running = start_with_listeners(config, listeners).await.expect("server starts");
     TestServer {
