@@ -35,7 +35,7 @@ fn config(cases: u32) -> ProptestConfig {
 fn xml_char() -> impl Strategy<Value = char> {
     prop_oneof![
         4 => proptest::char::range(' ', '~'),
-        1 => prop_oneof![Just('\t'), Just('\n'), Just('<'), Just('>'), Just('&'), Just('"'), Just('\''), Just(';'), Just(']')],
+        1 => prop_oneof![Just('\t'), Just('\n'), Just('\r'), Just('<'), Just('>'), Just('&'), Just('"'), Just('\''), Just(';'), Just(']')],
         1 => proptest::char::range('\u{a0}', '\u{d7ff}'),
         1 => proptest::char::range('\u{10000}', '\u{10ffff}'),
     ]
@@ -116,24 +116,35 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Read a document to its end: it must be well-formed and declare no DTD.
+/// Attribute values are well-formed and hold no literal tab or line end, which a
+/// conforming reader would turn into a space.
+fn attributes_survive(e: &quick_xml::events::BytesStart<'_>) -> Result<(), String> {
+    for a in e.attributes().with_checks(true) {
+        let a = a.map_err(|e| e.to_string())?;
+        if a.value.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+            return Err("literal whitespace in an attribute".into());
+        }
+        a.unescape_value().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Read a document to its end: it must be well-formed, declare no DTD and hold no
+/// literal `\r` (a conforming reader turns it into `\n`).
 fn well_formed(bytes: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    if text.contains('\r') {
+        return Err("literal carriage return".into());
+    }
     let mut reader = Reader::from_str(text);
     let mut depth = 0usize;
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
             Event::Start(e) => {
-                for a in e.attributes().with_checks(true) {
-                    a.map_err(|e| e.to_string())?.unescape_value().map_err(|e| e.to_string())?;
-                }
+                attributes_survive(&e)?;
                 depth += 1;
             }
-            Event::Empty(e) => {
-                for a in e.attributes().with_checks(true) {
-                    a.map_err(|e| e.to_string())?.unescape_value().map_err(|e| e.to_string())?;
-                }
-            }
+            Event::Empty(e) => attributes_survive(&e)?,
             Event::End(_) => depth -= 1,
             Event::Text(t) => {
                 t.unescape().map_err(|e| e.to_string())?;
