@@ -239,3 +239,7 @@ fn check_resource(shared: &Shared, resource: &str) -> Result<(), OAuthError> {
         format!("The resource principal named {resource} was not found in the tenant. This server issues tokens for Azure Resource Manager only."),
     ))
 }
+
+#[cfg(test)]
+#[path = "fuzz.rs"]
+mod fuzz;

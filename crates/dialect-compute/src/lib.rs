@@ -21,6 +21,9 @@ mod versions;
 pub mod views;
 mod xml;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use api_server::{router, ComputeState, MetadataHook};
 pub use error::ComputeError;
 pub use error::ComputeRefusals;

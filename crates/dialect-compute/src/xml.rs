@@ -3,10 +3,13 @@
 //! and the metadata request bodies. Written and parsed with quick-xml, so every
 //! attribute and text is escaped and nothing is expanded.
 
+use std::borrow::Cow;
 use std::io;
 
-use quick_xml::escape::partial_escape;
+use quick_xml::escape::{escape, partial_escape};
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::name::QName;
 use quick_xml::{Reader, Writer};
 use serde_json::{Map, Value};
 
@@ -63,7 +66,10 @@ impl Element {
     fn write(&self, writer: &mut Writer<Vec<u8>>) -> io::Result<()> {
         let mut start = BytesStart::new(self.name.as_str());
         for (k, v) in &self.attrs {
-            start.push_attribute((k.as_str(), v.as_str()));
+            // Tabs and line ends as character references: a conforming reader turns a
+            // literal one in an attribute into a space (and `\r\n` into `\n`).
+            let value = escape(v.as_str()).replace('\t', "&#9;").replace('\n', "&#10;").replace('\r', "&#13;");
+            start.push_attribute(Attribute { key: QName(k.as_bytes()), value: Cow::Owned(value.into_bytes()) });
         }
         if self.children.is_empty() {
             return writer.write_event(Event::Empty(start));
@@ -73,7 +79,10 @@ impl Element {
             match child {
                 Node::Element(e) => e.write(writer)?,
                 // Text needs only `<`, `>` and `&` escaped; quotes stay readable, as lxml wrote them.
-                Node::Text(t) => writer.write_event(Event::Text(BytesText::from_escaped(partial_escape(t.as_str()))))?,
+                // A literal `\r` would reach a conforming reader as `\n`.
+                Node::Text(t) => {
+                    writer.write_event(Event::Text(BytesText::from_escaped(partial_escape(t.as_str()).replace('\r', "&#13;"))))?
+                }
             }
         }
         writer.write_event(Event::End(BytesEnd::new(self.name.as_str())))
@@ -355,6 +364,18 @@ mod tests {
         assert!(xml.starts_with("<?xml version='1.0' encoding='UTF-8'?>\n<metadata xmlns=\"http://docs.openstack.org/compute/api/v1.1\">"));
         assert!(xml.contains("key=\"a&quot;&lt;\""), "{xml}");
         assert!(xml.contains(">x &amp; &lt;/meta&gt;&lt;y&gt; it's \"q\"</meta>"), "{xml}");
+        assert_eq!(parse_metadata_body(xml.as_bytes()), Ok(doc));
+    }
+
+    /// Found by the fuzz tests: a literal tab or line end in an attribute, or `\r` in
+    /// text, is normalised away by every conforming XML reader (Python's included).
+    #[test]
+    fn line_ends_and_tabs_survive_conforming_readers() {
+        let doc = json!({"metadata": {"a\nb\tc\rd": "x\r\ny\rz\n\tw"}});
+        let xml = render(&metadata(&doc));
+        assert!(xml.contains("key=\"a&#10;b&#9;c&#13;d\""), "{xml}");
+        assert!(xml.contains(">x&#13;\ny&#13;z\n\tw</meta>"), "{xml}");
+        assert!(!xml.contains('\r'));
         assert_eq!(parse_metadata_body(xml.as_bytes()), Ok(doc));
     }
 

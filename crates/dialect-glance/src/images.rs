@@ -364,3 +364,7 @@ pub async fn list(ctx: &Ctx) -> GlanceResult<Response> {
     let body = views::ImageList { images: page.images.iter().map(views::ImageView).collect(), first, schema: "/v2/schemas/images", next };
     Ok(json_response(StatusCode::OK, &body))
 }
+
+#[cfg(test)]
+#[path = "fuzz.rs"]
+mod fuzz;

@@ -28,5 +28,8 @@ mod router;
 pub mod signature;
 mod views;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use api_server::{router, HuaweiState};
 pub use error::HuaweiRefusals;

@@ -155,3 +155,7 @@ fn verify_ps256(pem: &str, message: &[u8], signature: &[u8]) -> bool {
     };
     rsa::pss::VerifyingKey::<sha2::Sha256>::new(key).verify(message, &signature).is_ok()
 }
+
+#[cfg(test)]
+#[path = "fuzz.rs"]
+mod fuzz;

@@ -217,3 +217,7 @@ impl RsaKeyRing {
         Ok(json!({"keys": self.current().iter().map(|k| k.jwk()).collect::<Vec<_>>()}))
     }
 }
+
+#[cfg(test)]
+#[path = "fuzz.rs"]
+mod fuzz;
