@@ -181,6 +181,9 @@ pub enum Problem {
     Quota { what: Counted, limit: i64 },
     /// More bytes than `limit` allows (`limit` bytes).
     TooManyBytes { by: ByteLimit, limit: u64 },
+    /// The blob store has no room left for the bytes (a full disk, a filesystem
+    /// quota): nothing was kept, and the same upload may succeed once space is freed.
+    StoreFull,
     /// Bytes refused as image data.
     ImageData(DataRefusal),
     /// The caller may not do this.
@@ -294,6 +297,7 @@ impl fmt::Display for Problem {
             Problem::TooManyBytes { limit, .. } => {
                 write!(f, "Denying attempt to upload image because it exceeds the quota: the project may store {limit} bytes.")
             }
+            Problem::StoreFull => f.write_str("Image storage media is full: There is not enough disk space on the image storage media."),
             Problem::ImageData(DataRefusal::Unsafe { reason, .. }) => write!(f, "Image failed safety checks: {reason}"),
             Problem::ImageData(DataRefusal::Mismatch { declared, detected }) => {
                 write!(f, "Image disk_format {declared} does not match stream data {detected}")

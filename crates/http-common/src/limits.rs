@@ -85,6 +85,11 @@ pub struct Limits {
     pub login_queue: usize,
     /// Seconds a login waits for a hash before 503.
     pub login_queue_timeout_secs: u64,
+    /// Seconds requests in flight may take to finish after a stop (SIGTERM): the
+    /// listeners stop accepting at once, and connections still busy at the
+    /// deadline are closed (an upload cut off returns its image to `queued`).
+    /// 0 waits for every request however long it takes.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +115,7 @@ impl Default for Limits {
             max_concurrent_logins: 0,
             login_queue: 64,
             login_queue_timeout_secs: 5,
+            shutdown_grace_secs: 25,
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct Config {
     pub log_format: String,
     /// Unreferenced blobs are deleted once older than this many seconds.
     pub gc_grace_secs: u64,
+    /// Seconds between garbage collections (unreferenced blobs, abandoned
+    /// temporaries, finished jobs); the first runs at start.
+    pub gc_interval_secs: u64,
     /// TLS certificate and key (PEM) for the TLS listeners; default: a self-signed
     /// pair generated on first start under `<data_dir>/tls/`.
     pub tls_cert: Option<PathBuf>,
@@ -135,6 +138,7 @@ impl fmt::Debug for Config {
             token_ttl_secs,
             log_format,
             gc_grace_secs,
+            gc_interval_secs,
             tls_cert,
             tls_key,
             azure_default_resource_group,
@@ -160,6 +164,7 @@ impl fmt::Debug for Config {
             .field("token_ttl_secs", token_ttl_secs)
             .field("log_format", log_format)
             .field("gc_grace_secs", gc_grace_secs)
+            .field("gc_interval_secs", gc_interval_secs)
             .field("tls_cert", tls_cert)
             .field("tls_key", tls_key)
             .field("azure_default_resource_group", azure_default_resource_group)
@@ -216,6 +221,7 @@ impl Default for Config {
             token_ttl_secs: 3600,
             log_format: "text".into(),
             gc_grace_secs: 600,
+            gc_interval_secs: 60,
             tls_cert: None,
             tls_key: None,
             azure_default_resource_group: "imagery-default".into(),
@@ -400,6 +406,10 @@ pub struct LimitArgs {
     /// connection [default: 256]
     #[arg(long, env = "IMAGERY_H2_MAX_ERROR_RESETS", value_name = "N")]
     pub h2_max_error_resets: Option<usize>,
+    /// Seconds requests in flight may take to finish after SIGTERM; connections
+    /// still busy then are closed (0: wait for every request) [default: 25]
+    #[arg(long, env = "IMAGERY_SHUTDOWN_GRACE", value_name = "SECS")]
+    pub shutdown_grace: Option<u64>,
     /// BENCHMARKS ONLY: turn every timeout, cap and rate limit off
     #[arg(long, env = "IMAGERY_NO_LIMITS")]
     pub no_limits: bool,
@@ -421,6 +431,7 @@ impl LimitArgs {
         set(&mut limits.body_timeout_secs, self.body_timeout);
         set(&mut limits.send_timeout_secs, self.send_timeout);
         set(&mut limits.login_queue_timeout_secs, self.login_queue_timeout);
+        set(&mut limits.shutdown_grace_secs, self.shutdown_grace);
         let set = |target: &mut usize, value: Option<usize>| {
             if let Some(v) = value {
                 *target = v;
@@ -628,6 +639,23 @@ mod tests {
             ),
             (3, 7, 600)
         );
+    }
+
+    #[test]
+    fn collection_interval_and_shutdown_grace_come_from_the_file_and_the_flags() {
+        let defaults = Config::default();
+        assert_eq!((defaults.gc_interval_secs, defaults.limits.shutdown_grace_secs), (60, 25));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("imagery.toml");
+        std::fs::write(&file, "gc_grace_secs = 2\ngc_interval_secs = 1\n[limits]\nshutdown_grace_secs = 3\n").unwrap();
+        let config = Config::load(&ConfigArgs { config: Some(file.clone()), ..ConfigArgs::default() }).unwrap();
+        assert_eq!((config.gc_grace_secs, config.gc_interval_secs, config.limits.shutdown_grace_secs), (2, 1, 3));
+        let args = ConfigArgs {
+            config: Some(file),
+            limits: LimitArgs { shutdown_grace: Some(0), ..LimitArgs::default() },
+            ..ConfigArgs::default()
+        };
+        assert_eq!(Config::load(&args).unwrap().limits.shutdown_grace_secs, 0);
     }
 
     #[test]

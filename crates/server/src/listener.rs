@@ -46,7 +46,10 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 const LINGER_BYTES: u64 = 4 << 20;
 
 /// Serve `router` on `listener` (over TLS when `tls` is given) until `shutdown`
-/// turns true; then stop accepting and let open connections finish.
+/// turns true; then stop accepting and let open connections finish their
+/// requests in flight for up to `limits.shutdown_grace_secs`, and close those
+/// still open at that deadline (their requests are cancelled: an upload cut off
+/// leaves its image for recovery, which returns it to `queued`).
 pub fn spawn(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
@@ -87,6 +90,9 @@ pub fn spawn(
             connections.spawn(connection.serve(Lingering::new(stream, slot), tls.clone()));
         }
         drop(listener);
+        if !connections.is_empty() {
+            tracing::info!(connections = connections.len(), grace_secs = ?settings.shutdown_grace.map(|g| g.as_secs()), "stopped accepting; draining open connections");
+        }
         while connections.join_next().await.is_some() {}
     })
 }
@@ -101,6 +107,8 @@ struct Settings {
     idle_timeout: Option<Duration>,
     send_timeout: Option<Duration>,
     handshake_timeout: Option<Duration>,
+    /// How long requests in flight may run on after shutdown begins.
+    shutdown_grace: Option<Duration>,
     builder: Builder<TokioExecutor>,
 }
 
@@ -127,6 +135,7 @@ impl From<&Limits> for Settings {
             idle_timeout: seconds(limits.idle_timeout_secs),
             send_timeout: seconds(limits.send_timeout_secs),
             handshake_timeout: seconds(limits.tls_handshake_timeout_secs),
+            shutdown_grace: seconds(limits.shutdown_grace_secs),
             builder,
         }
     }
@@ -141,6 +150,24 @@ struct Connection {
 
 impl Connection {
     async fn serve(self, stream: Lingering, tls: Option<TlsAcceptor>) {
+        let (mut shutdown, grace, peer) = (self.shutdown.clone(), self.settings.shutdown_grace, self.peer);
+        let serving = self.serve_tls(stream, tls);
+        tokio::pin!(serving);
+        let Some(grace) = grace else {
+            return serving.await;
+        };
+        tokio::select! {
+            () = serving.as_mut() => return,
+            _ = stopped(&mut shutdown) => {}
+        }
+        // Shutdown began: the connection finishes its requests in flight (see
+        // `serve_io`), or is dropped with them at the deadline.
+        if tokio::time::timeout(grace, serving).await.is_err() {
+            tracing::warn!(%peer, grace_secs = grace.as_secs(), "closed a connection still busy at the end of the shutdown grace period");
+        }
+    }
+
+    async fn serve_tls(self, stream: Lingering, tls: Option<TlsAcceptor>) {
         match tls {
             None => self.serve_io(stream).await,
             Some(acceptor) => {

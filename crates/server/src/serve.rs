@@ -46,13 +46,22 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stop accepting, finish in-flight requests, return.
+    /// Stop accepting, let in-flight requests finish (for up to the
+    /// `shutdown_grace_secs` limit: connections still busy then are closed),
+    /// return the uploads that deadline cut off to `queued`, and return.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         // Jobs running here are handed back at once, for another node to resume.
         self.service.stop_workers();
         for task in self.tasks {
             let _ = task.await;
+        }
+        // Every request has ended: an upload or staging of this node still marked
+        // as running was cut off by the deadline; its client may retry at once.
+        match self.service.take_over_dead_nodes(&self.system).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(images = n, "returned images whose upload the shutdown cut off to 'queued'"),
+            Err(err) => tracing::warn!(%err, "could not return interrupted uploads to 'queued'; the next start will"),
         }
         self.service.leave_cluster(&self.system, &self.node.incarnation).await;
         drop(self.node);
@@ -403,7 +412,13 @@ pub async fn start_with_listeners(config: Config, listeners: Listeners) -> anyho
     };
     service.start_workers(&system);
     tasks.push(spawn_membership(service.clone(), system.clone(), node.incarnation.clone(), shutdown_rx.clone()));
-    tasks.push(spawn_housekeeping(service.clone(), system.clone(), Duration::from_secs(config.gc_grace_secs), shutdown_rx));
+    tasks.push(spawn_housekeeping(
+        service.clone(),
+        system.clone(),
+        Duration::from_secs(config.gc_grace_secs),
+        Duration::from_secs(config.gc_interval_secs.max(1)),
+        shutdown_rx,
+    ));
     for (name, addr) in
         ["identity", "image", "compute", "combined", "azure (TLS)", "yandex (TLS)", "huawei", "huawei (TLS)"].iter().zip(addrs.iter())
     {
@@ -515,11 +530,13 @@ fn spawn_housekeeping(
     service: Arc<ImageService>,
     system: SystemCaller,
     grace: Duration,
+    every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let grace = chrono::Duration::from_std(grace).unwrap_or_else(|_| chrono::Duration::minutes(10));
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}

@@ -114,8 +114,16 @@ pub(crate) fn backend(err: CatalogError) -> DomainError {
     }
 }
 
+/// Blob-store failures as the domain sees them: a full store is the caller's
+/// over-limit (Glance answers 413 "Image storage media is full"), anything else
+/// an outage. Details are logged here and never shown to callers.
 pub(crate) fn io_failure(context: &str, err: std::io::Error) -> DomainError {
+    use std::io::ErrorKind;
     metrics::counter!("imagery_blob_store_errors_total", "operation" => context.to_string()).increment(1);
+    if matches!(err.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded) {
+        tracing::error!(%err, context, "blob store is full");
+        return DomainError::OverLimit(imagery_core::Problem::StoreFull);
+    }
     tracing::error!(%err, context, "blob store failure");
     DomainError::Unavailable("The image store is temporarily unavailable.".into())
 }

@@ -99,6 +99,18 @@ impl LocalWriter {
     }
 }
 
+/// A writer dropped before `commit` or `abort` (its request was cancelled: the
+/// client went away, a shutdown deadline passed) removes its file. The result
+/// channel closes first, so that the worker, seeing the end of the chunks, finds
+/// nobody waiting for the file and removes it (whatever the order the fields
+/// would be dropped in).
+impl Drop for LocalWriter {
+    fn drop(&mut self) {
+        drop(self.written.take());
+        drop(self.chunks.take());
+    }
+}
+
 #[async_trait]
 impl BlobWriter for LocalWriter {
     fn temp_key(&self) -> &str {
