@@ -72,7 +72,7 @@ NODE_LEASE_SECS = 3
 # ORPHAN_IMPORT_AFTER): settling waits for that at worst.
 ORPHAN_IMPORT_SECS = 60
 HTTP_TIMEOUT = 30.0
-OFF_PORTS = ("compute", "huawei", "huawei_tls", "azure", "yandex", "combined")
+OFF_PORTS = ("compute", "huawei", "huawei_tls", "azure", "yandex", "combined", "admin")
 
 
 def digests(data):
