@@ -101,12 +101,16 @@ pub(crate) fn role_assignments_query(flavor: Flavor, user_id: Option<&str>, proj
 ///   catalog. Other orders, a non-admin's branches (each bounded: one project's
 ///   images, the few public ones, the project's memberships), or a query that
 ///   also names an indexed high-cardinality column keep `EXISTS` probes.
-pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Option<&Image>) -> Sql {
+///
+/// `few` says the driving filter's child rows number at most [`FEW_MATCHES`]
+/// (see [`matches_probe`]): then it drives a project's branches too, which
+/// otherwise probe every candidate image (all public ones, for a rare tag).
+pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Option<&Image>, few: bool) -> Sql {
     let mut sql = Sql::new(flavor);
     let sort = dedup_sort(query.effective_sort());
     let branches = reach_branches(&query.scope);
     if branches.is_empty() {
-        push_select(&mut sql, query, marker, &sort, Reach::Scope);
+        push_select(&mut sql, query, marker, &sort, Reach::Scope, few);
         return sql;
     }
     sql.push(concat!("SELECT ", image_columns!(), " FROM ("));
@@ -115,7 +119,7 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
             sql.push(" UNION ALL ");
         }
         sql.push("SELECT * FROM (");
-        push_select(&mut sql, query, marker, &sort, branch);
+        push_select(&mut sql, query, marker, &sort, branch, few);
         // Writing into a String cannot fail.
         let _ = write!(sql.text, ") b{i}");
     }
@@ -126,8 +130,13 @@ pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Optio
 }
 
 /// One `SELECT … ORDER BY … LIMIT` over the images `reach` selects.
-fn push_select(sql: &mut Sql, query: &ListQuery, marker: Option<&Image>, sort: &[(SortKey, SortDir)], reach: Reach<'_>) {
-    let driver = if reach == Reach::Scope { driving_filter(query, sort) } else { None };
+fn push_select(sql: &mut Sql, query: &ListQuery, marker: Option<&Image>, sort: &[(SortKey, SortDir)], reach: Reach<'_>, few: bool) {
+    let driver = match reach {
+        Reach::SharedWith(_) => None,
+        Reach::Scope => driving_filter(query, sort),
+        _ if few => driving_filter(query, sort),
+        _ => None,
+    };
     sql.push(concat!("SELECT ", image_columns!(), " FROM "));
     if let Reach::SharedWith(p) = reach {
         // The project's memberships drive (they are few); SQLite is told the join
@@ -312,6 +321,34 @@ fn reach_branches(scope: &ListScope) -> Vec<Reach<'_>> {
         }
         Some(Visibility::Public | Visibility::Community) => Vec::new(),
     }
+}
+
+/// At most this many child rows make a tag or property filter drive a project's
+/// view (each is one image lookup; probing instead costs one lookup per candidate
+/// image, e.g. every public image).
+pub(crate) const FEW_MATCHES: i64 = 1000;
+
+/// For a project's view in the default order with a tag or property filter, the
+/// statement counting that filter's child rows, up to `FEW_MATCHES + 1` (an index
+/// range, cheap): whether they are few enough to drive every branch.
+pub(crate) fn matches_probe(flavor: Flavor, query: &ListQuery) -> Option<Sql> {
+    if reach_branches(&query.scope).is_empty() {
+        return None;
+    }
+    let sort = dedup_sort(query.effective_sort());
+    let mut sql = Sql::new(flavor);
+    match driving_filter(query, &sort).map(|i| &query.filters[i])? {
+        Filter::Tag(tag) => {
+            sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM image_tags WHERE tag = ").bind_text(tag);
+        }
+        Filter::Property(key, value) => {
+            sql.push("SELECT COUNT(*) FROM (SELECT 1 FROM image_properties WHERE name = ").bind_text(key);
+            sql.push(" AND value = ").bind_text(value);
+        }
+        _ => return None,
+    }
+    sql.push(" LIMIT ").bind(SqlValue::Int(FEW_MATCHES + 1)).push(") c");
+    Some(sql)
 }
 
 /// Which sort columns the statement orders and pages by.
@@ -714,11 +751,11 @@ mod tests {
         let mut q = ListQuery::new(user_scope(), 10);
         q.filters.push(Filter::Property("k'; DROP TABLE images; --".into(), "v".into()));
         q.filters.push(Filter::In(TextField::Name, vec!["a'b".into(), "c".into()]));
-        let sql = list_images_query(Flavor::Sqlite, &q, None);
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
         assert!(!sql.text.contains("DROP"));
         assert!(!sql.text.contains("a'b"));
         assert!(sql.params.contains(&SqlValue::Text("a'b".into())));
-        let pg = list_images_query(Flavor::Postgres, &q, None);
+        let pg = list_images_query(Flavor::Postgres, &q, None, false);
         assert!(pg.text.contains("name = ANY($"));
     }
 
@@ -727,7 +764,7 @@ mod tests {
         let marker = Image::new(Uuid::new_v4(), Some("p1".into()), now());
         for scope in [user_scope(), ListScope::everything()] {
             let q = ListQuery::new(scope, 10);
-            let sql = list_images_query(Flavor::Postgres, &q, Some(&marker));
+            let sql = list_images_query(Flavor::Postgres, &q, Some(&marker), false);
             assert!(sql.text.contains("(created_at, id) < ($"), "{}", sql.text);
             let end = format!("ORDER BY created_at DESC, id DESC LIMIT ${}", sql.params.len());
             assert!(sql.text.ends_with(&end), "{}", sql.text);
@@ -739,7 +776,7 @@ mod tests {
     #[test]
     fn a_projects_view_is_a_union_of_branches() {
         let q = ListQuery::new(user_scope(), 10);
-        let sql = list_images_query(Flavor::Sqlite, &q, None);
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
         for branch in [
             "owner = ?",
             "owner IS NULL",
@@ -753,14 +790,37 @@ mod tests {
         assert_eq!(sql.text.matches(" UNION ALL ").count(), 3, "{}", sql.text);
         let mut shared = user_scope();
         shared.visibility = Some(Visibility::Shared);
-        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(shared, 10), None);
+        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(shared, 10), None, false);
         assert_eq!(sql.text.matches(" UNION ALL ").count(), 2, "{}", sql.text);
         let mut public = user_scope();
         public.visibility = Some(Visibility::Public);
-        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(public, 10), None);
+        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(public, 10), None, false);
         assert!(!sql.text.contains("UNION"), "{}", sql.text);
-        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(ListScope::everything(), 10), None);
+        let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(ListScope::everything(), 10), None, false);
         assert!(!sql.text.contains("UNION"), "{}", sql.text);
+    }
+
+    /// A filter matching few child rows drives a project's branches too (not the
+    /// memberships, which drive their own); counting them is one bounded range.
+    #[test]
+    fn few_matches_drive_a_projects_branches() {
+        let mut q = ListQuery::new(user_scope(), 10);
+        q.filters = vec![Filter::Tag("t".into())];
+        let probe = matches_probe(Flavor::Sqlite, &q).unwrap();
+        assert_eq!(probe.text, "SELECT COUNT(*) FROM (SELECT 1 FROM image_tags WHERE tag = ?1 LIMIT ?2) c");
+        assert_eq!(probe.params[1], SqlValue::Int(FEW_MATCHES + 1));
+        let probing = list_images_query(Flavor::Sqlite, &q, None, false);
+        assert!(!probing.text.contains(") d JOIN"), "{}", probing.text);
+        let driven = list_images_query(Flavor::Sqlite, &q, None, true);
+        assert_eq!(driven.text.matches("FROM image_tags WHERE tag = ").count(), 3, "{}", driven.text);
+        assert!(
+            driven.text.contains("m CROSS JOIN images ON id = m_id") && driven.text.contains("EXISTS (SELECT 1 FROM image_tags t"),
+            "{}",
+            driven.text
+        );
+        assert!(matches_probe(Flavor::Sqlite, &ListQuery { scope: ListScope::everything(), ..q.clone() }).is_none());
+        q.sort = vec![(SortKey::Name, SortDir::Asc)];
+        assert!(matches_probe(Flavor::Sqlite, &q).is_none());
     }
 
     /// In the default order a tag or property filter reads its child rows in page
@@ -770,19 +830,19 @@ mod tests {
         let mut q = ListQuery::new(ListScope::everything(), 10);
         q.filters = vec![Filter::Tag("t".into())];
         let marker = Image::new(Uuid::new_v4(), Some("p1".into()), now());
-        let sql = list_images_query(Flavor::Postgres, &q, Some(&marker));
+        let sql = list_images_query(Flavor::Postgres, &q, Some(&marker), false);
         assert!(sql.text.contains("FROM image_tags WHERE tag = $1) d JOIN images ON id = d_id"), "{}", sql.text);
         assert!(sql.text.contains("(d_created, d_id) < ($"), "{}", sql.text);
         assert!(sql.text.contains("ORDER BY d_created DESC, d_id DESC"), "{}", sql.text);
         q.filters = vec![Filter::Property("k".into(), "v".into())];
-        let sql = list_images_query(Flavor::Sqlite, &q, None);
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
         assert!(sql.text.contains("FROM image_properties WHERE name = ?1 AND value = ?2) d"), "{}", sql.text);
         q.filters.push(Filter::In(TextField::Name, vec!["n".into()]));
-        let sql = list_images_query(Flavor::Sqlite, &q, None);
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
         assert!(sql.text.contains("EXISTS (SELECT 1 FROM image_properties p") && !sql.text.contains(") d JOIN"), "{}", sql.text);
         q.filters.pop();
         q.sort = vec![(SortKey::Name, SortDir::Asc)];
-        let sql = list_images_query(Flavor::Sqlite, &q, None);
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
         assert!(sql.text.contains("EXISTS (SELECT 1 FROM image_properties p") && !sql.text.contains(") d JOIN"), "{}", sql.text);
     }
 
@@ -791,7 +851,7 @@ mod tests {
         let mut q = ListQuery::new(user_scope(), 10);
         q.sort = vec![(SortKey::Name, SortDir::Asc), (SortKey::Size, SortDir::Desc)];
         let marker = Image::new(Uuid::new_v4(), Some("p1".into()), now());
-        let sql = list_images_query(Flavor::Sqlite, &q, Some(&marker));
+        let sql = list_images_query(Flavor::Sqlite, &q, Some(&marker), false);
         // NULL name marker: ascending, so everything at or after it; size NULL descending → nothing after.
         assert!(sql.text.contains("(name IS NOT NULL OR (name IS NULL AND (FALSE OR (size IS NULL AND"), "{}", sql.text);
     }

@@ -25,7 +25,7 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::{AsyncMessage, Config, NoTls, Row};
 use uuid::Uuid;
 
-use crate::list_query::{list_images_query, role_assignments_query, Flavor, Sql, SqlValue};
+use crate::list_query::{list_images_query, matches_probe, role_assignments_query, Flavor, Sql, SqlValue, FEW_MATCHES};
 use crate::rows::{self, Columns};
 use crate::statements as st;
 use crate::{migrations, shared};
@@ -530,7 +530,11 @@ impl ImageCatalog for PostgresCatalog {
             Some(id) => Some(get_image_on(&client, &id).await?.ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?),
             None => None,
         };
-        let sql = list_images_query(Flavor::Postgres, query, marker.as_ref());
+        let few = match matches_probe(Flavor::Postgres, query) {
+            Some(probe) => query_dynamic(&client, &probe, |r| r.int(0)).await?.first().is_some_and(|n| *n <= FEW_MATCHES),
+            None => false,
+        };
+        let sql = list_images_query(Flavor::Postgres, query, marker.as_ref(), few);
         query_dynamic(&client, &sql, rows::decode_image).await
     }
 

@@ -26,7 +26,7 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, Params, Row, ToS
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use crate::list_query::{list_images_query, role_assignments_query, Flavor, SqlValue};
+use crate::list_query::{list_images_query, matches_probe, role_assignments_query, Flavor, SqlValue, FEW_MATCHES};
 use crate::rows::{self, Columns};
 use crate::statements::{self as st, sqlite};
 use crate::{migrations, shared};
@@ -417,7 +417,11 @@ fn list_images_on(conn: &Connection, query: &ListQuery) -> CatalogResult<Vec<Ima
         Some(id) => Some(get_image_on(conn, &id)?.ok_or_else(|| CatalogError::Missing(format!("marker image {id}")))?),
         None => None,
     };
-    let sql = list_images_query(Flavor::Sqlite, query, marker.as_ref());
+    let few = match matches_probe(Flavor::Sqlite, query) {
+        Some(probe) => query_opt(conn, &probe.text, params_from_iter(probe.params.iter()), |r| r.int(0))?.is_some_and(|n| n <= FEW_MATCHES),
+        None => false,
+    };
+    let sql = list_images_query(Flavor::Sqlite, query, marker.as_ref(), few);
     query_all(conn, &sql.text, params_from_iter(sql.params.iter()), |r| rows::decode_image(r))
 }
 
@@ -1108,7 +1112,7 @@ mod tests {
     use imagery_core::query::{Filter, ListScope, SortDir, SortKey};
 
     fn plan(conn: &Connection, query: &ListQuery, marker: Option<&Image>) -> String {
-        let sql = list_images_query(Flavor::Sqlite, query, marker);
+        let sql = list_images_query(Flavor::Sqlite, query, marker, false);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text)).unwrap();
         let mut rows = stmt.query(params_from_iter(sql.params.iter())).unwrap();
         let mut out = String::new();

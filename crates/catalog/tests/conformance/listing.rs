@@ -693,4 +693,30 @@ pub async fn pagination_of_a_projects_view_and_driving_filters(ctx: Ctx) {
             }
         }
     }
+    // A tag on more images than drive a project's view (1,000): its branches probe.
+    for (img, n) in all.iter_mut() {
+        if *n % 5 == 1 {
+            img.tags.insert("many".into());
+            *img = c.update_image(img).await.unwrap();
+        }
+    }
+    for _ in 0..1001 {
+        let mut img = Image::new(Uuid::new_v4(), Some("z".into()), at(500));
+        img.visibility = Visibility::Private;
+        img.tags.insert("many".into());
+        c.insert_image(&img).await.unwrap();
+    }
+    for sort in &sorts {
+        let mut q = ListQuery::new(user.clone(), 1000);
+        q.filters = vec![Filter::Tag("many".into())];
+        q.sort = sort.clone();
+        let effective = q.effective_sort();
+        let mut expected: Vec<Image> =
+            all.iter().filter(|(i, n)| visible(i, *n, None) && i.tags.contains("many")).map(|(i, _)| i.clone()).collect();
+        expected.sort_by(|a, b| order(a, b, &effective));
+        assert!(!expected.is_empty());
+        for page in [1, 7] {
+            assert_eq!(ids(&walk(c, &q, page).await), ids(&expected), "many, {effective:?}, page {page}");
+        }
+    }
 }
