@@ -200,7 +200,7 @@ fn push_select(sql: &mut Sql, query: &ListQuery, marker: Option<&Image>, sort: &
             continue;
         }
         sql.push(" AND ");
-        push_filter(sql, filter);
+        push_filter(sql, filter, reach != Reach::Scope);
     }
     if let Some(marker) = marker {
         sql.push(" AND ");
@@ -508,7 +508,12 @@ fn operator(cmp: Cmp) -> &'static str {
     }
 }
 
-fn push_filter(sql: &mut Sql, filter: &Filter) {
+/// `per_row`: the rows are few (one branch of a project's view), so child-row
+/// conditions are probed per image. PostgreSQL would otherwise turn them into a
+/// semi-join that reads every matching child row of the catalog (60,000 rows of a
+/// 6 % property, 15 ms per branch); `OFFSET 0` keeps the subquery a subquery.
+fn push_filter(sql: &mut Sql, filter: &Filter, per_row: bool) {
+    let end = if per_row && sql.flavor == Flavor::Postgres { " OFFSET 0)" } else { ")" };
     match filter {
         Filter::In(field, values) => {
             // Ids are stored in canonical form; a value that is no UUID matches nothing.
@@ -552,17 +557,17 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
             sql.push("protected = ").bind(SqlValue::Bool(*value));
         }
         Filter::Tag(tag) => {
-            sql.push("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.tag = ").bind_text(tag).push(")");
+            sql.push("EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = images.id AND t.tag = ").bind_text(tag).push(end);
         }
         Filter::Property(key, value) => {
             sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ")
                 .bind_text(key)
                 .push(" AND p.value = ")
                 .bind_text(value)
-                .push(")");
+                .push(end);
         }
         Filter::HasProperty(key) => {
-            sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ").bind_text(key).push(")");
+            sql.push("EXISTS (SELECT 1 FROM image_properties p WHERE p.image_id = images.id AND p.name = ").bind_text(key).push(end);
         }
     }
 }
@@ -811,6 +816,8 @@ mod tests {
         assert_eq!(probe.params[1], SqlValue::Int(FEW_MATCHES + 1));
         let probing = list_images_query(Flavor::Sqlite, &q, None, false);
         assert!(!probing.text.contains(") d JOIN"), "{}", probing.text);
+        let pg = list_images_query(Flavor::Postgres, &q, None, false);
+        assert_eq!(pg.text.matches(" OFFSET 0)").count(), 4, "{}", pg.text);
         let driven = list_images_query(Flavor::Sqlite, &q, None, true);
         assert_eq!(driven.text.matches("FROM image_tags WHERE tag = ").count(), 3, "{}", driven.text);
         assert!(
