@@ -108,7 +108,7 @@ pub(crate) fn role_assignments_query(flavor: Flavor, user_id: Option<&str>, proj
 pub(crate) fn list_images_query(flavor: Flavor, query: &ListQuery, marker: Option<&Image>, few: bool) -> Sql {
     let mut sql = Sql::new(flavor);
     let sort = dedup_sort(query.effective_sort());
-    let branches = reach_branches(&query.scope);
+    let branches = reach_branches(query);
     if branches.is_empty() {
         push_select(&mut sql, query, marker, &sort, Reach::Scope, few);
         return sql;
@@ -299,7 +299,27 @@ impl Reach<'_> {
 
 /// A non-admin project's view as disjoint branches whose union is exactly what
 /// `push_scope` selects; empty when one predicate serves as well.
-fn reach_branches(scope: &ListScope) -> Vec<Reach<'_>> {
+/// An `owner` filter keeps only the branches that can hold that owner's images
+/// (a query for one's own images is one branch; for another project's, its
+/// public and shared ones); when none can, the plain scope answers (nothing).
+fn reach_branches(query: &ListQuery) -> Vec<Reach<'_>> {
+    let mut branches = scope_branches(&query.scope);
+    let owner = query.filters.iter().find_map(|f| match f {
+        Filter::In(TextField::Owner, v) if v.len() == 1 => v.first().map(String::as_str),
+        _ => None,
+    });
+    if let Some(owner) = owner {
+        branches.retain(|b| match *b {
+            Reach::Own(p, _) => p == owner,
+            Reach::OwnerLess(_) => false,
+            Reach::Others(p, _) | Reach::SharedWith(p) => p != owner,
+            Reach::Scope => true,
+        });
+    }
+    branches
+}
+
+fn scope_branches(scope: &ListScope) -> Vec<Reach<'_>> {
     let Some(p) = scope.project_id.as_deref() else {
         return Vec::new();
     };
@@ -332,7 +352,7 @@ pub(crate) const FEW_MATCHES: i64 = 1000;
 /// statement counting that filter's child rows, up to `FEW_MATCHES + 1` (an index
 /// range, cheap): whether they are few enough to drive every branch.
 pub(crate) fn matches_probe(flavor: Flavor, query: &ListQuery) -> Option<Sql> {
-    if reach_branches(&query.scope).is_empty() {
+    if reach_branches(query).is_empty() {
         return None;
     }
     let sort = dedup_sort(query.effective_sort());
@@ -803,6 +823,15 @@ mod tests {
         assert!(!sql.text.contains("UNION"), "{}", sql.text);
         let sql = list_images_query(Flavor::Sqlite, &ListQuery::new(ListScope::everything(), 10), None, false);
         assert!(!sql.text.contains("UNION"), "{}", sql.text);
+        // An owner filter keeps the branches that can hold that owner's images.
+        let mut q = ListQuery::new(user_scope(), 10);
+        q.filters = vec![Filter::In(TextField::Owner, vec!["p1".into()])];
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
+        assert!(sql.text.contains(") b0) u ORDER BY") && !sql.text.contains(" UNION ALL "), "{}", sql.text);
+        q.filters = vec![Filter::In(TextField::Owner, vec!["p2".into()])];
+        let sql = list_images_query(Flavor::Sqlite, &q, None, false);
+        assert_eq!(sql.text.matches(" UNION ALL ").count(), 1, "{}", sql.text);
+        assert!(!sql.text.contains("owner IS NULL"), "{}", sql.text);
     }
 
     /// A filter matching few child rows drives a project's branches too (not the

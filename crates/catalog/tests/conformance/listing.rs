@@ -663,6 +663,8 @@ pub async fn pagination_of_a_projects_view_and_driving_filters(ctx: Ctx) {
             vec![Filter::Tag("t".into()), Filter::Property("k".into(), "v".into())],
             Box::new(|i: &Image| i.tags.contains("t") && i.properties.get("k").map(String::as_str) == Some("v")),
         ),
+        (vec![Filter::In(TextField::Owner, vec!["p".into()])], Box::new(|i: &Image| i.owner.as_deref() == Some("p"))),
+        (vec![Filter::In(TextField::Owner, vec!["q".into()])], Box::new(|i: &Image| i.owner.as_deref() == Some("q"))),
     ];
     let sorts = [
         vec![(SortKey::CreatedAt, SortDir::Desc)],
