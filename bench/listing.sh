@@ -9,6 +9,8 @@
 #   bench/listing.sh rates   DIR                         # show and list req/s with wrk
 #   bench/listing.sh create  DIR [SECONDS]               # POST /v2/images throughput with wrk
 #
+# `create` leaves its images (the newest, all "bench") in the catalog: run it last
+# or on a copy, or the first pages measured afterwards are made of them.
 # DIR holds the data directory and `bench.env`; for PostgreSQL the catalog lives
 # in the database the URL names (which must be empty: start one with
 # scripts/postgres-test-server.sh). Needs wrk and python3.
