@@ -14,8 +14,84 @@
 /// `(version, sql)` pairs in ascending version order.
 pub(crate) type Migration = (i64, &'static str);
 
-pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2), (3, SQLITE_V3), (4, SQLITE_V4)];
-pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2), (3, POSTGRES_V3), (4, POSTGRES_V4)];
+pub(crate) const SQLITE: &[Migration] = &[(1, SQLITE_V1), (2, SQLITE_V2), (3, SQLITE_V3), (4, SQLITE_V4), (5, SQLITE_V5)];
+pub(crate) const POSTGRES: &[Migration] = &[(1, POSTGRES_V1), (2, POSTGRES_V2), (3, POSTGRES_V3), (4, POSTGRES_V4), (5, POSTGRES_V5)];
+
+/// v5: listing at scale. Every list filter and sort key answers its first page from
+/// an index in page order instead of scanning or sorting the catalog:
+/// - tag and property rows carry their image's `created_at` (`image_created_at`,
+///   kept equal by the writes), so a tag or property filter reads its matching
+///   images already newest-first (`list_query`'s driving filter);
+/// - one `(key, created_at, id)` index per sort key and per filtered column that
+///   had none (status, visibility, formats, size, min_disk, min_ram); `updated_at`
+///   gains `created_at` as its tie-breaker, as the effective sort has it;
+/// - hidden images (few) have their own partial index;
+/// - public images (few, and in every project's view) have partial indexes for
+///   each sort key and filtered column: a non-admin's list reads them as one
+///   branch of its union (`list_query`), and only public images pay for them.
+const SQLITE_V5: &str = r#"
+ALTER TABLE image_tags ADD COLUMN image_created_at INTEGER NOT NULL DEFAULT 0;
+UPDATE image_tags SET image_created_at = (SELECT created_at FROM images WHERE images.id = image_tags.image_id);
+DROP INDEX image_tags_tag;
+CREATE INDEX image_tags_tag ON image_tags (tag, image_created_at, image_id);
+
+ALTER TABLE image_properties ADD COLUMN image_created_at INTEGER NOT NULL DEFAULT 0;
+UPDATE image_properties SET image_created_at = (SELECT created_at FROM images WHERE images.id = image_properties.image_id);
+DROP INDEX image_properties_name;
+CREATE INDEX image_properties_name ON image_properties (name, value, image_created_at, image_id);
+
+CREATE INDEX images_status ON images (status, created_at, id);
+CREATE INDEX images_visibility ON images (visibility, created_at, id);
+CREATE INDEX images_container_format ON images (container_format, created_at, id);
+CREATE INDEX images_disk_format ON images (disk_format, created_at, id);
+CREATE INDEX images_size ON images (size, created_at, id);
+CREATE INDEX images_min_disk ON images (min_disk, created_at, id);
+CREATE INDEX images_min_ram ON images (min_ram, created_at, id);
+DROP INDEX images_updated;
+CREATE INDEX images_updated ON images (updated_at, created_at, id);
+CREATE INDEX images_hidden ON images (created_at, id) WHERE os_hidden = 1;
+CREATE INDEX images_public_name ON images (name, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_status ON images (status, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_container_format ON images (container_format, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_disk_format ON images (disk_format, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_size ON images (size, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_min_disk ON images (min_disk, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_min_ram ON images (min_ram, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_updated ON images (updated_at, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_id ON images (id) WHERE visibility = 'public';
+"#;
+
+const POSTGRES_V5: &str = r#"
+ALTER TABLE image_tags ADD COLUMN image_created_at BIGINT NOT NULL DEFAULT 0;
+UPDATE image_tags SET image_created_at = images.created_at FROM images WHERE images.id = image_tags.image_id;
+DROP INDEX image_tags_tag;
+CREATE INDEX image_tags_tag ON image_tags (tag, image_created_at, image_id);
+
+ALTER TABLE image_properties ADD COLUMN image_created_at BIGINT NOT NULL DEFAULT 0;
+UPDATE image_properties SET image_created_at = images.created_at FROM images WHERE images.id = image_properties.image_id;
+DROP INDEX image_properties_name;
+CREATE INDEX image_properties_name ON image_properties (name, value, image_created_at, image_id);
+
+CREATE INDEX images_status ON images (status, created_at, id);
+CREATE INDEX images_visibility ON images (visibility, created_at, id);
+CREATE INDEX images_container_format ON images (container_format ASC NULLS FIRST, created_at, id);
+CREATE INDEX images_disk_format ON images (disk_format ASC NULLS FIRST, created_at, id);
+CREATE INDEX images_size ON images (size ASC NULLS FIRST, created_at, id);
+CREATE INDEX images_min_disk ON images (min_disk, created_at, id);
+CREATE INDEX images_min_ram ON images (min_ram, created_at, id);
+DROP INDEX images_updated;
+CREATE INDEX images_updated ON images (updated_at, created_at, id);
+CREATE INDEX images_hidden ON images (created_at, id) WHERE os_hidden;
+CREATE INDEX images_public_name ON images (name ASC NULLS FIRST, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_status ON images (status, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_container_format ON images (container_format ASC NULLS FIRST, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_disk_format ON images (disk_format ASC NULLS FIRST, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_size ON images (size ASC NULLS FIRST, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_min_disk ON images (min_disk, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_min_ram ON images (min_ram, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_updated ON images (updated_at, created_at, id) WHERE visibility = 'public';
+CREATE INDEX images_public_id ON images (id) WHERE visibility = 'public';
+"#;
 
 /// v4: what several nodes share. Named leases (each node's heartbeat, the one
 /// garbage collector), background jobs any node may claim, and the signatures

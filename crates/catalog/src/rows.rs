@@ -110,15 +110,17 @@ pub(crate) fn decode_image(r: &impl Columns) -> CatalogResult<Image> {
     })
 }
 
-/// The stored version, tags and properties of an image about to be updated.
+/// The stored version, tags, properties and creation time (microseconds) of an
+/// image about to be updated.
 pub(crate) struct StoredState {
     pub version: i64,
     pub tags: BTreeSet<String>,
     pub properties: BTreeMap<String, String>,
+    pub created_at: i64,
 }
 
 pub(crate) fn decode_stored_state(r: &impl Columns) -> CatalogResult<StoredState> {
-    Ok(StoredState { version: r.int(0)?, tags: r.json(1, "tags")?, properties: r.json(2, "properties")? })
+    Ok(StoredState { version: r.int(0)?, tags: r.json(1, "tags")?, properties: r.json(2, "properties")?, created_at: r.int(3)? })
 }
 
 /// Child-row changes that turn the stored tags and properties into the new ones.

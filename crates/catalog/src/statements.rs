@@ -50,18 +50,24 @@ pub(crate) const GET_IMAGE: &str = concat!("SELECT ", image_columns!(), " FROM i
 /// What `update_image` needs to decide between `Stale`, `Missing` and which child
 /// rows to rewrite. PostgreSQL appends `FOR UPDATE`; SQLite's write lock is taken by
 /// `BEGIN IMMEDIATE`.
-pub(crate) const IMAGE_VERSION: &str = "SELECT version, tags, properties FROM images WHERE id = $1";
-pub(crate) const IMAGE_VERSION_FOR_UPDATE: &str = "SELECT version, tags, properties FROM images WHERE id = $1 FOR UPDATE";
+pub(crate) const IMAGE_VERSION: &str = "SELECT version, tags, properties, created_at FROM images WHERE id = $1";
+pub(crate) const IMAGE_VERSION_FOR_UPDATE: &str = "SELECT version, tags, properties, created_at FROM images WHERE id = $1 FOR UPDATE";
 /// Parameters as in `INSERT_IMAGE` except `$23`, which is the expected version.
 pub(crate) const UPDATE_IMAGE: &str = "UPDATE images SET name = $2, status = $3, visibility = $4, protected = $5, \
      os_hidden = $6, owner = $7, min_disk = $8, min_ram = $9, container_format = $10, disk_format = $11, size = $12, \
      virtual_size = $13, checksum = $14, os_hash_algo = $15, os_hash_value = $16, blob_key = $17, created_at = $18, \
      updated_at = $19, deleted_at = $20, tags = $21, properties = $22, version = version + 1 \
      WHERE id = $1 AND version = $23";
-pub(crate) const INSERT_TAG: &str = "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)";
+/// Tag and property rows carry their image's `created_at` (`$3` / `$4`): the
+/// listing reads them in page order (migration v5).
+pub(crate) const INSERT_TAG: &str = "INSERT INTO image_tags (image_id, tag, image_created_at) VALUES ($1, $2, $3)";
 pub(crate) const DELETE_TAG: &str = "DELETE FROM image_tags WHERE image_id = $1 AND tag = $2";
-pub(crate) const UPSERT_PROPERTY: &str = "INSERT INTO image_properties (image_id, name, value) VALUES ($1, $2, $3) \
-     ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value";
+pub(crate) const UPSERT_PROPERTY: &str = "INSERT INTO image_properties (image_id, name, value, image_created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (image_id, name) DO UPDATE SET value = excluded.value, \
+     image_created_at = excluded.image_created_at";
+/// When an update moves an image's `created_at`, its child rows follow.
+pub(crate) const RETIME_TAGS: &str = "UPDATE image_tags SET image_created_at = $2 WHERE image_id = $1";
+pub(crate) const RETIME_PROPERTIES: &str = "UPDATE image_properties SET image_created_at = $2 WHERE image_id = $1";
 pub(crate) const DELETE_PROPERTY: &str = "DELETE FROM image_properties WHERE image_id = $1 AND name = $2";
 pub(crate) const USAGE: &str = "SELECT CAST(COUNT(*) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN status IN ('active', 'deactivated', 'saving') THEN size ELSE 0 END), 0) AS BIGINT), \

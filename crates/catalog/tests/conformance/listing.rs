@@ -612,3 +612,113 @@ pub async fn listed_images_are_complete(ctx: Ctx) {
     let got = c.list_images(&ListQuery::new(scope(false, Some("p")), 10)).await.unwrap();
     assert_eq!(got, vec![img]);
 }
+
+/// A project's view (a union of branches) and the tag and property filters that
+/// drive the default order page exactly like one full sort: every visible image
+/// once, in order, whatever the page size, sort key or marker.
+pub async fn pagination_of_a_projects_view_and_driving_filters(ctx: Ctx) {
+    let c = &ctx.catalog;
+    let owners = [Some("p"), Some("q"), Some("r"), None];
+    let visibilities = [Visibility::Public, Visibility::Private, Visibility::Shared, Visibility::Community];
+    let mut all = Vec::new();
+    for n in 0..120i64 {
+        let owner = owners[(n % 4) as usize];
+        let mut img = Image::new(Uuid::new_v4(), owner.map(str::to_owned), at((n % 9) * 1000));
+        img.visibility = visibilities[((n / 4) % 4) as usize];
+        img.name = if n % 5 == 0 { None } else { Some(format!("n{}", n % 7)) };
+        img.size = if n % 6 == 0 { None } else { Some(n % 8) };
+        img.updated_at = at((n % 13) * 10);
+        if n % 3 == 0 {
+            img.tags.insert("t".into());
+        }
+        if n % 2 == 0 {
+            img.properties.insert("k".into(), if n % 4 == 0 { "v".into() } else { "w".into() });
+        }
+        c.insert_image(&img).await.unwrap();
+        if img.visibility == Visibility::Shared && owner != Some("p") && n % 3 != 2 {
+            let status = if n % 3 == 0 { MemberStatus::Accepted } else { MemberStatus::Pending };
+            let m = Member { image_id: img.id, member_id: "p".into(), status, created_at: at(0), updated_at: at(0) };
+            c.insert_member(&m).await.unwrap();
+        }
+        all.push((img, n));
+    }
+    // One image moves in time after it was tagged: its tag and property rows follow.
+    let (moved, _) = &mut all[3];
+    moved.created_at = at(99_000);
+    *moved = c.update_image(moved).await.unwrap();
+    let accepted = |n: i64| n % 3 == 0;
+    let visible = |img: &Image, n: i64, visibility: Option<Visibility>| {
+        let by_scope = img.visibility == Visibility::Public
+            || img.owner.is_none()
+            || img.owner.as_deref() == Some("p")
+            || (img.visibility == Visibility::Shared && accepted(n));
+        by_scope && visibility.is_none_or(|v| img.visibility == v)
+    };
+    type Keep = Box<dyn Fn(&Image) -> bool>;
+    let filters: Vec<(Vec<Filter>, Keep)> = vec![
+        (vec![], Box::new(|_: &Image| true)),
+        (vec![Filter::Tag("t".into())], Box::new(|i: &Image| i.tags.contains("t"))),
+        (vec![Filter::Property("k".into(), "v".into())], Box::new(|i: &Image| i.properties.get("k").map(String::as_str) == Some("v"))),
+        (
+            vec![Filter::Tag("t".into()), Filter::Property("k".into(), "v".into())],
+            Box::new(|i: &Image| i.tags.contains("t") && i.properties.get("k").map(String::as_str) == Some("v")),
+        ),
+        (vec![Filter::In(TextField::Owner, vec!["p".into()])], Box::new(|i: &Image| i.owner.as_deref() == Some("p"))),
+        (vec![Filter::In(TextField::Owner, vec!["q".into()])], Box::new(|i: &Image| i.owner.as_deref() == Some("q"))),
+    ];
+    let sorts = [
+        vec![(SortKey::CreatedAt, SortDir::Desc)],
+        vec![(SortKey::CreatedAt, SortDir::Asc)],
+        vec![(SortKey::Name, SortDir::Asc)],
+        vec![(SortKey::Size, SortDir::Desc)],
+        vec![(SortKey::UpdatedAt, SortDir::Asc)],
+    ];
+    let mut user = scope(false, Some("p"));
+    user.member_status = Some(MemberStatus::Accepted);
+    user.os_hidden = None;
+    for visibility in [None, Some(Visibility::Shared), Some(Visibility::Private)] {
+        for (admin, scope) in [(false, ListScope { visibility, ..user.clone() }), (true, ListScope::everything())] {
+            for (filter, keep) in &filters {
+                for sort in &sorts {
+                    let mut q = ListQuery::new(scope.clone(), 1000);
+                    q.filters = filter.clone();
+                    q.sort = sort.clone();
+                    let effective = q.effective_sort();
+                    let mut expected: Vec<Image> =
+                        all.iter().filter(|(i, n)| (admin || visible(i, *n, visibility)) && keep(i)).map(|(i, _)| i.clone()).collect();
+                    expected.sort_by(|a, b| order(a, b, &effective));
+                    for page in [1, 7, 1000] {
+                        let walked = walk(c, &q, page).await;
+                        assert_eq!(ids(&walked), ids(&expected), "admin {admin}, {visibility:?}, {filter:?}, {effective:?}, page {page}");
+                    }
+                }
+            }
+        }
+    }
+    // A tag on more images than drive a project's view (1,000): its branches probe.
+    for (img, n) in all.iter_mut() {
+        if *n % 5 == 1 {
+            img.tags.insert("many".into());
+            *img = c.update_image(img).await.unwrap();
+        }
+    }
+    for _ in 0..1001 {
+        let mut img = Image::new(Uuid::new_v4(), Some("z".into()), at(500));
+        img.visibility = Visibility::Private;
+        img.tags.insert("many".into());
+        c.insert_image(&img).await.unwrap();
+    }
+    for sort in &sorts {
+        let mut q = ListQuery::new(user.clone(), 1000);
+        q.filters = vec![Filter::Tag("many".into())];
+        q.sort = sort.clone();
+        let effective = q.effective_sort();
+        let mut expected: Vec<Image> =
+            all.iter().filter(|(i, n)| visible(i, *n, None) && i.tags.contains("many")).map(|(i, _)| i.clone()).collect();
+        expected.sort_by(|a, b| order(a, b, &effective));
+        assert!(!expected.is_empty());
+        for page in [1, 7] {
+            assert_eq!(ids(&walk(c, &q, page).await), ids(&expected), "many, {effective:?}, page {page}");
+        }
+    }
+}

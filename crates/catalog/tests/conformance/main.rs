@@ -52,6 +52,7 @@ conformance!(
     listing::pagination_with_filters_and_foreign_markers,
     listing::list_limits_and_markers,
     listing::listed_images_are_complete,
+    listing::pagination_of_a_projects_view_and_driving_filters,
     records::members_crud,
     records::alt_keys,
     records::operations,
