@@ -65,7 +65,7 @@ impl ImageService {
 
     /// Leaving cleanly (after in-flight work drained): others need not wait for the lease.
     pub async fn leave_cluster(&self, _system: &SystemCaller, incarnation: &str) {
-        self.stop_workers();
+        self.drain_workers(Duration::from_secs(10)).await;
         if let Err(err) = self.catalog.release_lease(&node_lease(&self.config.node_id), incarnation).await {
             tracing::warn!(%err, "could not release the heartbeat lease; it expires by itself");
         }

@@ -67,6 +67,8 @@ pub(crate) struct Workers {
     started: std::sync::OnceLock<()>,
     wake: Notify,
     stop: std::sync::OnceLock<watch::Sender<bool>>,
+    /// The worker tasks, so that stopping can wait for running jobs to be handed back.
+    running: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Workers {
@@ -98,8 +100,9 @@ impl ImageService {
         if self.workers.started.set(()).is_err() {
             return;
         }
+        let mut running = self.workers.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for _ in 0..self.config.job_workers.max(1) {
-            tokio::spawn(work(Arc::downgrade(self), Arc::clone(&self.workers), self.workers.stop_signal()));
+            running.push(tokio::spawn(work(Arc::downgrade(self), Arc::clone(&self.workers), self.workers.stop_signal())));
         }
     }
 
@@ -107,6 +110,17 @@ impl ImageService {
     /// node resumes them at once rather than after their lease.
     pub fn stop_workers(&self) {
         self.workers.stop.get_or_init(|| watch::channel(false).0).send_replace(true);
+    }
+
+    /// Stop the workers and wait (up to `deadline`) until each has handed its
+    /// running job back, so that leaving the cluster right after loses no job to
+    /// its lease.
+    pub async fn drain_workers(&self, deadline: Duration) {
+        self.stop_workers();
+        let handles: Vec<_> = std::mem::take(&mut *self.workers.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if tokio::time::timeout(deadline, futures::future::join_all(handles)).await.is_err() {
+            tracing::warn!("job workers did not stop in time; their jobs are taken over when their lease expires");
+        }
     }
 
     /// Delete finished jobs past their retention.
