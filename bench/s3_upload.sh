@@ -23,14 +23,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -p imagery-server -p imagery-store --example plain_s3_put >/dev/null 2>&1
+cargo build --release -p imagery-server --quiet
+cargo build --release -p imagery-store --example plain_s3_put --quiet
 BIN=target/release/imagery
 PUT=target/release/examples/plain_s3_put
 echo "machine: $(nproc) cores, $(grep 'model name' /proc/cpuinfo | head -1 | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git rev-parse --short HEAD)"
 
 mkdir -p "$WORK/garage"
-set -a; eval "$(scripts/garage-test-server.sh start "$WORK/garage")"; set +a
+set -a; eval "$(scripts/garage-test-server.sh start "$WORK/garage" 2>"$WORK/garage-start.log")"; set +a
 head -c $((1 << 30)) /dev/urandom >"$WORK/disk.raw"
 SIZE=$(stat -c %s "$WORK/disk.raw")
 
@@ -59,7 +60,10 @@ secret_access_key = "$IMAGERY_TEST_S3_SECRET_ACCESS_KEY"
 TOML
   "$BIN" serve -c "$WORK/imagery.toml" >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  until curl -sf "http://127.0.0.1:$PORT_IMG/healthcheck" >/dev/null; do sleep 0.05; done
+  until curl -sf "http://127.0.0.1:$PORT_IMG/healthcheck" >/dev/null; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
   . "$WORK/data/admin-openrc.sh"
   TOKEN=$(curl -s -i -H 'Content-Type: application/json' "http://127.0.0.1:$PORT_ID/v3/auth/tokens" -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"},\"password\":\"$OS_PASSWORD\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"}}}}}" | awk 'tolower($1)=="x-subject-token:"{print $2}' | tr -d '\r')
 }
