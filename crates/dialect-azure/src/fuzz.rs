@@ -13,7 +13,6 @@ use base64::Engine;
 use http::{HeaderValue, Method};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 use serde_json::json;
 
 use super::basic_credentials;
@@ -22,18 +21,8 @@ use crate::ids;
 use crate::jwt::{self, Defect};
 use crate::router::{self, Endpoint};
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: env("PROPTEST_CASES").unwrap_or(cases),
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0xa20e)),
-        ..ProptestConfig::default()
-    }
+    imagery_test_support::fuzz::config(cases, 0xa20e)
 }
 
 fn api_version_text() -> impl Strategy<Value = String> {

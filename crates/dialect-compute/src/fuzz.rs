@@ -8,7 +8,6 @@
 
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::{json, Map, Value};
@@ -17,18 +16,8 @@ use crate::media;
 use crate::microversion::{self, Microversion, VersionError, HEADER, LEGACY_HEADER, MAX_VERSION, MIN_VERSION};
 use crate::xml;
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: env("PROPTEST_CASES").unwrap_or(cases),
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x0c04_b07e)),
-        ..ProptestConfig::default()
-    }
+    imagery_test_support::fuzz::config(cases, 0x0c04_b07e)
 }
 
 /// Characters XML 1.0 allows in text and attribute values.

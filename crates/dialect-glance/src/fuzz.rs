@@ -9,25 +9,14 @@
 use http::Method;
 use imagery_core::Image;
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::{apply_patch, parse_patch, pointer_key, Op, BASE};
 use crate::list_query::{parse_list_request, parse_time, ListOptions};
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: env("PROPTEST_CASES").unwrap_or(cases),
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x0091_a2ce)),
-        ..ProptestConfig::default()
-    }
+    imagery_test_support::fuzz::config(cases, 0x0091_a2ce)
 }
 
 const ATTRIBUTES: [&str; 16] = [

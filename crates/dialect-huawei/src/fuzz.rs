@@ -8,25 +8,14 @@
 //! (`PROPTEST_CASES` / `PROPTEST_RNG_SEED` override both for a longer local run).
 
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 
 use crate::query;
 use crate::signature::{
     canonical_query, canonical_request, canonical_uri, same_signature, signature, string_to_sign, Authorization, RequestToVerify, ALGORITHM,
 };
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: env("PROPTEST_CASES").unwrap_or(cases),
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x0004_a3e1)),
-        ..ProptestConfig::default()
-    }
+    imagery_test_support::fuzz::config(cases, 0x0004_a3e1)
 }
 
 /// Paths and queries as clients send them: percent escapes (valid, invalid,

@@ -13,7 +13,6 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use proptest::prelude::*;
-use proptest::test_runner::{RngAlgorithm, RngSeed};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rsa::pkcs8::{EncodePublicKey, LineEnding};
@@ -25,18 +24,8 @@ use crate::filter::{parse_filter, parse_order_by, NameCondition};
 use crate::json;
 use crate::validation::Checks;
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: env("PROPTEST_CASES").unwrap_or(cases),
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x007a_4de7)),
-        ..ProptestConfig::default()
-    }
+    imagery_test_support::fuzz::config(cases, 0x007a_4de7)
 }
 
 /// A filter value as a client writes it: quoted, with C escapes.

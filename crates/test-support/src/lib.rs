@@ -6,6 +6,7 @@
 //!   imports that fetch a URL.
 //! * [`world`]: the backends, accounts and loopback server every dialect's
 //!   harness starts from.
+//! * [`fuzz`]: the bounded, seeded configuration of every property test.
 //! * [`postgres`]: a fresh schema on the PostgreSQL test server.
 //! * [`rules`]: the rule matrix — one row per rule, what each cloud answers.
 
@@ -13,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod byte_server;
+pub mod fuzz;
 pub mod postgres;
 pub mod rules;
 pub mod samples;
