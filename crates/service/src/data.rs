@@ -426,7 +426,7 @@ impl ImageService {
     /// it runs none of them); so are those of nodes whose lease expired. Their images go back to `queued`
     /// so the client can retry. Another live node's work is never touched.
     pub async fn recover_interrupted(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
-        self.recover(true).await
+        self.recover().await
     }
 
     /// Periodically, on every node: take over what nodes that died left (their
@@ -435,10 +435,12 @@ impl ImageService {
     /// (their failure could not be recorded while the catalog was unreachable)
     /// are returned too, once the catalog is back. Jobs themselves are taken over by claiming them.
     pub async fn take_over_dead_nodes(&self, _system: &crate::SystemCaller) -> DomainResult<usize> {
-        self.recover(false).await
+        self.recover().await
     }
 
-    async fn recover(&self, _at_start: bool) -> DomainResult<usize> {
+    /// One rule at start and later: the same sweep (a fresh process runs no write,
+    /// so all of its node's marked uploads are dead).
+    async fn recover(&self) -> DomainResult<usize> {
         let mut query = ListQuery::new(ListScope::everything(), 1000);
         query.filters = vec![imagery_core::query::status_filter(&[ImageStatus::Saving, ImageStatus::Uploading, ImageStatus::Importing])];
         let mut recovered = 0;
